@@ -1,0 +1,61 @@
+# sealed-secrets-rs. `make test` is what CI runs; `make demo` shows the whole thing on a real control plane.
+SHELL := /bin/bash
+CARGO ?= cargo
+export SSRS_CACHE ?= $(HOME)/.cache/sealed-secrets-rs
+export UPSTREAM_KUBESEAL ?= $(SSRS_CACHE)/upstream-v0.36.6/bin/kubeseal
+export KUBESEAL_BIN ?= $(CURDIR)/target/debug/kubeseal
+
+.PHONY: all build release tools test test-unit test-interop test-e2e lint fmt crds bench-cli cluster-up cluster-down demo clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --bins
+
+release:
+	$(CARGO) build --release --workspace --bins
+
+## Real upstream binaries, kube-apiserver, kubectl and etcd, built once from Go modules and cached in $(SSRS_CACHE).
+tools:
+	scripts/tools.sh all
+
+## Everything: unit and CLI tests, then the interoperability and end-to-end suites against real binaries.
+test: tools build test-unit test-interop test-e2e
+
+test-unit:
+	$(CARGO) test --workspace
+
+test-interop: tools build
+	$(CARGO) test -p e2e --test interop -- --ignored
+
+## Our kubeseal against the real upstream controller on a real control plane.
+test-e2e: tools build
+	scripts/e2e.sh --controller upstream cluster
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Regenerates crds/ from the Rust types.
+crds:
+	UPDATE_CRDS=1 $(CARGO) test -p sealed-secrets crd::tests::checked_in_crd_is_current
+
+## Side-by-side benchmark of our kubeseal and upstream's; prints ratios.
+bench-cli: tools release
+	scripts/bench-cli.sh
+
+## Brings up a control plane, seals and applies a Secret with our kubeseal, shows it, tears down.
+demo:
+	scripts/demo.sh
+
+cluster-up: tools build
+	scripts/cluster.sh up
+
+cluster-down:
+	scripts/cluster.sh down
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,276 @@
+//! Talking to the controller through the API server's service proxy (spec §5.4), with client-go's
+//! error texts. A single-threaded tokio runtime is created only when a mode needs the cluster.
+
+use std::future::Future;
+use std::time::Duration;
+
+use http::{Method, Request, StatusCode};
+
+use crate::goerr;
+use crate::kubeconfig::ClientConfig;
+
+const PEM_ACCEPT: &str = "application/x-pem-file, */*";
+const JSON_ACCEPT: &str = "application/json, */*";
+
+/// Runs `f` on a fresh current-thread runtime.
+pub fn block_on<T>(f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(f)
+}
+
+/// A failed proxied request: the controller's status code when it answered, and client-go's text.
+pub struct ProxyError {
+    pub status: Option<StatusCode>,
+    pub message: String,
+}
+
+/// The controller's HTTP API as seen through `/api/v1/namespaces/<ns>/services/http:<name>:<port>/proxy`.
+pub struct Controller {
+    client: kube::Client,
+    server: String,
+    namespace: String,
+    proxy_name: String,
+    timeout: Option<Duration>,
+}
+
+impl Controller {
+    /// Builds the client and looks up the Service's first port name.
+    pub async fn connect(
+        config: &ClientConfig<'_>,
+        namespace: &str,
+        name: &str,
+        accept: Accept,
+    ) -> Result<Controller, String> {
+        let kube_config = config.kube_config().await?;
+        let server = kube_config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let timeout = config.request_timeout()?;
+        let client = kube::Client::try_from(kube_config).map_err(|e| e.to_string())?;
+        let mut controller = Controller {
+            client,
+            server,
+            namespace: namespace.to_string(),
+            proxy_name: String::new(),
+            timeout,
+        };
+        let port = controller.service_port_name(name, accept).await.map_err(|e| {
+            format!(
+                "cannot get sealed secret service: {e}.\nPlease, use the flag --controller-name and --controller-namespace to set up the name and namespace of the sealed secrets controller"
+            )
+        })?;
+        controller.proxy_name = format!("http:{name}:{port}");
+        Ok(controller)
+    }
+
+    async fn service_port_name(&self, name: &str, accept: Accept) -> Result<String, String> {
+        let path = format!(
+            "/api/v1/namespaces/{}/services/{}",
+            escape_segment(&self.namespace),
+            escape_segment(name)
+        );
+        let (status, content_type, body) =
+            self.send(Method::GET, &path, accept.header(), None).await?;
+        if !status.is_success() {
+            return Err(api_error(status, content_type.as_deref(), &body, "GET", name));
+        }
+        let service: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        let ports = service.pointer("/spec/ports").and_then(|p| p.as_array());
+        match ports.and_then(|p| p.first()) {
+            Some(port) => Ok(port.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string()),
+            // Upstream indexes ports[0] and panics; say what is wrong instead.
+            None => Err(format!("service {} has no ports", goerr::quote(name))),
+        }
+    }
+
+    /// `GET .../proxy/v1/cert.pem`.
+    pub async fn fetch_cert(&self) -> Result<Vec<u8>, String> {
+        let path = self.proxy_path("/v1/cert.pem");
+        let (status, content_type, body) = self
+            .send(Method::GET, &path, PEM_ACCEPT, None)
+            .await
+            .map_err(|e| format!("cannot fetch certificate: {e}"))?;
+        if !status.is_success() {
+            let e = api_error(status, content_type.as_deref(), &body, "GET", &self.proxy_name);
+            return Err(format!("cannot fetch certificate: {e}"));
+        }
+        Ok(body)
+    }
+
+    /// `POST .../proxy/<suffix>` with a JSON body; the reply body on 2xx.
+    pub async fn post(&self, suffix: &str, body: Vec<u8>) -> Result<Vec<u8>, ProxyError> {
+        let path = self.proxy_path(suffix);
+        let (status, content_type, reply) = self
+            .send(Method::POST, &path, JSON_ACCEPT, Some(body))
+            .await
+            .map_err(|message| ProxyError { status: None, message })?;
+        if status.is_success() {
+            return Ok(reply);
+        }
+        Err(ProxyError {
+            status: Some(status),
+            message: api_error(status, content_type.as_deref(), &reply, "POST", &self.proxy_name),
+        })
+    }
+
+    fn proxy_path(&self, suffix: &str) -> String {
+        format!(
+            "/api/v1/namespaces/{}/services/{}/proxy{suffix}",
+            escape_segment(&self.namespace),
+            escape_segment(&self.proxy_name)
+        )
+    }
+
+    /// One request; transport failures read like Go's `Get "<url>": <cause>`.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        accept: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Option<String>, Vec<u8>), String> {
+        let url = format!("{}{path}", self.server);
+        let verb = match method {
+            Method::POST => "Post",
+            _ => "Get",
+        };
+        let transport_err = |cause: String| format!("{verb} {}: {cause}", goerr::quote(&url));
+        let mut builder = Request::builder().method(method).uri(path).header(http::header::ACCEPT, accept);
+        if body.is_some() {
+            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let request = builder
+            .body(kube::client::Body::from(body.unwrap_or_default()))
+            .map_err(|e| transport_err(e.to_string()))?;
+        let exchange = async {
+            let response = self.client.send(request).await.map_err(|e| transport_err(error_chain(&e)))?;
+            let status = response.status();
+            let content_type = response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = response
+                .into_body()
+                .collect_bytes()
+                .await
+                .map_err(|e| transport_err(error_chain(&e)))?;
+            Ok((status, content_type, bytes.to_vec()))
+        };
+        match self.timeout {
+            Some(t) => tokio::time::timeout(t, exchange)
+                .await
+                .map_err(|_| transport_err("context deadline exceeded".to_string()))?,
+            None => exchange.await,
+        }
+    }
+}
+
+/// The Accept header of the Service lookup: upstream sets the PEM one on the whole client when it
+/// fetches the certificate.
+#[derive(Clone, Copy)]
+pub enum Accept {
+    Pem,
+    Json,
+}
+
+impl Accept {
+    fn header(self) -> &'static str {
+        match self {
+            Accept::Pem => PEM_ACCEPT,
+            Accept::Json => JSON_ACCEPT,
+        }
+    }
+}
+
+/// Every message in an error's source chain, deepest last, without repeats.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// client-go's error for a non-2xx answer: the `Status` message if the body is a failed `Status`,
+/// else `NewGenericServerResponse`'s text.
+fn api_error(status: StatusCode, content_type: Option<&str>, body: &[u8], verb: &str, name: &str) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+        && v.get("kind").and_then(|k| k.as_str()) == Some("Status")
+        && v.get("status").and_then(|s| s.as_str()) == Some("Failure")
+    {
+        return v.get("message").and_then(|m| m.as_str()).unwrap_or("").to_string();
+    }
+    let is_text = match content_type {
+        None | Some("") => true,
+        Some(ct) => ct.trim_start().to_ascii_lowercase().starts_with("text/"),
+    };
+    let server_message = if is_text {
+        let cap = body.get(..body.len().min(4096)).unwrap_or(body);
+        String::from_utf8_lossy(cap).trim().to_string()
+    } else {
+        "unknown".to_string()
+    };
+    let code = status.as_u16();
+    let message = match code {
+        409 => "the server reported a conflict".to_string(),
+        404 => "the server could not find the requested resource".to_string(),
+        400 => "the server rejected our request for an unknown reason".to_string(),
+        401 => "the server has asked for the client to provide credentials".to_string(),
+        403 => server_message,
+        406 if server_message.is_empty() || server_message == "unknown" => {
+            "the server was unable to respond with a content type that the client supports".to_string()
+        }
+        406 | 415 => server_message,
+        405 => "the server does not allow this method on the requested resource".to_string(),
+        422 => "the server rejected our request due to an error in our request".to_string(),
+        503 => "the server is currently unable to handle the request".to_string(),
+        504 => "the server was unable to return a response in the time allotted, but may still be processing the request".to_string(),
+        429 => "the server has received too many requests and has asked us to try again later".to_string(),
+        c if c >= 500 => format!(
+            "an error on the server ({}) has prevented the request from succeeding",
+            goerr::quote(&server_message)
+        ),
+        c => format!("the server responded with the status code {c} but did not return more information"),
+    };
+    format!("{message} ({} services {name})", verb.to_ascii_lowercase())
+}
+
+/// Percent-encodes one URL path segment (names come from the command line).
+fn escape_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'@' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_go_texts() {
+        assert_eq!(
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, None, b"", "POST", "http:ssc:"),
+            "an error on the server (\"\") has prevented the request from succeeding (post services http:ssc:)"
+        );
+        let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"services \"x\" not found","code":404}"#;
+        assert_eq!(
+            api_error(StatusCode::NOT_FOUND, Some("application/json"), status, "GET", "x"),
+            "services \"x\" not found"
+        );
+        assert_eq!(escape_segment("http:a b:"), "http:a%20b:");
+    }
+}

@@ -1,0 +1,548 @@
+//! Kubeconfig handling as client-go's `DeferredLoadingClientConfig` does it for kubeseal (spec §7.3):
+//! files are read only when a mode needs them, nothing touches the network, and the texts of
+//! configuration errors are client-go's.
+//!
+//! Loading: `--kubeconfig` (must exist), else every file in `KUBECONFIG` (missing ones skipped),
+//! else `~/.kube/config` if present; merged first-wins. The kubectl-style flags then override the
+//! selected context, cluster and user; the result is validated like client-go's `ConfirmUsable`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
+
+use crate::flags::KubeFlags;
+use crate::goerr;
+
+const EMPTY_CONFIG: &str =
+    "no configuration has been provided, try setting KUBERNETES_MASTER environment variable";
+const EMPTY_CLUSTER: &str = "cluster has no server defined";
+const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Where the kubeconfig comes from and what the command line overrides.
+pub struct ClientConfig<'a> {
+    explicit_path: &'a str,
+    flags: &'a KubeFlags,
+}
+
+/// The selected context, cluster and user after the command-line overrides.
+struct Resolved {
+    context: Context,
+    cluster: Cluster,
+    auth: AuthInfo,
+    /// The context gives its namespace explicitly (client-go then never uses the in-cluster one).
+    context_has_namespace: bool,
+}
+
+/// Why no usable configuration could be built.
+enum ConfigError {
+    /// client-go's `ErrEmptyConfig`: the in-cluster configuration may be used instead.
+    Empty,
+    Other(String),
+}
+
+impl ConfigError {
+    fn message(self) -> String {
+        match self {
+            ConfigError::Empty => format!("invalid configuration: {EMPTY_CONFIG}"),
+            ConfigError::Other(m) => m,
+        }
+    }
+}
+
+impl<'a> ClientConfig<'a> {
+    pub fn new(explicit_path: &'a str, flags: &'a KubeFlags) -> Self {
+        ClientConfig { explicit_path, flags }
+    }
+
+    /// client-go `Namespace()`: `(namespace, explicitly given with -n)`.
+    ///
+    /// Unlike client-go, an explicit `-n` is honoured even when the kubeconfig cannot be loaded
+    /// (upstream then silently drops the flag; see docs/compatibility.md).
+    pub fn namespace(&self) -> Result<(String, bool), String> {
+        if !self.flags.namespace.is_empty() {
+            return Ok((self.flags.namespace.clone(), true));
+        }
+        let kubeconfig = self.load()?;
+        match self.resolve(&kubeconfig) {
+            Ok(r) => {
+                let ns = r.context.namespace.clone().filter(|n| !n.is_empty());
+                match ns {
+                    Some(ns) if ns != "default" || r.context_has_namespace => Ok((ns, false)),
+                    _ if in_cluster_possible() => Ok((in_cluster_namespace(), false)),
+                    _ => Ok(("default".to_string(), false)),
+                }
+            }
+            Err(ConfigError::Empty) if in_cluster_possible() => Ok((in_cluster_namespace(), false)),
+            Err(e) => Err(e.message()),
+        }
+    }
+
+    /// A kube-rs client configuration, for the modes that talk to the cluster.
+    pub async fn kube_config(&self) -> Result<kube::Config, String> {
+        let kubeconfig = self.load()?;
+        let mut config = match self.resolve(&kubeconfig) {
+            Ok(r) => {
+                let single = Kubeconfig {
+                    clusters: vec![NamedCluster {
+                        name: "kubeseal".into(),
+                        cluster: Some(r.cluster),
+                        ..Default::default()
+                    }],
+                    auth_infos: vec![NamedAuthInfo {
+                        name: "kubeseal".into(),
+                        auth_info: Some(r.auth),
+                        ..Default::default()
+                    }],
+                    contexts: vec![NamedContext {
+                        name: "kubeseal".into(),
+                        context: Some(Context {
+                            cluster: "kubeseal".into(),
+                            user: Some("kubeseal".into()),
+                            namespace: r.context.namespace,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }],
+                    current_context: Some("kubeseal".into()),
+                    ..Default::default()
+                };
+                kube::Config::from_custom_kubeconfig(single, &Default::default())
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Err(ConfigError::Empty) if in_cluster_possible() => {
+                let mut c = kube::Config::incluster().map_err(|e| e.to_string())?;
+                self.apply_in_cluster_overrides(&mut c);
+                c
+            }
+            Err(e) => return Err(e.message()),
+        };
+        if let Some(timeout) = self.request_timeout()? {
+            config.read_timeout = Some(timeout);
+            config.write_timeout = Some(timeout);
+            config.connect_timeout = Some(timeout);
+        }
+        Ok(config)
+    }
+
+    /// `--request-timeout`: a Go duration, or a bare number of seconds; zero means none.
+    pub fn request_timeout(&self) -> Result<Option<Duration>, String> {
+        let raw = self.flags.request_timeout.as_str();
+        let invalid = || {
+            "invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)".to_string()
+        };
+        let d = if raw.is_empty() {
+            Duration::ZERO
+        } else if let Ok(secs) = raw.parse::<u64>() {
+            Duration::from_secs(secs)
+        } else {
+            parse_go_duration(raw).ok_or_else(invalid)?
+        };
+        Ok((!d.is_zero()).then_some(d))
+    }
+
+    fn apply_in_cluster_overrides(&self, c: &mut kube::Config) {
+        let f = self.flags;
+        if !f.server.is_empty()
+            && let Ok(uri) = f.server.parse()
+        {
+            c.cluster_url = uri;
+        }
+        if !f.token.is_empty() {
+            c.auth_info.token = Some(f.token.clone().into());
+            c.auth_info.token_file = None;
+        }
+        if !f.as_user.is_empty() {
+            c.auth_info.impersonate = Some(f.as_user.clone());
+        }
+        if !f.as_group.is_empty() {
+            c.auth_info.impersonate_groups = Some(f.as_group.clone());
+        }
+        if f.insecure_skip_tls_verify {
+            c.accept_invalid_certs = true;
+        }
+    }
+
+    /// client-go `ClientConfigLoadingRules.Load`.
+    fn load(&self) -> Result<Kubeconfig, String> {
+        if !self.explicit_path.is_empty() {
+            let path = Path::new(self.explicit_path);
+            std::fs::metadata(path).map_err(|e| goerr::path_error("stat", self.explicit_path, &e))?;
+            return read_file(path);
+        }
+        let mut paths: Vec<PathBuf> = Vec::new();
+        match std::env::var_os("KUBECONFIG") {
+            Some(list) if !list.is_empty() => {
+                for p in std::env::split_paths(&list) {
+                    if !p.as_os_str().is_empty() && !paths.contains(&p) {
+                        paths.push(p);
+                    }
+                }
+            }
+            _ => {
+                if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+                    paths.push(PathBuf::from(home).join(".kube").join("config"));
+                }
+            }
+        }
+        let mut merged = Kubeconfig::default();
+        for p in paths {
+            if !p.exists() {
+                continue;
+            }
+            let next = read_file(&p)?;
+            merged = merged.merge(next).map_err(|e| {
+                format!("error loading config file {}: {e}", goerr::quote(&p.to_string_lossy()))
+            })?;
+        }
+        Ok(merged)
+    }
+
+    /// client-go `DirectClientConfig` selection + overrides + `ConfirmUsable`.
+    fn resolve(&self, config: &Kubeconfig) -> Result<Resolved, ConfigError> {
+        let f = self.flags;
+        let mut errors: Vec<String> = Vec::new();
+
+        let context_name = if f.context.is_empty() {
+            config.current_context.clone().unwrap_or_default()
+        } else {
+            f.context.clone()
+        };
+        let found_context = config
+            .contexts
+            .iter()
+            .find(|c| c.name == context_name)
+            .map(|c| c.context.clone().unwrap_or_default());
+        if !context_name.is_empty() && found_context.is_none() {
+            errors.push(format!("context was not found for specified context: {context_name}"));
+        }
+        let mut context = found_context.unwrap_or_default();
+        let context_has_namespace = context.namespace.as_deref().is_some_and(|n| !n.is_empty());
+
+        let user_name = if f.user.is_empty() { context.user.clone().unwrap_or_default() } else { f.user.clone() };
+        let mut auth = config
+            .auth_infos
+            .iter()
+            .find(|a| a.name == user_name)
+            .and_then(|a| a.auth_info.clone())
+            .unwrap_or_default();
+        self.override_auth(&mut auth);
+        errors.extend(validate_auth(&user_name, &auth));
+
+        let cluster_name = if f.cluster.is_empty() { context.cluster.clone() } else { f.cluster.clone() };
+        let found_cluster = config
+            .clusters
+            .iter()
+            .find(|c| c.name == cluster_name)
+            .map(|c| c.cluster.clone().unwrap_or_default());
+        let cluster_overridden = !f.cluster.is_empty() || self.has_cluster_overrides();
+        let mut cluster = found_cluster.clone().unwrap_or_default();
+        self.override_cluster(&mut cluster);
+        if found_cluster.is_none() && !cluster_overridden {
+            errors.push(EMPTY_CLUSTER.to_string());
+        } else {
+            errors.extend(validate_cluster(&cluster_name, &cluster));
+        }
+
+        if errors.len() == 1 && errors.first().is_some_and(|e| e == EMPTY_CLUSTER) {
+            return Err(ConfigError::Empty);
+        }
+        match errors.len() {
+            0 => {}
+            1 => return Err(ConfigError::Other(format!("invalid configuration: {}", errors.join("")))),
+            _ => return Err(ConfigError::Other(format!("invalid configuration: [{}]", errors.join(", ")))),
+        }
+        context.cluster = cluster_name;
+        Ok(Resolved { context, cluster, auth, context_has_namespace })
+    }
+
+    fn has_cluster_overrides(&self) -> bool {
+        let f = self.flags;
+        !f.server.is_empty()
+            || !f.certificate_authority.is_empty()
+            || f.insecure_skip_tls_verify
+            || !f.tls_server_name.is_empty()
+            || !f.proxy_url.is_empty()
+            || f.disable_compression
+    }
+
+    fn override_cluster(&self, c: &mut Cluster) {
+        let f = self.flags;
+        if !f.server.is_empty() {
+            c.server = Some(f.server.clone());
+        }
+        if !f.certificate_authority.is_empty() {
+            c.certificate_authority = Some(f.certificate_authority.clone());
+            c.certificate_authority_data = None;
+        }
+        if f.insecure_skip_tls_verify {
+            c.insecure_skip_tls_verify = Some(true);
+        }
+        if !f.tls_server_name.is_empty() {
+            c.tls_server_name = Some(f.tls_server_name.clone());
+        }
+        if !f.proxy_url.is_empty() {
+            c.proxy_url = Some(f.proxy_url.clone());
+        }
+        if f.disable_compression {
+            c.disable_compression = Some(true);
+        }
+    }
+
+    fn override_auth(&self, a: &mut AuthInfo) {
+        let f = self.flags;
+        if !f.token.is_empty() {
+            a.token = Some(f.token.clone().into());
+            a.token_file = None;
+        }
+        if !f.client_certificate.is_empty() {
+            a.client_certificate = Some(f.client_certificate.clone());
+            a.client_certificate_data = None;
+        }
+        if !f.client_key.is_empty() {
+            a.client_key = Some(f.client_key.clone());
+            a.client_key_data = None;
+        }
+        if !f.username.is_empty() {
+            a.username = Some(f.username.clone());
+        }
+        if !f.password.is_empty() {
+            a.password = Some(f.password.clone().into());
+        }
+        if !f.as_user.is_empty() {
+            a.impersonate = Some(f.as_user.clone());
+        }
+        if !f.as_uid.is_empty() {
+            a.impersonate_uid = Some(f.as_uid.clone());
+        }
+        if !f.as_group.is_empty() {
+            a.impersonate_groups = Some(f.as_group.clone());
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Kubeconfig, String> {
+    let shown = goerr::quote(&path.to_string_lossy());
+    Kubeconfig::read_from(path).map_err(|e| match e {
+        kube::config::KubeconfigError::ReadConfig(io, _) => {
+            format!("error loading config file {shown}: {}", goerr::path_error("read", &path.to_string_lossy(), &io))
+        }
+        other => format!("error loading config file {shown}: {}", source_text(&other)),
+    })
+}
+
+/// The innermost useful text of a kube config error, one line: the YAML parser's message without
+/// the source excerpt it appends (a kubeconfig holds credentials).
+fn source_text(e: &kube::config::KubeconfigError) -> String {
+    let text = match e {
+        kube::config::KubeconfigError::Parse(p) => p.to_string(),
+        other => std::error::Error::source(other).map_or_else(|| other.to_string(), |s| s.to_string()),
+    };
+    let first = text.lines().next().unwrap_or("");
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
+fn non_empty(s: &Option<String>) -> bool {
+    s.as_deref().is_some_and(|s| !s.is_empty())
+}
+
+/// client-go `validateAuthInfo` (the checks that matter without a network).
+fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
+    use secrecy::ExposeSecret as _;
+    let mut errors = Vec::new();
+    let key_data = a.client_key_data.as_ref().is_some_and(|k| !k.expose_secret().is_empty());
+    if non_empty(&a.client_certificate) || non_empty(&a.client_certificate_data) {
+        if non_empty(&a.client_certificate) && non_empty(&a.client_certificate_data) {
+            errors.push(format!(
+                "client-cert-data and client-cert are both specified for {name}. client-cert-data will override."
+            ));
+        }
+        if non_empty(&a.client_key) && key_data {
+            errors.push(format!(
+                "client-key-data and client-key are both specified for {name}; client-key-data will override"
+            ));
+        }
+        if !non_empty(&a.client_key) && !key_data {
+            errors.push(format!(
+                "client-key-data or client-key must be specified for {name} to use the clientCert authentication method."
+            ));
+        }
+        if let Some(path) = a.client_certificate.as_deref().filter(|p| !p.is_empty())
+            && let Err(e) = std::fs::File::open(path)
+        {
+            errors.push(format!(
+                "unable to read client-cert {path} for {name} due to {}",
+                goerr::path_error("open", path, &e)
+            ));
+        }
+        if let Some(path) = a.client_key.as_deref().filter(|p| !p.is_empty())
+            && let Err(e) = std::fs::File::open(path)
+        {
+            errors.push(format!(
+                "unable to read client-key {path} for {name} due to {}",
+                goerr::path_error("open", path, &e)
+            ));
+        }
+    }
+    if let Some(exec) = &a.exec {
+        if a.auth_provider.is_some() {
+            errors.push(format!(
+                "authProvider cannot be provided in combination with an exec plugin for {name}"
+            ));
+        }
+        if !non_empty(&exec.command) {
+            errors.push(format!("command must be specified for {name} to use exec authentication plugin"));
+        }
+        if !non_empty(&exec.api_version) {
+            errors.push(format!("apiVersion must be specified for {name} to use exec authentication plugin"));
+        }
+        for env in exec.env.iter().flatten() {
+            if env.get("name").is_none_or(|n| n.is_empty()) {
+                errors.push(format!(
+                    "env variable name must be specified for {name} to use exec authentication plugin"
+                ));
+            }
+        }
+        // client-go defaults the mode for the beta/alpha plugin APIs only.
+        let defaulted = matches!(
+            exec.api_version.as_deref(),
+            Some("client.authentication.k8s.io/v1beta1") | Some("client.authentication.k8s.io/v1alpha1")
+        );
+        if exec.interactive_mode.is_none() && !defaulted {
+            errors.push(format!(
+                "interactiveMode must be specified for {name} to use exec authentication plugin"
+            ));
+        }
+    }
+    let mut methods = Vec::new();
+    if a.token.as_ref().is_some_and(|t| !t.expose_secret().is_empty()) {
+        methods.push("token");
+    }
+    if non_empty(&a.username) || a.password.as_ref().is_some_and(|p| !p.expose_secret().is_empty()) {
+        methods.push("basicAuth");
+    }
+    if methods.len() > 1 {
+        errors.push(format!(
+            "more than one authentication method found for {name}; found [{}], only one is allowed",
+            methods.join(" ")
+        ));
+    }
+    errors
+}
+
+/// client-go `validateClusterInfo`.
+fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
+    let mut errors = Vec::new();
+    if !non_empty(&c.server) {
+        if name.is_empty() {
+            errors.push("default cluster has no server defined".to_string());
+        } else {
+            errors.push(format!("no server found for cluster {}", goerr::quote(name)));
+        }
+    }
+    if let Some(proxy) = c.proxy_url.as_deref().filter(|p| !p.is_empty()) {
+        let problem = match proxy.parse::<http::Uri>() {
+            Err(_) => Some(format!("could not parse: {proxy}")),
+            Ok(u) => match u.scheme_str() {
+                Some("http") | Some("https") | Some("socks5") => None,
+                other => Some(format!(
+                    "unsupported scheme {}, must be http, https, or socks5",
+                    goerr::quote(other.unwrap_or(""))
+                )),
+            },
+        };
+        if let Some(p) = problem {
+            errors.push(format!(
+                "invalid 'proxy-url' {} for cluster {}: {p}",
+                goerr::quote(proxy),
+                goerr::quote(name)
+            ));
+        }
+    }
+    if non_empty(&c.certificate_authority) && non_empty(&c.certificate_authority_data) {
+        errors.push(format!(
+            "certificate-authority-data and certificate-authority are both specified for {name}. certificate-authority-data will override."
+        ));
+    }
+    if let Some(path) = c.certificate_authority.as_deref().filter(|p| !p.is_empty())
+        && let Err(e) = std::fs::File::open(path)
+    {
+        errors.push(format!(
+            "unable to read certificate-authority {path} for {name} due to {}",
+            goerr::path_error("open", path, &e)
+        ));
+    }
+    errors
+}
+
+/// client-go `inClusterClientConfig.Possible`.
+fn in_cluster_possible() -> bool {
+    let set = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    set("KUBERNETES_SERVICE_HOST")
+        && set("KUBERNETES_SERVICE_PORT")
+        && std::fs::metadata(Path::new(SERVICE_ACCOUNT_DIR).join("token")).is_ok_and(|m| !m.is_dir())
+}
+
+/// client-go `inClusterClientConfig.Namespace`.
+fn in_cluster_namespace() -> String {
+    if let Some(ns) = std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()) {
+        return ns;
+    }
+    std::fs::read_to_string(Path::new(SERVICE_ACCOUNT_DIR).join("namespace"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+/// Go `time.ParseDuration` for the non-negative values kubectl accepts.
+fn parse_go_duration(s: &str) -> Option<Duration> {
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    if rest.is_empty() || rest.starts_with('-') {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if num_len == 0 {
+            return None;
+        }
+        let (num, tail) = rest.split_at(num_len);
+        let value: f64 = num.parse().ok()?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += value * scale;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_go_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("1"), None);
+        assert_eq!(parse_go_duration("x"), None);
+        assert_eq!(parse_go_duration("-1s"), None);
+    }
+}

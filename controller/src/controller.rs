@@ -1,0 +1,319 @@
+//! One controller instance per watched namespace scope (spec §4.1), on kube-runtime's
+//! `Controller`:
+//!
+//! * SealedSecrets are watched as `DynamicObject`s (so one malformed object cannot break the
+//!   watch; each is converted with the core's tolerant serde in the reconciler) into a reflector
+//!   store; only spec changes (a new `metadata.generation`, which for a CRD with a status
+//!   subresource bumps only on spec changes) and first sightings trigger a reconcile
+//!   ([`SpecChangeFilter`]); deletions are handled on the watch stream (the runtime never
+//!   reconciles an object that is gone).
+//! * Secrets are watched as metadata only (`PartialObjectMeta<Secret>`, nothing cached), and only
+//!   their deletions matter: the SealedSecret of the same name is reconciled when it controlled
+//!   the Secret (ownerReference UID) or the Secret carried `managed: "true"` (spec §4.1). A plain
+//!   `owns` relation would also reconcile on every change of an owned Secret, which upstream does
+//!   not do (and every reconcile emits an `Unsealed` Event).
+//! * Reconciles run concurrently (at most [`CONCURRENCY`] per instance, never two for one object).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use futures::{StreamExt as _, TryStreamExt as _, future};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource as _, ResourceExt as _};
+use sealed_secrets::scope::{MANAGED_ANNOTATION, annotation_is_true};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::reconcile::{Context, error_policy, on_deleted, reconcile};
+
+/// Concurrent reconciles per controller instance.
+pub const CONCURRENCY: u16 = 8;
+
+pub fn sealed_secret_resource() -> ApiResource {
+    ApiResource {
+        group: sealed_secrets::types::GROUP.to_string(),
+        version: sealed_secrets::types::VERSION.to_string(),
+        api_version: sealed_secrets::types::API_VERSION.to_string(),
+        kind: sealed_secrets::types::KIND.to_string(),
+        plural: sealed_secrets::types::PLURAL.to_string(),
+    }
+}
+
+/// Decides which SealedSecret events need a reconcile: the first sighting of an object (by
+/// namespace/name/UID) and every new generation; the rest are metadata- or status-only updates
+/// (upstream: `update suppressed, no changes in spec`).
+#[derive(Debug, Default)]
+pub struct SpecChangeFilter {
+    seen: HashMap<(String, String), (String, Option<i64>)>,
+    /// Keys seen during a re-list, to forget the objects that vanished meanwhile.
+    relisting: Option<HashSet<(String, String)>>,
+}
+
+impl SpecChangeFilter {
+    /// Records an applied object; `true` when it must be reconciled.
+    pub fn applied(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        generation: Option<i64>,
+    ) -> bool {
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(relist) = self.relisting.as_mut() {
+            relist.insert(key.clone());
+        }
+        let changed = match self.seen.get(&key) {
+            None => true,
+            Some((seen_uid, seen_gen)) => {
+                seen_uid != uid || generation.is_none() || *seen_gen != generation
+            }
+        };
+        self.seen.insert(key, (uid.to_string(), generation));
+        changed
+    }
+
+    pub fn deleted(&mut self, namespace: &str, name: &str) {
+        self.seen.remove(&(namespace.to_string(), name.to_string()));
+    }
+
+    pub fn relist_started(&mut self) {
+        self.relisting = Some(HashSet::new());
+    }
+
+    pub fn relist_done(&mut self) {
+        if let Some(present) = self.relisting.take() {
+            self.seen.retain(|k, _| present.contains(k));
+        }
+    }
+}
+
+/// Which SealedSecret to reconcile when a Secret was deleted (spec §4.1 Secret events).
+pub fn recreate_target(
+    store: &Store<DynamicObject>,
+    resource: &ApiResource,
+    secret: &PartialObjectMeta<Secret>,
+) -> Option<ObjectRef<DynamicObject>> {
+    let namespace = secret.namespace()?;
+    let name = secret.name_any();
+    let target = ObjectRef::new_with(&name, resource.clone()).within(&namespace);
+    let ss = store.get(&target)?;
+    let controlled = match (ss.uid(), secret.meta().owner_references.as_ref()) {
+        (Some(uid), Some(refs)) => refs
+            .iter()
+            .any(|r| r.controller == Some(true) && r.uid == uid),
+        _ => false,
+    };
+    let managed = annotation_is_true(&secret.annotations().clone(), MANAGED_ANNOTATION);
+    (controlled || managed).then_some(target)
+}
+
+/// Where one instance looks.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// `None`: all namespaces.
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    /// `--skip-recreate`: no Secret watch.
+    pub skip_recreate: bool,
+}
+
+/// Runs one controller instance until `shutdown` (then lets running reconciles finish).
+pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
+    let resource = sealed_secret_resource();
+    let client = ctx.client.clone();
+    // `Api<PartialObjectMeta<_>>` makes metadata-only requests: Secret data is never fetched.
+    let (ss_api, secret_api): (Api<DynamicObject>, Api<PartialObjectMeta<Secret>>) =
+        match &scope.namespace {
+            Some(ns) => (
+                Api::namespaced_with(client.clone(), ns, &resource),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (
+                Api::all_with(client.clone(), &resource),
+                Api::all(client.clone()),
+            ),
+        };
+    let mut wc = watcher::Config::default();
+    if let Some(sel) = &scope.label_selector {
+        wc = wc.labels(sel);
+    }
+
+    let writer = reflector::store::Writer::new(resource.clone());
+    let store = writer.as_reader();
+    let mut filter = SpecChangeFilter::default();
+    let delete_ctx = ctx.clone();
+    let delete_store = store.clone();
+    let delete_resource = resource.clone();
+    let triggers = watcher(ss_api, wc.clone())
+        .default_backoff()
+        .reflect(writer)
+        .filter_map(move |event| {
+            let out = match event {
+                Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
+                    let ns = obj.namespace().unwrap_or_default();
+                    let name = obj.name_any();
+                    let uid = obj.uid().unwrap_or_default();
+                    if filter.applied(&ns, &name, &uid, obj.metadata.generation) {
+                        Some(Ok(obj))
+                    } else {
+                        info!(sealed_secret = %format!("{ns}/{name}"), "update suppressed, no changes in spec");
+                        None
+                    }
+                }
+                Ok(watcher::Event::Delete(obj)) => {
+                    let ns = obj.namespace().unwrap_or_default();
+                    let name = obj.name_any();
+                    filter.deleted(&ns, &name);
+                    let store = delete_store.clone();
+                    let target = ObjectRef::new_with(&name, delete_resource.clone()).within(&ns);
+                    on_deleted(&obj, &delete_ctx, move || store.get(&target).is_some());
+                    None
+                }
+                Ok(watcher::Event::Init) => {
+                    filter.relist_started();
+                    None
+                }
+                Ok(watcher::Event::InitDone) => {
+                    filter.relist_done();
+                    None
+                }
+                Err(e) => Some(Err(e)),
+            };
+            future::ready(out)
+        });
+
+    let mut ctrl = Controller::for_stream_with(triggers, store.clone(), resource.clone())
+        .with_config(controller::Config::default().concurrency(CONCURRENCY))
+        .graceful_shutdown_on(shutdown.cancelled_owned());
+    if !scope.skip_recreate {
+        let deletes = watcher(secret_api, wc)
+            .default_backoff()
+            .try_filter_map(|event| {
+                future::ready(Ok(match event {
+                    watcher::Event::Delete(meta) => Some(meta),
+                    _ => None,
+                }))
+            });
+        let map_store = store.clone();
+        let map_resource = resource.clone();
+        ctrl = ctrl.watches_stream(deletes, move |secret: PartialObjectMeta<Secret>| {
+            recreate_target(&map_store, &map_resource, &secret)
+        });
+    }
+    ctrl.run(reconcile, error_policy, ctx)
+        .for_each(|result| {
+            match result {
+                Ok(_) => {}
+                // Logged (and retried) by the error policy.
+                Err(controller::Error::ReconcilerFailed(..)) => {}
+                // A requeue of an object deleted meanwhile.
+                Err(controller::Error::ObjectNotFound(obj)) => {
+                    debug!(object = %obj, "object gone before its reconcile")
+                }
+                Err(e) => warn!(error = %e, "watch error, retrying"),
+            }
+            future::ready(())
+        })
+        .await;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_change_filter() {
+        let mut f = SpecChangeFilter::default();
+        assert!(f.applied("ns", "a", "u1", Some(1)));
+        // Status or metadata update: same generation.
+        assert!(!f.applied("ns", "a", "u1", Some(1)));
+        // Spec update.
+        assert!(f.applied("ns", "a", "u1", Some(2)));
+        // Deleted and re-created with the same name: a new UID.
+        assert!(f.applied("ns", "a", "u2", Some(2)));
+        // No generation at all: always reconcile.
+        assert!(f.applied("ns", "b", "u3", None));
+        assert!(f.applied("ns", "b", "u3", None));
+        f.deleted("ns", "a");
+        assert!(f.applied("ns", "a", "u2", Some(2)));
+
+        // A re-list forgets objects that vanished while the watch was down, and does not
+        // reconcile the unchanged ones again.
+        f.relist_started();
+        assert!(!f.applied("ns", "a", "u2", Some(2)));
+        f.relist_done();
+        assert!(f.applied("ns", "b", "u3", Some(1)));
+        assert!(!f.applied("ns", "a", "u2", Some(2)));
+    }
+
+    fn store_with(objects: Vec<DynamicObject>) -> Store<DynamicObject> {
+        let mut writer = reflector::store::Writer::new(sealed_secret_resource());
+        for o in objects {
+            writer.apply_watcher_event(&watcher::Event::Apply(o));
+        }
+        writer.as_reader()
+    }
+
+    fn ss(ns: &str, name: &str, uid: &str) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": name, "namespace": ns, "uid": uid}, "spec": {}
+        }))
+        .unwrap()
+    }
+
+    fn secret_meta(value: serde_json::Value) -> PartialObjectMeta<Secret> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn deleted_secret_triggers() {
+        let store = store_with(vec![
+            ss("ns", "owned", "u1"),
+            ss("ns", "managed", "u2"),
+            ss("ns", "plain", "u3"),
+        ]);
+        let r = sealed_secret_resource();
+        let owned = secret_meta(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "owned", "namespace": "ns", "ownerReferences": [
+                {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": "owned", "uid": "u1", "controller": true}
+            ]}
+        }));
+        assert!(recreate_target(&store, &r, &owned).is_some());
+        // Owned by an older incarnation (other UID): no.
+        let stale = secret_meta(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "plain", "namespace": "ns", "ownerReferences": [
+                {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": "plain", "uid": "old", "controller": true}
+            ]}
+        }));
+        assert!(recreate_target(&store, &r, &stale).is_none());
+        let managed = secret_meta(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "managed", "namespace": "ns",
+                         "annotations": {"sealedsecrets.bitnami.com/managed": "true"}}
+        }));
+        assert!(recreate_target(&store, &r, &managed).is_some());
+        // C12: patch only → not re-created. C11: no annotations → not re-created.
+        let patch = secret_meta(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "plain", "namespace": "ns",
+                         "annotations": {"sealedsecrets.bitnami.com/patch": "true"}}
+        }));
+        assert!(recreate_target(&store, &r, &patch).is_none());
+        // No SealedSecret of that name.
+        let orphan = secret_meta(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "nobody", "namespace": "ns",
+                         "annotations": {"sealedsecrets.bitnami.com/managed": "true"}}
+        }));
+        assert!(recreate_target(&store, &r, &orphan).is_none());
+    }
+}

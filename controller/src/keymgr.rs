@@ -1,0 +1,664 @@
+//! Sealing keys in the cluster (spec §3): loading upstream-format key Secrets, generating and
+//! storing new ones, the renewal schedule, and the watch that registers key Secrets added while
+//! running. The clock is injected so that renewal scheduling is testable without sleeping.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::{Api, ListParams, PostParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use sealed_secrets::keys::{KeyOrder, SealingKeyPair, generate_key, key_pair_from_secret};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use zeroize::Zeroize as _;
+
+use crate::config::KEY_LABEL;
+use crate::events::{EventRecorder, EventType, ObjectReference};
+use crate::registry::KeyRegistry;
+use crate::secret_update::FIELD_MANAGER;
+
+/// Label selector of active key Secrets.
+pub fn key_selector() -> String {
+    format!("{KEY_LABEL}=active")
+}
+
+/// Event reason for a key Secret that cannot be used (ours; upstream has none, it crashes).
+pub const REASON_KEY_INVALID: &str = "ErrInvalidKey";
+
+/// Wall-clock time, injected so that key renewal can be tested.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> SystemTime;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{0}")]
+    Api(#[from] kube::Error),
+    #[error(transparent)]
+    Key(#[from] sealed_secrets::keys::KeyError),
+    #[error("key generation task failed: {0}")]
+    Task(String),
+    #[error("invalid key Secret: {0}")]
+    Convert(String),
+}
+
+/// Everything needed to make and find key Secrets.
+#[derive(Debug, Clone)]
+pub struct KeySettings {
+    pub namespace: String,
+    pub prefix: String,
+    pub key_size: usize,
+    pub ttl: Duration,
+    pub common_name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub order: KeyOrder,
+}
+
+/// Upstream `initKeyRenewal` step 1: a key is generated at startup when there is none, or when the
+/// most recent one is older than `--key-cutoff-time`.
+pub fn needs_initial_key(latest: Option<SystemTime>, cutoff: Option<SystemTime>) -> bool {
+    match latest {
+        None => true,
+        Some(t) => cutoff.is_some_and(|c| t < c),
+    }
+}
+
+/// Delay before the first automatic renewal: `max(0, period - age(most recent key))`, where a key
+/// from the future has a negative age (as Go's `time.Since`). `None` when renewal is disabled.
+pub fn first_renewal_delay(
+    period: Duration,
+    latest: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<Duration> {
+    if period.is_zero() {
+        return None;
+    }
+    let Some(latest) = latest else {
+        return Some(Duration::ZERO);
+    };
+    Some(match now.duration_since(latest) {
+        Ok(age) => period.saturating_sub(age),
+        Err(future) => period.saturating_add(future.duration()),
+    })
+}
+
+/// Runs `job` after `initial_delay` and then every `period` (a fixed schedule, not reset by manual
+/// triggers, as upstream's `ScheduleJobWithTrigger`), and at once for every message on `trigger`
+/// (SIGUSR1). `initial_delay == None` disables the timer; triggers still work.
+pub async fn run_schedule<F, Fut>(
+    initial_delay: Option<Duration>,
+    period: Duration,
+    mut trigger: mpsc::Receiver<()>,
+    shutdown: CancellationToken,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut next = initial_delay.map(|d| tokio::time::Instant::now() + d);
+    let mut trigger_open = true;
+    loop {
+        let timer = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            msg = trigger.recv(), if trigger_open => match msg {
+                Some(()) => job().await,
+                None => trigger_open = false,
+            },
+            _ = timer => {
+                job().await;
+                next = next.map(|at| at + period);
+            }
+        }
+    }
+}
+
+/// The key Secret upstream's `writeKey` creates (spec §3.1). The private key bytes are copied into
+/// the returned object: zeroize its data after use ([`zeroize_secret_data`]).
+pub fn key_secret(settings: &KeySettings, private_key_pem: &str, certificate_pem: &str) -> Secret {
+    let mut labels = settings.labels.clone();
+    labels.insert(KEY_LABEL.to_string(), "active".to_string());
+    let data = BTreeMap::from([
+        (
+            "tls.key".to_string(),
+            k8s_openapi::ByteString(private_key_pem.as_bytes().to_vec()),
+        ),
+        (
+            "tls.crt".to_string(),
+            k8s_openapi::ByteString(certificate_pem.as_bytes().to_vec()),
+        ),
+    ]);
+    Secret {
+        metadata: kube::api::ObjectMeta {
+            generate_name: Some(settings.prefix.clone()),
+            namespace: Some(settings.namespace.clone()),
+            labels: Some(labels),
+            annotations: Some(settings.annotations.clone()),
+            ..Default::default()
+        },
+        data: Some(data),
+        type_: Some("kubernetes.io/tls".to_string()),
+        ..Default::default()
+    }
+}
+
+pub fn zeroize_secret_data(secret: &mut Secret) {
+    if let Some(data) = secret.data.as_mut() {
+        for v in data.values_mut() {
+            v.0.zeroize();
+        }
+    }
+    if let Some(data) = secret.string_data.as_mut() {
+        for v in data.values_mut() {
+            v.zeroize();
+        }
+    }
+}
+
+pub fn secret_object_ref(secret: &Secret) -> ObjectReference {
+    ObjectReference {
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: secret.metadata.namespace.clone().unwrap_or_default(),
+        name: secret.metadata.name.clone().unwrap_or_default(),
+        uid: secret.metadata.uid.clone().unwrap_or_default(),
+        resource_version: secret.metadata.resource_version.clone().unwrap_or_default(),
+    }
+}
+
+/// Sorts key Secrets by creationTimestamp, oldest first (spec §3.2 step 3).
+pub fn sort_by_creation(secrets: &mut [Secret]) {
+    secrets.sort_by(|a, b| {
+        a.metadata
+            .creation_timestamp
+            .cmp(&b.metadata.creation_timestamp)
+    });
+}
+
+/// A key Secret as the registry holds it (spec §3.2): PKCS#1 or PKCS#8 `tls.key`, the first
+/// certificate of `tls.crt`, ordered per `--key-order-priority`.
+pub fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<SealingKeyPair, KeyError> {
+    // The core's tolerant types, converted by serde (they zeroize the key bytes on drop).
+    let core: sealed_secrets::types::Secret = serde_json::to_value(secret)
+        .and_then(serde_json::from_value)
+        .map_err(|e| KeyError::Convert(e.to_string()))?;
+    Ok(key_pair_from_secret(&core, order)?)
+}
+
+/// Owns the key registry's link to the cluster.
+pub struct KeyManager {
+    client: Client,
+    settings: KeySettings,
+    registry: Arc<KeyRegistry>,
+    recorder: Arc<EventRecorder>,
+    clock: Arc<dyn Clock>,
+    /// Key Secrets already reported as unusable (uid, resourceVersion), so a watch re-list does
+    /// not repeat the Event.
+    reported: Mutex<HashSet<(String, String)>>,
+}
+
+impl KeyManager {
+    pub fn new(
+        client: Client,
+        settings: KeySettings,
+        registry: Arc<KeyRegistry>,
+        recorder: Arc<EventRecorder>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        KeyManager {
+            client,
+            settings,
+            registry,
+            recorder,
+            clock,
+            reported: Mutex::default(),
+        }
+    }
+
+    fn api(&self) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), &self.settings.namespace)
+    }
+
+    /// Upstream `initKeyRegistry`: the active key Secrets plus the legacy `<key-prefix>` Secret,
+    /// oldest first. A Secret that cannot be used is reported and skipped.
+    pub async fn load_existing(&self) -> Result<(), KeyError> {
+        info!("Searching for existing private keys");
+        let api = self.api();
+        let list = api
+            .list(&ListParams::default().labels(&key_selector()))
+            .await?;
+        let mut items = list.items;
+        if !self.settings.prefix.is_empty() {
+            match api.get_opt(&self.settings.prefix).await {
+                Ok(Some(legacy)) => items.push(legacy),
+                Ok(None) => {}
+                Err(kube::Error::Api(s)) if s.code == 403 => {
+                    warn!(name = %self.settings.prefix, error = %s.message, "cannot read the legacy key Secret");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        sort_by_creation(&mut items);
+        for mut secret in items {
+            self.register_secret(&secret).await;
+            zeroize_secret_data(&mut secret);
+        }
+        Ok(())
+    }
+
+    /// Parses and registers one key Secret; `true` when it was new. Failures are logged and
+    /// recorded as a Warning Event on the Secret, never fatal.
+    pub async fn register_secret(&self, secret: &Secret) -> bool {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        match parse_key_secret(secret, self.settings.order) {
+            Ok(pair) => {
+                let added = self.registry.add(pair);
+                if added {
+                    info!(secretname = %name, "registered private key");
+                }
+                added
+            }
+            Err(e) => {
+                error!(secret = %name, error = %e, "Error reading key");
+                let id = (
+                    secret.metadata.uid.clone().unwrap_or_default(),
+                    secret.metadata.resource_version.clone().unwrap_or_default(),
+                );
+                let first = self
+                    .reported
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id);
+                if first {
+                    let message = format!("Failed to read sealing key: {e}");
+                    self.recorder
+                        .publish(
+                            &secret_object_ref(secret),
+                            EventType::Warning,
+                            REASON_KEY_INVALID,
+                            &message,
+                        )
+                        .await;
+                }
+                false
+            }
+        }
+    }
+
+    /// Upstream `generateKey`: a new key pair and certificate, written to a new key Secret first;
+    /// the key is used only once the write succeeded. Returns the Secret's name.
+    pub async fn generate(&self) -> Result<String, KeyError> {
+        let (bits, cn, ttl) = (
+            self.settings.key_size,
+            self.settings.common_name.clone(),
+            self.settings.ttl,
+        );
+        let now = self.clock.now();
+        let generated = tokio::task::spawn_blocking(move || generate_key(bits, &cn, ttl, now))
+            .await
+            .map_err(|e| KeyError::Task(e.to_string()))??;
+        let mut secret = key_secret(
+            &self.settings,
+            &generated.private_key_pem,
+            &generated.certificate_pem,
+        );
+        let pp = PostParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        let result = self.api().create(&pp, &secret).await;
+        zeroize_secret_data(&mut secret);
+        let mut created = result?;
+        zeroize_secret_data(&mut created);
+        let name = created.metadata.name.clone().unwrap_or_default();
+        let mut pair = generated.key_pair;
+        // Upstream orders a freshly generated key by the time of its creation.
+        pair.order_time = self.clock.now();
+        self.registry.add(pair);
+        info!(namespace = %self.settings.namespace, name = %name, "New key written");
+        // The public certificate only, for offline sealing (`kubeseal --cert`), as upstream.
+        info!(certificate = %generated.certificate_pem, "Certificate generated");
+        Ok(name)
+    }
+
+    /// Key generation for the renewal timer and SIGUSR1: failures are logged, not fatal.
+    pub async fn renew(&self) {
+        if let Err(e) = self.generate().await {
+            error!(error = %e, "Failed to generate new key");
+        }
+    }
+
+    /// Watches active key Secrets in the controller namespace and registers every one it sees, so
+    /// restored or bring-your-own keys are used without a restart. Always on (upstream needs
+    /// `--watch-for-secrets`); the initial list replays known keys, which is idempotent.
+    pub async fn watch(self: Arc<Self>, shutdown: CancellationToken) {
+        let config = watcher::Config::default().labels(&key_selector());
+        let stream = watcher(self.api(), config).default_backoff();
+        futures::pin_mut!(stream);
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                next = stream.next() => next,
+            };
+            match next {
+                Some(Ok(watcher::Event::Apply(mut s) | watcher::Event::InitApply(mut s))) => {
+                    self.register_secret(&s).await;
+                    zeroize_secret_data(&mut s);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => warn!(error = %e, "key Secret watch failed, retrying"),
+                None => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const H: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn initial_key_rules() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert!(needs_initial_key(None, None));
+        assert!(!needs_initial_key(Some(t), None));
+        assert!(needs_initial_key(Some(t), Some(t + H)));
+        assert!(!needs_initial_key(Some(t), Some(t)));
+        assert!(!needs_initial_key(Some(t + H), Some(t)));
+    }
+
+    #[test]
+    fn first_delay() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000_000);
+        let p = 720 * H;
+        assert_eq!(first_renewal_delay(Duration::ZERO, Some(now), now), None);
+        assert_eq!(first_renewal_delay(p, None, now), Some(Duration::ZERO));
+        assert_eq!(first_renewal_delay(p, Some(now), now), Some(p));
+        assert_eq!(
+            first_renewal_delay(p, Some(now - 10 * H), now),
+            Some(710 * H)
+        );
+        assert_eq!(
+            first_renewal_delay(p, Some(now - 1000 * H), now),
+            Some(Duration::ZERO)
+        );
+        // A key from the future (clock skew) waits longer, as Go's negative time.Since.
+        assert_eq!(first_renewal_delay(p, Some(now + H), now), Some(721 * H));
+    }
+
+    /// A clock the test moves by hand.
+    struct FakeClock(Mutex<SystemTime>);
+    impl Clock for FakeClock {
+        fn now(&self) -> SystemTime {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn schedule_fires_after_initial_delay_then_every_period() {
+        let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH + 1000 * H));
+        let latest = clock.now() - 700 * H;
+        let delay = first_renewal_delay(720 * H, Some(latest), clock.now());
+        assert_eq!(delay, Some(20 * H));
+
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel(4);
+        let shutdown = CancellationToken::new();
+        let start = tokio::time::Instant::now();
+        let f = fired.clone();
+        let task = tokio::spawn(run_schedule(
+            delay,
+            720 * H,
+            rx,
+            shutdown.clone(),
+            move || {
+                let f = f.clone();
+                async move { f.lock().unwrap().push(tokio::time::Instant::now() - start) }
+            },
+        ));
+        tokio::time::sleep(19 * H).await;
+        assert!(fired.lock().unwrap().is_empty());
+        tokio::time::sleep(2 * H).await;
+        assert_eq!(*fired.lock().unwrap(), vec![20 * H]);
+        // A manual trigger (SIGUSR1) runs at once and does not move the schedule.
+        tx.send(()).await.unwrap();
+        tokio::time::sleep(H).await;
+        assert_eq!(fired.lock().unwrap().len(), 2);
+        tokio::time::sleep(720 * H).await;
+        let got = fired.lock().unwrap().clone();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2], 740 * H);
+        shutdown.cancel();
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn zero_period_disables_timer_but_not_trigger() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel(4);
+        let shutdown = CancellationToken::new();
+        let c = count.clone();
+        let delay = first_renewal_delay(Duration::ZERO, None, SystemTime::now());
+        let task = tokio::spawn(run_schedule(
+            delay,
+            Duration::ZERO,
+            rx,
+            shutdown.clone(),
+            move || {
+                c.fetch_add(1, Ordering::SeqCst);
+                async {}
+            },
+        ));
+        tokio::time::sleep(100_000 * H).await;
+        assert_eq!(count.load(Ordering::SeqCst), 0);
+        tx.send(()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        // The trigger closing does not stop the loop; shutdown does.
+        drop(tx);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!task.is_finished());
+        shutdown.cancel();
+        task.await.unwrap();
+    }
+
+    fn settings() -> KeySettings {
+        KeySettings {
+            namespace: "kube-system".into(),
+            prefix: "sealed-secrets-key".into(),
+            key_size: 2048,
+            ttl: H,
+            common_name: String::new(),
+            labels: BTreeMap::from([("team".to_string(), "a".to_string())]),
+            annotations: BTreeMap::from([("note".to_string(), "x".to_string())]),
+            order: KeyOrder::CertNotBefore,
+        }
+    }
+
+    #[test]
+    fn key_secret_shape() {
+        let mut s = key_secret(&settings(), "KEY", "CERT");
+        assert_eq!(
+            s.metadata.generate_name.as_deref(),
+            Some("sealed-secrets-key")
+        );
+        assert_eq!(s.metadata.name, None);
+        assert_eq!(s.metadata.namespace.as_deref(), Some("kube-system"));
+        assert_eq!(s.type_.as_deref(), Some("kubernetes.io/tls"));
+        let labels = s.metadata.labels.clone().unwrap();
+        assert_eq!(labels[KEY_LABEL], "active");
+        assert_eq!(labels["team"], "a");
+        assert_eq!(s.metadata.annotations.clone().unwrap()["note"], "x");
+        let data = s.data.clone().unwrap();
+        assert_eq!(data["tls.key"].0, b"KEY");
+        assert_eq!(data["tls.crt"].0, b"CERT");
+        zeroize_secret_data(&mut s);
+        assert!(
+            s.data
+                .unwrap()
+                .values()
+                .all(|v| v.0.iter().all(|b| *b == 0))
+        );
+    }
+
+    fn with_ts(name: &str, ts: Option<&str>) -> Secret {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "creationTimestamp": ts}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn creation_order() {
+        let mut v = vec![
+            with_ts("c", Some("2024-03-01T00:00:00Z")),
+            with_ts("a", Some("2024-01-01T00:00:00Z")),
+            with_ts("legacy", None),
+            with_ts("b", Some("2024-02-01T00:00:00Z")),
+        ];
+        sort_by_creation(&mut v);
+        let names: Vec<_> = v.iter().map(|s| s.metadata.name.clone().unwrap()).collect();
+        assert_eq!(names, ["legacy", "a", "b", "c"]);
+    }
+
+    fn key_secret_from(name: &str, key: &str, cert: &str, created: &str) -> Secret {
+        let mut s = key_secret(&settings(), key, cert);
+        s.metadata.name = Some(name.into());
+        s.metadata.creation_timestamp =
+            Some(serde_json::from_value(serde_json::json!(created)).unwrap());
+        s
+    }
+
+    const PKCS1: &str = include_str!("../../tests/fixtures/keys/key-pkcs1.pem");
+    const PKCS8: &str = include_str!("../../tests/fixtures/keys/key-pkcs8.pem");
+    const CERT: &str = include_str!("../../tests/fixtures/keys/cert.pem");
+    const OTHER_KEY: &str = include_str!("../../tests/fixtures/keys/other-key.pem");
+    const OTHER_CERT: &str = include_str!("../../tests/fixtures/keys/other-cert.pem");
+    const OLD_KEY: &str = include_str!("../../tests/fixtures/keys/expired-key.pem");
+    const OLD_CERT: &str = include_str!("../../tests/fixtures/keys/expired-cert.pem");
+    const EC_KEY: &str = include_str!("../../tests/fixtures/keys/ec-key.pem");
+    const EC_CERT: &str = include_str!("../../tests/fixtures/keys/ec-cert.pem");
+
+    #[test]
+    fn parses_pkcs1_and_pkcs8_and_dedups() {
+        let registry = KeyRegistry::new();
+        let a = parse_key_secret(
+            &key_secret_from("k1", PKCS1, CERT, "2024-01-01T00:00:00Z"),
+            KeyOrder::CertNotBefore,
+        )
+        .unwrap();
+        let b = parse_key_secret(
+            &key_secret_from("k2", PKCS8, CERT, "2024-01-02T00:00:00Z"),
+            KeyOrder::CertNotBefore,
+        )
+        .unwrap();
+        assert!(registry.add(a));
+        // The same key in PKCS#8 form (a re-listed or duplicated Secret) counts once.
+        assert!(!registry.add(b));
+        assert_eq!(registry.read().len(), 1);
+    }
+
+    #[test]
+    fn malformed_key_secrets_are_errors_not_panics() {
+        let bad = [
+            key_secret_from("garbage", "not a key", CERT, "2024-01-01T00:00:00Z"),
+            key_secret_from("nocert", PKCS1, "", "2024-01-01T00:00:00Z"),
+            key_secret_from("ec", EC_KEY, EC_CERT, "2024-01-01T00:00:00Z"),
+            with_ts("empty", Some("2024-01-01T00:00:00Z")),
+        ];
+        for s in &bad {
+            assert!(
+                parse_key_secret(s, KeyOrder::CertNotBefore).is_err(),
+                "{:?}",
+                s.metadata.name
+            );
+        }
+        let e = parse_key_secret(&bad[2], KeyOrder::CertNotBefore).unwrap_err();
+        assert_eq!(e.to_string(), "private key is not an RSA key");
+    }
+
+    #[test]
+    fn ordering_by_cert_not_before_or_creation() {
+        // The expired key's certificate is from 2020, the main key's from 2026; the old key's
+        // Secret is the newer one.
+        let old = key_secret_from("old", OLD_KEY, OLD_CERT, "2027-01-01T00:00:00Z");
+        let new = key_secret_from("new", PKCS1, CERT, "2026-12-01T00:00:00Z");
+        let latest_cert = |order: KeyOrder| {
+            let registry = KeyRegistry::new();
+            let mut items = vec![old.clone(), new.clone()];
+            sort_by_creation(&mut items);
+            for s in &items {
+                registry.add(parse_key_secret(s, order).unwrap());
+            }
+            let ring = registry.read();
+            ring.latest().map(|k| k.certificate.pem.clone()).unwrap()
+        };
+        assert_eq!(latest_cert(KeyOrder::CertNotBefore).trim(), CERT.trim());
+        assert_eq!(
+            latest_cert(KeyOrder::SecretCreationTimestamp).trim(),
+            OLD_CERT.trim()
+        );
+    }
+
+    #[test]
+    fn ties_keep_the_first_registered() {
+        // cert.pem and other-cert.pem were made in the same second.
+        let a = parse_key_secret(
+            &key_secret_from("a", PKCS1, CERT, "2024-01-01T00:00:00Z"),
+            KeyOrder::CertNotBefore,
+        )
+        .unwrap();
+        let b = parse_key_secret(
+            &key_secret_from("b", OTHER_KEY, OTHER_CERT, "2024-01-01T00:00:00Z"),
+            KeyOrder::CertNotBefore,
+        )
+        .unwrap();
+        if a.order_time != b.order_time {
+            return;
+        }
+        let registry = KeyRegistry::new();
+        registry.add(a);
+        registry.add(b);
+        assert_eq!(
+            registry.read().latest().unwrap().certificate.pem.trim(),
+            CERT.trim()
+        );
+        // A strictly newer key (e.g. one just generated) takes over.
+        let mut newer = parse_key_secret(
+            &key_secret_from("c", OLD_KEY, OLD_CERT, "2024-01-01T00:00:00Z"),
+            KeyOrder::CertNotBefore,
+        )
+        .unwrap();
+        newer.order_time = SystemTime::now() + 1000 * H;
+        registry.add(newer);
+        assert_eq!(
+            registry.read().latest().unwrap().certificate.pem.trim(),
+            OLD_CERT.trim()
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! Prometheus metrics with upstream's names and labels (spec §6), on an injected registry.
+//!
+//! prometheus-client appends `_total` to counters (and a full stop to help texts) when it encodes
+//! them, so counters are registered without it; every name is registered in full (no registry prefix), so pass a registry that has no
+//! prefix of its own. The exposition is OpenMetrics text (see [`encode`]).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+const PREFIX: &str = "sealed_secrets_controller";
+
+/// `build_info{revision}`: the version as the controller prints it (upstream: its `git describe` tag).
+const REVISION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
+/// Go client_golang's `prometheus.DefBuckets`.
+const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Content type of [`encode`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct UnsealErrorLabels {
+    reason: String,
+    namespace: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct ConditionLabels {
+    namespace: String,
+    name: String,
+    condition: String,
+    ss_app_kubernetes_io_instance: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpRequestLabels {
+    path: String,
+    code: String,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpDurationLabels {
+    path: String,
+    method: String,
+}
+
+type HistogramFamily = Family<HttpDurationLabels, Histogram, fn() -> Histogram>;
+
+fn default_histogram() -> Histogram {
+    Histogram::new(DEFAULT_BUCKETS)
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    build_info: Gauge,
+    unseal_requests: Counter,
+    unseal_errors: Family<UnsealErrorLabels, Counter>,
+    condition_info: Family<ConditionLabels, Gauge>,
+    /// The label sets present in `condition_info`, so that a deleted SealedSecret's series can be
+    /// found (the family cannot be iterated).
+    condition_series: Mutex<BTreeSet<ConditionLabels>>,
+    http_requests: Family<HttpRequestLabels, Counter>,
+    http_request_duration: HistogramFamily,
+}
+
+/// Unregistered metrics (for tests and tools that do not expose them).
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            build_info: Gauge::default(),
+            unseal_requests: Counter::default(),
+            unseal_errors: Family::default(),
+            condition_info: Family::default(),
+            condition_series: Mutex::new(BTreeSet::new()),
+            http_requests: Family::default(),
+            http_request_duration: Family::new_with_constructor(default_histogram),
+        }
+    }
+}
+
+impl Metrics {
+    /// Registers every metric in `registry`.
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Metrics::default();
+        // Registered but never set: upstream exposes 0.
+        registry
+            .sub_registry_with_label(("revision".into(), REVISION.into()))
+            .register(
+                format!("{PREFIX}_build_info"),
+                "Build information",
+                m.build_info.clone(),
+            );
+        registry.register(
+            format!("{PREFIX}_unseal_requests"),
+            "Total number of sealed secret unseal requests",
+            m.unseal_requests.clone(),
+        );
+        registry.register(
+            format!("{PREFIX}_unseal_errors"),
+            "Total number of sealed secret unseal errors by reason",
+            m.unseal_errors.clone(),
+        );
+        registry.register(
+            format!("{PREFIX}_condition_info"),
+            "Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)",
+            m.condition_info.clone(),
+        );
+        registry.register(
+            format!("{PREFIX}_http_requests"),
+            "A counter for requests to the wrapped handler",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            format!("{PREFIX}_http_request_duration_seconds"),
+            "A histogram of latencies for requests",
+            m.http_request_duration.clone(),
+        );
+        m
+    }
+
+    /// `sealed_secrets_controller_unseal_requests_total` +1.
+    pub fn unseal_request(&self) {
+        self.unseal_requests.inc();
+    }
+
+    /// `sealed_secrets_controller_unseal_errors_total{reason, namespace}` +1; reasons `fetch`,
+    /// `unseal`, `update`, `unmanaged`, `status`.
+    pub fn unseal_error(&self, reason: &str, namespace: &str) {
+        let labels = UnsealErrorLabels {
+            reason: reason.to_string(),
+            namespace: namespace.to_string(),
+        };
+        self.unseal_errors.get_or_create(&labels).inc();
+    }
+
+    /// `sealed_secrets_controller_condition_info{namespace,name,condition,ss_app_kubernetes_io_instance}`:
+    /// -1 False, 0 Unknown, 1 True.
+    ///
+    /// A series of the same SealedSecret and condition under a previous instance label is dropped
+    /// (upstream would leave it behind until the SealedSecret is deleted).
+    pub fn set_condition(
+        &self,
+        namespace: &str,
+        name: &str,
+        condition: &str,
+        instance: &str,
+        value: i64,
+    ) {
+        let labels = ConditionLabels {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            condition: condition.to_string(),
+            ss_app_kubernetes_io_instance: instance.to_string(),
+        };
+        let mut series = self.lock_series();
+        let stale: Vec<ConditionLabels> = series
+            .iter()
+            .filter(|l| {
+                l.namespace == labels.namespace
+                    && l.name == labels.name
+                    && l.condition == labels.condition
+                    && l.ss_app_kubernetes_io_instance != labels.ss_app_kubernetes_io_instance
+            })
+            .cloned()
+            .collect();
+        for l in stale {
+            self.condition_info.remove(&l);
+            series.remove(&l);
+        }
+        self.condition_info.get_or_create(&labels).set(value);
+        series.insert(labels);
+    }
+
+    /// Drops every condition_info series of a deleted SealedSecret.
+    pub fn remove_conditions(&self, namespace: &str, name: &str) {
+        let mut series = self.lock_series();
+        series.retain(|l| {
+            let matches = l.namespace == namespace && l.name == name;
+            if matches {
+                self.condition_info.remove(l);
+            }
+            !matches
+        });
+    }
+
+    /// One request to an instrumented path (`/v1/verify`, `/v1/rotate`, `/v1/cert.pem`):
+    /// `http_requests_total{path,code,method}` and `http_request_duration_seconds{path,method}`, as
+    /// client_golang's `InstrumentHandlerCounter`/`InstrumentHandlerDuration` label them.
+    pub fn http_request(&self, path: &str, method: &str, code: u16, elapsed: Duration) {
+        let method = sanitize_method(method);
+        self.http_requests
+            .get_or_create(&HttpRequestLabels {
+                path: path.to_string(),
+                code: code.to_string(),
+                method: method.to_string(),
+            })
+            .inc();
+        self.http_request_duration
+            .get_or_create(&HttpDurationLabels {
+                path: path.to_string(),
+                method: method.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    fn lock_series(&self) -> std::sync::MutexGuard<'_, BTreeSet<ConditionLabels>> {
+        self.condition_series
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// client_golang's `sanitizeMethod`: the ten common methods lowercased, anything else `unknown`.
+fn sanitize_method(m: &str) -> &'static str {
+    match m {
+        "GET" | "get" => "get",
+        "PUT" | "put" => "put",
+        "HEAD" | "head" => "head",
+        "POST" | "post" => "post",
+        "DELETE" | "delete" => "delete",
+        "CONNECT" | "connect" => "connect",
+        "OPTIONS" | "options" => "options",
+        "NOTIFY" | "notify" => "notify",
+        "TRACE" | "trace" => "trace",
+        "PATCH" | "patch" => "patch",
+        _ => "unknown",
+    }
+}
+
+/// The registry as OpenMetrics text (what `/metrics` serves, with [`OPENMETRICS_CONTENT_TYPE`]).
+pub fn encode(registry: &Registry) -> Result<String, std::fmt::Error> {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn sample_names(text: &str) -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn exposed_names_are_upstreams() {
+        let mut registry = Registry::default();
+        let m = Metrics::new(&mut registry);
+        m.unseal_request();
+        m.unseal_error("unseal", "ns1");
+        m.set_condition("ns1", "s1", "Synced", "inst", 1);
+        m.http_request("/v1/verify", "POST", 200, Duration::from_millis(3));
+        let text = encode(&registry).unwrap();
+        let names = sample_names(&text);
+        for want in [
+            "sealed_secrets_controller_build_info",
+            "sealed_secrets_controller_unseal_requests_total",
+            "sealed_secrets_controller_unseal_errors_total",
+            "sealed_secrets_controller_condition_info",
+            "sealed_secrets_controller_http_requests_total",
+            "sealed_secrets_controller_http_request_duration_seconds_bucket",
+            "sealed_secrets_controller_http_request_duration_seconds_sum",
+            "sealed_secrets_controller_http_request_duration_seconds_count",
+        ] {
+            assert!(names.contains(want), "{want} missing from\n{text}");
+        }
+        assert!(!text.contains("_total_total"), "{text}");
+        assert!(text.contains(&format!(
+            "sealed_secrets_controller_build_info{{revision=\"{REVISION}\"}} 0\n"
+        )));
+        assert!(
+            !text.contains(".."),
+            "help texts end in one full stop\n{text}"
+        );
+        assert!(
+            text.contains("sealed_secrets_controller_unseal_requests_total 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "sealed_secrets_controller_unseal_errors_total{reason=\"unseal\",namespace=\"ns1\"} 1\n"
+        ));
+        assert!(text.contains("sealed_secrets_controller_condition_info{namespace=\"ns1\",name=\"s1\",condition=\"Synced\",ss_app_kubernetes_io_instance=\"inst\"} 1\n"));
+        assert!(text.contains("sealed_secrets_controller_http_requests_total{path=\"/v1/verify\",code=\"200\",method=\"post\"} 1\n"));
+        for le in [
+            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0",
+            "+Inf",
+        ] {
+            assert!(
+                text.contains(&format!("sealed_secrets_controller_http_request_duration_seconds_bucket{{le=\"{le}\",path=\"/v1/verify\",method=\"post\"}}"))
+                    || text.contains(&format!("sealed_secrets_controller_http_request_duration_seconds_bucket{{path=\"/v1/verify\",method=\"post\",le=\"{le}\"}}")),
+                "bucket {le} missing from\n{text}"
+            );
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn methods_are_sanitized() {
+        assert_eq!(sanitize_method("GET"), "get");
+        assert_eq!(sanitize_method("patch"), "patch");
+        assert_eq!(sanitize_method("Get"), "unknown");
+        assert_eq!(sanitize_method("PROPFIND"), "unknown");
+    }
+
+    #[test]
+    fn conditions_are_replaced_and_removed() {
+        let mut registry = Registry::default();
+        let m = Metrics::new(&mut registry);
+        m.set_condition("ns", "a", "Synced", "", -1);
+        m.set_condition("ns", "a", "Synced", "", 1);
+        m.set_condition("ns", "b", "Synced", "old", 1);
+        m.set_condition("ns", "b", "Synced", "new", 0);
+        let text = encode(&registry).unwrap();
+        assert!(
+            text.contains(
+                "name=\"a\",condition=\"Synced\",ss_app_kubernetes_io_instance=\"\"} 1\n"
+            )
+        );
+        assert!(!text.contains("\"old\""), "{text}");
+        assert!(text.contains("ss_app_kubernetes_io_instance=\"new\"} 0\n"));
+        m.remove_conditions("ns", "a");
+        let text = encode(&registry).unwrap();
+        assert!(!text.contains("name=\"a\""), "{text}");
+        assert!(text.contains("name=\"b\""));
+    }
+}

@@ -1,0 +1,625 @@
+//! The reconciler (spec §4.3-4.7): SealedSecret → desired Secret (core `unseal`, on the blocking
+//! pool) → ownership gate → create / overwrite / patch → Events → status, and the retry policy.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret as K8sSecret;
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::runtime::controller::Action;
+use kube::{Client, ResourceExt as _};
+use sealed_secrets::types::{SealedSecret, SealedSecretStatus, Secret};
+use sealed_secrets::unseal::{UnsealOptions, unseal};
+use tracing::{error, info, warn};
+
+use crate::events::{EventRecorder, EventType, ObjectReference, rfc3339_seconds};
+use crate::keymgr::Clock;
+use crate::metrics::Metrics;
+use crate::registry::KeyRegistry;
+use crate::secret_update::{
+    FIELD_MANAGER, Ownership, immutable_message, is_immutable_error, ownership, unmanaged_message,
+    updated_secret,
+};
+use crate::status::{gauge_value, next_status};
+
+pub const REASON_UNSEALED: &str = "Unsealed";
+pub const REASON_UNSEAL_FAILED: &str = "ErrUnsealFailed";
+pub const REASON_UPDATE_FAILED: &str = "ErrUpdateFailed";
+pub const MESSAGE_UNSEALED: &str = "SealedSecret unsealed successfully";
+const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
+/// Reconcile options from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub accept_v1_data: bool,
+    pub update_status: bool,
+    pub old_gc_behavior: bool,
+    pub max_unseal_retries: u32,
+}
+
+/// Shared by every reconcile of every controller instance.
+pub struct Context {
+    pub client: Client,
+    pub keys: Arc<KeyRegistry>,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Arc<EventRecorder>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    /// Requeue counts per `namespace/name` (client-go's `NumRequeues`), reset on success.
+    retries: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        keys: Arc<KeyRegistry>,
+        metrics: Arc<Metrics>,
+        recorder: Arc<EventRecorder>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        Context {
+            client,
+            keys,
+            metrics,
+            recorder,
+            clock,
+            settings,
+            retries: Mutex::default(),
+        }
+    }
+
+    fn retries(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.retries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.retries().remove(key);
+    }
+}
+
+/// A failed reconcile. The message is what the `Synced` condition shows.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The object could not be read as a SealedSecret at all.
+    #[error("{0}")]
+    Malformed(String),
+    /// Building the desired Secret failed (decryption, template, v1 data).
+    #[error("{0}")]
+    Unseal(String),
+    /// The API server refused a read or write of the Secret; the raw API error text.
+    #[error("{message}")]
+    Api { message: String, immutable: bool },
+    /// The ownership gate refused the existing Secret.
+    #[error("failed update: {}", unmanaged_message(.0))]
+    Unmanaged(String),
+}
+
+impl Error {
+    /// `unseal_errors_total{reason}`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) | Error::Unseal(_) => "unseal",
+            Error::Api { .. } => "update",
+            Error::Unmanaged(_) => "unmanaged",
+        }
+    }
+
+    /// Immutable Secrets are not retried (spec §4.2), nor objects that cannot be parsed.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self,
+            Error::Malformed(_)
+                | Error::Api {
+                    immutable: true,
+                    ..
+                }
+        )
+    }
+}
+
+/// The text of a kube error as Go's `err.Error()` shows an API status: its message.
+pub fn api_error_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// client-go's per-item exponential backoff: 5 ms · 2^n, capped at 1000 s.
+pub fn retry_backoff(requeues: u32) -> Duration {
+    let millis = 5u64.saturating_mul(1u64.checked_shl(requeues.min(40)).unwrap_or(u64::MAX));
+    Duration::from_millis(millis).min(Duration::from_secs(1000))
+}
+
+/// The retry decision for a failed reconcile (spec §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    After(Duration),
+    GiveUp,
+    Never,
+}
+
+/// `requeues` = how often this key was requeued since its last success.
+pub fn retry_decision(retryable: bool, requeues: u32, max_retries: u32) -> Retry {
+    if !retryable {
+        Retry::Never
+    } else if requeues < max_retries {
+        Retry::After(retry_backoff(requeues))
+    } else {
+        Retry::GiveUp
+    }
+}
+
+pub fn object_key(obj: &DynamicObject) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// The SealedSecret in the core's tolerant types (serde, never by hand). The status is left out:
+/// it plays no part in unsealing and is read separately ([`current_status`]).
+pub fn to_sealed_secret(obj: &DynamicObject) -> Result<SealedSecret, String> {
+    let mut value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("status");
+    }
+    serde_json::from_value::<SealedSecret>(value)
+        .map(SealedSecret::with_type_meta)
+        .map_err(|e| format!("invalid SealedSecret: {e}"))
+}
+
+/// The status of a possibly malformed object, read on its own.
+fn current_status(obj: &DynamicObject) -> Option<SealedSecretStatus> {
+    obj.data
+        .get("status")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+}
+
+fn sealed_secret_ref(obj: &DynamicObject) -> ObjectReference {
+    ObjectReference {
+        api_version: sealed_secrets::types::API_VERSION.to_string(),
+        kind: sealed_secrets::types::KIND.to_string(),
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
+        uid: obj.uid().unwrap_or_default(),
+        resource_version: obj.resource_version().unwrap_or_default(),
+    }
+}
+
+/// A core Secret as the k8s-openapi type the client sends. Go marshals a nil `[]byte` (an empty
+/// decrypted value) as `null`; the API server stores it as empty, so send `""`.
+pub fn to_k8s_secret(secret: &Secret) -> Result<K8sSecret, String> {
+    let mut value = serde_json::to_value(secret).map_err(|e| e.to_string())?;
+    if let Some(data) = value.get_mut("data").and_then(|d| d.as_object_mut()) {
+        for v in data.values_mut() {
+            if v.is_null() {
+                *v = serde_json::Value::String(String::new());
+            }
+        }
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+pub fn from_k8s_secret(secret: &K8sSecret) -> Result<Secret, String> {
+    serde_json::to_value(secret)
+        .and_then(serde_json::from_value)
+        .map_err(|e| e.to_string())
+}
+
+/// One reconcile of an existing SealedSecret (spec §4.4).
+pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.metrics.unseal_request();
+    let key = object_key(&obj);
+    let namespace = obj.namespace().unwrap_or_default();
+    let ss_ref = sealed_secret_ref(&obj);
+    info!(key = %key, "Updating");
+
+    let result = match to_sealed_secret(&obj) {
+        Ok(ss) => unseal_and_write(&ss, &key, &ss_ref, &ctx).await,
+        Err(e) => {
+            error!(key = %key, error = %e, "Cannot read SealedSecret");
+            let message = format!("Failed to unseal: {e}");
+            ctx.recorder
+                .publish(&ss_ref, EventType::Warning, REASON_UNSEAL_FAILED, &message)
+                .await;
+            Err(Error::Malformed(e))
+        }
+    };
+    if let Err(e) = &result {
+        ctx.metrics.unseal_error(e.metric_label(), &namespace);
+    }
+
+    // Every exit from here on updates the status (spec §4.4 step 1).
+    let error_text = result.as_ref().err().map(ToString::to_string);
+    let observed = if ctx.settings.update_status {
+        match write_status(&obj, error_text.as_deref(), &ctx).await {
+            Ok(status) => Some(status),
+            Err(e) => {
+                error!(sealed_secret = %key, error = %api_error_message(&e), "Error updating SealedSecret status");
+                ctx.metrics.unseal_error("status", &namespace);
+                None
+            }
+        }
+    } else {
+        current_status(&obj)
+    };
+    if let Some(status) = observed {
+        let instance = obj
+            .labels()
+            .get(INSTANCE_LABEL)
+            .cloned()
+            .unwrap_or_default();
+        for c in &status.conditions {
+            ctx.metrics.set_condition(
+                &namespace,
+                &obj.name_any(),
+                &c.type_,
+                &instance,
+                gauge_value(&c.status),
+            );
+        }
+    }
+
+    match result {
+        Ok(()) => {
+            ctx.forget(&key);
+            Ok(Action::await_change())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn unseal_and_write(
+    ss: &SealedSecret,
+    key: &str,
+    ss_ref: &ObjectReference,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let opts = UnsealOptions {
+        accept_v1_data: ctx.settings.accept_v1_data,
+        render_templates: true,
+    };
+    // RSA decryption is CPU work: keep it off the async workers.
+    let keys = ctx.keys.clone();
+    let owned = ss.clone();
+    let unsealed = tokio::task::spawn_blocking(move || {
+        let ring = keys.read();
+        unseal(&owned, &*ring, opts).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("unseal task failed: {e}")));
+    let desired = match unsealed {
+        Ok(secret) => secret,
+        Err(e) => {
+            let message = format!("Failed to unseal: {e}");
+            ctx.recorder
+                .publish(ss_ref, EventType::Warning, REASON_UNSEAL_FAILED, &message)
+                .await;
+            return Err(Error::Unseal(e));
+        }
+    };
+
+    let namespace = &ss.metadata.namespace;
+    let name = &ss.metadata.name;
+    let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), namespace);
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    };
+    let update_failed = |message: String| async move {
+        ctx.recorder
+            .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &message)
+            .await;
+        Err(Error::Api {
+            message,
+            immutable: false,
+        })
+    };
+
+    let existing = match api.get_opt(name).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let body = match to_k8s_secret(&desired) {
+                Ok(b) => b,
+                Err(e) => return update_failed(e).await,
+            };
+            match api.create(&pp, &body).await {
+                Ok(s) => s,
+                Err(e) => return update_failed(api_error_message(&e)).await,
+            }
+        }
+        Err(e) => return update_failed(api_error_message(&e)).await,
+    };
+    let current = match from_k8s_secret(&existing) {
+        Ok(s) => s,
+        Err(e) => return update_failed(e).await,
+    };
+
+    if ownership(&current, ss) == Ownership::Denied {
+        let message = unmanaged_message(&current.metadata.name);
+        ctx.recorder
+            .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &message)
+            .await;
+        return Err(Error::Unmanaged(current.metadata.name.clone()));
+    }
+
+    let updated = updated_secret(&current, &desired);
+    if updated != current {
+        let body = match to_k8s_secret(&updated) {
+            Ok(b) => b,
+            Err(e) => return update_failed(e).await,
+        };
+        if let Err(e) = api.replace(name, &pp, &body).await {
+            let message = api_error_message(&e);
+            let immutable = is_immutable_error(&message);
+            let event = if immutable {
+                immutable_message(key)
+            } else {
+                message.clone()
+            };
+            ctx.recorder
+                .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &event)
+                .await;
+            return Err(Error::Api { message, immutable });
+        }
+    }
+
+    ctx.recorder
+        .publish(ss_ref, EventType::Normal, REASON_UNSEALED, MESSAGE_UNSEALED)
+        .await;
+    Ok(())
+}
+
+/// Writes the status per §4.6 through the status subresource; returns the status as it now
+/// stands (also when no write was needed). On a conflict the object is re-read once and the rules
+/// applied to the fresh copy.
+async fn write_status(
+    obj: &DynamicObject,
+    error: Option<&str>,
+    ctx: &Context,
+) -> Result<SealedSecretStatus, kube::Error> {
+    let api = sealed_secret_api(&ctx.client, &obj.namespace().unwrap_or_default());
+    match write_status_once(&api, obj.clone(), error, ctx).await {
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let fresh = api.get(&obj.name_any()).await?;
+            write_status_once(&api, fresh, error, ctx).await
+        }
+        other => other,
+    }
+}
+
+async fn write_status_once(
+    api: &Api<DynamicObject>,
+    mut object: DynamicObject,
+    error: Option<&str>,
+    ctx: &Context,
+) -> Result<SealedSecretStatus, kube::Error> {
+    let now = rfc3339_seconds(ctx.clock.now());
+    let generation = object.metadata.generation.unwrap_or(0);
+    let (status, write) = next_status(current_status(&object).as_ref(), generation, error, &now);
+    if write {
+        let value = serde_json::to_value(&status).map_err(kube::Error::SerdeError)?;
+        match object.data.as_object_mut() {
+            Some(map) => {
+                map.insert("status".to_string(), value);
+            }
+            None => object.data = serde_json::json!({ "status": value }),
+        }
+        api.replace_status(&object.name_any(), &PostParams::default(), &object)
+            .await?;
+    }
+    Ok(status)
+}
+
+pub fn sealed_secret_api(client: &Client, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &crate::controller::sealed_secret_resource(),
+    )
+}
+
+/// The error policy (spec §4.2): retry with client-go's backoff up to `--max-unseal-retries`
+/// requeues, never for immutable Secrets.
+pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = object_key(&obj);
+    let requeues = ctx.retries().get(&key).copied().unwrap_or(0);
+    match retry_decision(
+        err.is_retryable(),
+        requeues,
+        ctx.settings.max_unseal_retries,
+    ) {
+        Retry::Never => {
+            if let Error::Api {
+                immutable: true, ..
+            } = err
+            {
+                error!("{}", immutable_message(&key));
+            }
+            ctx.forget(&key);
+            Action::await_change()
+        }
+        Retry::After(delay) => {
+            error!(key = %key, error = %err, "Error updating, will retry");
+            ctx.retries().insert(key, requeues.saturating_add(1));
+            Action::requeue(delay)
+        }
+        Retry::GiveUp => {
+            error!(key = %key, error = %err, "Error updating, giving up");
+            ctx.forget(&key);
+            Action::await_change()
+        }
+    }
+}
+
+/// A SealedSecret disappeared (spec §4.4 step 0): count it, drop its gauges, and with
+/// `--old-gc-behavior` delete the Secret of the same name (unless a SealedSecret of that name
+/// exists again by then).
+pub fn on_deleted(
+    obj: &DynamicObject,
+    ctx: &Arc<Context>,
+    still_exists: impl Fn() -> bool + Send + 'static,
+) {
+    ctx.metrics.unseal_request();
+    let namespace = obj.namespace().unwrap_or_default();
+    let name = obj.name_any();
+    let key = format!("{namespace}/{name}");
+    ctx.metrics.remove_conditions(&namespace, &name);
+    ctx.forget(&key);
+    if !ctx.settings.old_gc_behavior {
+        return;
+    }
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), &namespace);
+        for attempt in 0..=ctx.settings.max_unseal_retries {
+            if still_exists() {
+                return;
+            }
+            info!(sealed_secret = %key, "SealedSecret has gone, deleting Secret");
+            match api.delete(&name, &Default::default()).await {
+                Ok(_) => return,
+                Err(kube::Error::Api(s)) if s.code == 404 => return,
+                Err(e) => {
+                    warn!(key = %key, error = %api_error_message(&e), "Error deleting Secret");
+                    tokio::time::sleep(retry_backoff(attempt)).await;
+                }
+            }
+        }
+        error!(key = %key, "Error deleting Secret, giving up");
+    });
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_like_client_go() {
+        assert_eq!(retry_backoff(0), Duration::from_millis(5));
+        assert_eq!(retry_backoff(1), Duration::from_millis(10));
+        assert_eq!(retry_backoff(4), Duration::from_millis(80));
+        assert_eq!(retry_backoff(30), Duration::from_secs(1000));
+        assert_eq!(retry_backoff(u32::MAX), Duration::from_secs(1000));
+    }
+
+    #[test]
+    fn retry_policy() {
+        // Default 5 retries: requeues 0..4 retry, the 6th failure gives up.
+        for n in 0..5 {
+            assert_eq!(retry_decision(true, n, 5), Retry::After(retry_backoff(n)));
+        }
+        assert_eq!(retry_decision(true, 5, 5), Retry::GiveUp);
+        assert_eq!(retry_decision(true, 0, 0), Retry::GiveUp);
+        assert_eq!(retry_decision(false, 0, 5), Retry::Never);
+        let immutable = Error::Api {
+            message: "x".into(),
+            immutable: true,
+        };
+        assert!(!immutable.is_retryable());
+        assert!(
+            Error::Api {
+                message: "x".into(),
+                immutable: false
+            }
+            .is_retryable()
+        );
+        assert!(Error::Unseal("x".into()).is_retryable());
+        assert!(!Error::Malformed("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn error_texts_and_labels() {
+        let e = Error::Unmanaged("mysecret".into());
+        assert_eq!(
+            e.to_string(),
+            "failed update: Resource \"mysecret\" already exists and is not managed by SealedSecret"
+        );
+        assert_eq!(e.metric_label(), "unmanaged");
+        assert_eq!(
+            Error::Unseal("no key could decrypt secret (foo)".into()).metric_label(),
+            "unseal"
+        );
+        assert_eq!(
+            Error::Api {
+                message: String::new(),
+                immutable: false
+            }
+            .metric_label(),
+            "update"
+        );
+        let status = kube::core::Status::failure("secrets \"x\" already exists", "AlreadyExists")
+            .with_code(409);
+        assert_eq!(
+            api_error_message(&kube::Error::Api(Box::new(status))),
+            "secrets \"x\" already exists"
+        );
+    }
+
+    fn dynamic(value: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn sealed_secret_conversion_is_tolerant() {
+        let obj = dynamic(serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": {"name": "s", "namespace": "ns", "uid": "u", "generation": 2},
+            "spec": {
+                "encryptedData": {"a": "AgA=", "b": 5},
+                "template": {"metadata": {"labels": {"x": "y"}}, "type": "Opaque"}
+            },
+            "status": {"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "True"}]}
+        }));
+        let ss = to_sealed_secret(&obj).unwrap();
+        assert_eq!(ss.metadata.uid, "u");
+        assert_eq!(ss.spec.encrypted_data["b"], "");
+        assert_eq!(ss.spec.template.metadata.labels["x"], "y");
+        assert_eq!(current_status(&obj).unwrap().observed_generation, 1);
+        assert_eq!(object_key(&obj), "ns/s");
+        let r = sealed_secret_ref(&obj);
+        assert_eq!(
+            (r.kind.as_str(), r.api_version.as_str()),
+            ("SealedSecret", "bitnami.com/v1alpha1")
+        );
+
+        // A non-object encryptedData is tolerated too (an empty map).
+        let odd = dynamic(serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": "s", "namespace": "ns"},
+            "spec": {"encryptedData": ["x"]},
+            "status": {"conditions": "garbage"}
+        }));
+        assert!(
+            to_sealed_secret(&odd)
+                .unwrap()
+                .spec
+                .encrypted_data
+                .is_empty()
+        );
+        assert!(current_status(&odd).is_none());
+    }
+
+    #[test]
+    fn secret_conversions() {
+        let core: Secret = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "ns", "resourceVersion": "5",
+                         "managedFields": [{"manager": "sealed-secrets-controller", "operation": "Update"}]},
+            "data": {"a": "YmFy", "empty": null},
+            "type": "Opaque"
+        }))
+        .unwrap();
+        let k = to_k8s_secret(&core).unwrap();
+        let data = k.data.clone().unwrap();
+        assert_eq!(data["a"].0, b"bar");
+        assert!(data["empty"].0.is_empty());
+        assert_eq!(k.metadata.resource_version.as_deref(), Some("5"));
+        let back = from_k8s_secret(&k).unwrap();
+        assert_eq!(back.data["a"].as_bytes(), b"bar");
+        assert!(crate::secret_update::written_by_controller(&back));
+    }
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Builds and caches the real external components the tests use, outside the repo:
+#   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver, kubectl, etcd.
+# Everything is keyed by version under $SSRS_CACHE (default ~/.cache/sealed-secrets-rs), so a
+# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|all] ; prints the bin dir.
+set -euo pipefail
+
+UPSTREAM_VERSION=${UPSTREAM_VERSION:-v0.36.6}
+K8S_VERSION=${K8S_VERSION:-v1.35.4}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+CACHE=${SSRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export CGO_ENABLED=0
+
+log() { echo "[tools] $*" >&2; }
+
+# build_once DIR DESCRIPTION COMMAND...: runs COMMAND unless DIR/.done exists; atomic via a temp dir.
+build_once() {
+  local dir=$1 what=$2; shift 2
+  if [[ -f $dir/.done ]]; then return 0; fi
+  # Serialise concurrent builds of the same component (e.g. parallel test runs on a cold cache):
+  # without this, two builds race on the final rm+mv. The lock is released when this process exits.
+  mkdir -p "$(dirname "$dir")"
+  local lockfd; exec {lockfd}>"$dir.lock"
+  if ! flock -n "$lockfd"; then log "waiting for a concurrent build of $what to finish ($dir.lock)"; flock "$lockfd"; fi
+  if [[ -f $dir/.done ]]; then return 0; fi
+  local tmp="$dir.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  log "building $what (first run only; cached in $dir)"
+  local start=$SECONDS
+  (cd "$tmp" && "$@") >"$tmp.log" 2>&1 {lockfd}>&- &
+  local pid=$! rc=0
+  # Progress for the slow first build: elapsed time and how many Go packages are compiled so far
+  # (the builds run with -v, which prints one line per package).
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (( (SECONDS - start) % 20 == 0 )); then
+      log "  ... $what: $((SECONDS - start))s, $(grep -c '' "$tmp.log" 2>/dev/null || echo 0) packages/steps done"
+    fi
+  done
+  wait "$pid" || rc=$?
+  if (( rc != 0 )); then
+    log "FAILED building $what; last lines of $tmp.log:"; tail -20 "$tmp.log" >&2
+    rm -rf "$tmp"; return 1
+  fi
+  touch "$tmp/.done"; rm -rf "$dir"; mv "$tmp" "$dir"; rm -f "$tmp.log"
+  log "built $what in $((SECONDS - start))s"
+}
+
+upstream_build() {
+  GOBIN=$PWD/bin go install -v "github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@$UPSTREAM_VERSION"
+  GOBIN=$PWD/bin go install -v "github.com/bitnami-labs/sealed-secrets/cmd/controller@$UPSTREAM_VERSION"
+}
+
+k8s_build() {
+  # A tools module of our own requiring k8s.io/kubernetes; the main module's replace directives
+  # (staging modules => ./staging/...) are not inherited, so map each staging module to v0.<minor>.<patch>.
+  local staging_ver="v0${K8S_VERSION#v1}"
+  go mod init ssrs-k8s-tools >/dev/null
+  go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >/dev/null
+  local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  { echo "require k8s.io/kubernetes $K8S_VERSION"
+    echo "replace ("
+    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" | awk -v v="$staging_ver" '{print "\t" $1 " => " $1 " " v}'
+    echo ")"; } >>go.mod
+  cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+  go mod tidy
+  local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
+  ld+=" -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
+  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitTreeState=clean"
+  mkdir -p bin
+  go build -v -trimpath -ldflags "$ld" -o bin/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  rm -f go.sum tools.go
+}
+
+etcd_build() {
+  go mod init ssrs-etcd-tools >/dev/null
+  cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import _ "go.etcd.io/etcd/server/v3"
+GO
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  go mod tidy
+  mkdir -p bin
+  go build -v -trimpath -ldflags "-s -w" -o bin/etcd go.etcd.io/etcd/server/v3
+  rm -f go.sum tools.go
+}
+
+what=${1:-all}
+case $what in
+  upstream) build_once "$CACHE/upstream-$UPSTREAM_VERSION" "upstream kubeseal+controller $UPSTREAM_VERSION" upstream_build
+            echo "$CACHE/upstream-$UPSTREAM_VERSION/bin" ;;
+  k8s)      build_once "$CACHE/k8s-$K8S_VERSION" "kube-apiserver+kubectl $K8S_VERSION (several minutes)" k8s_build
+            echo "$CACHE/k8s-$K8S_VERSION/bin" ;;
+  etcd)     build_once "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" etcd_build
+            echo "$CACHE/etcd-$ETCD_VERSION/bin" ;;
+  all)      "$0" upstream >/dev/null; "$0" etcd >/dev/null; "$0" k8s >/dev/null ;;
+  *) echo "usage: $0 [upstream|k8s|etcd|all]" >&2; exit 2 ;;
+esac

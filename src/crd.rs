@@ -1,0 +1,272 @@
+//! The SealedSecret CustomResourceDefinition (spec §2.1-2.2), schema-compatible with upstream's.
+//! `crds/sealedsecret.yaml` is this value rendered as YAML; a test fails when the file is stale, and
+//! another checks the schema against the fields our Rust types serialize.
+
+use serde_json::{Value, json};
+
+use crate::types::{GROUP, KIND, PLURAL, VERSION};
+
+fn string_map() -> Value {
+    json!({"type": "object", "additionalProperties": {"type": "string"}})
+}
+
+fn string_map_described(description: &str, nullable: bool) -> Value {
+    let mut v = string_map();
+    v["description"] = json!(description);
+    if nullable {
+        v["nullable"] = json!(true);
+    }
+    v
+}
+
+fn template_schema() -> Value {
+    json!({
+        "description": "Template defines the structure of the Secret that will be\ncreated from this sealed secret.",
+        "type": "object",
+        "properties": {
+            "metadata": {
+                "description": "Standard object's metadata.\nMore info: https://git.k8s.io/community/contributors/devel/api-conventions.md#metadata",
+                "type": "object",
+                "nullable": true,
+                "x-kubernetes-preserve-unknown-fields": true,
+                "properties": {
+                    "annotations": string_map(),
+                    "finalizers": {"type": "array", "items": {"type": "string"}},
+                    "labels": string_map(),
+                    "name": {"type": "string"},
+                    "namespace": {"type": "string"},
+                },
+            },
+            "type": {"description": "Used to facilitate programmatic handling of secret data.", "type": "string"},
+            "immutable": {
+                "description": "Immutable, if set to true, ensures that data stored in the Secret cannot\nbe updated (only object metadata can be modified).\nIf not set to true, the field can be modified at any time.\nDefaulted to nil.",
+                "type": "boolean",
+            },
+            "data": string_map_described("Keys that should be templated using decrypted data.", true),
+        },
+    })
+}
+
+fn status_schema() -> Value {
+    let time = |d: &str| json!({"description": d, "type": "string", "format": "date-time"});
+    let text = |d: &str| json!({"description": d, "type": "string"});
+    json!({
+        "description": "SealedSecretStatus is the most recently observed status of the SealedSecret.",
+        "type": "object",
+        "properties": {
+            "observedGeneration": {
+                "description": "ObservedGeneration reflects the generation most recently observed by the sealed-secrets controller.",
+                "type": "integer",
+                "format": "int64",
+            },
+            "conditions": {
+                "description": "Represents the latest available observations of a sealed secret's current state.",
+                "type": "array",
+                "items": {
+                    "description": "SealedSecretCondition describes the state of a sealed secret at a certain point.",
+                    "type": "object",
+                    "required": ["status", "type"],
+                    "properties": {
+                        "type": text("Type of condition for a sealed secret.\nValid value: \"Synced\""),
+                        "status": text("Status of the condition for a sealed secret.\nValid values for \"Synced\": \"True\", \"False\", or \"Unknown\"."),
+                        "lastUpdateTime": time("The last time this condition was updated."),
+                        "lastTransitionTime": time("Last time the condition transitioned from one status to another."),
+                        "reason": text("The reason for the condition's last transition."),
+                        "message": text("A human readable message indicating details about the transition."),
+                    },
+                },
+            },
+        },
+    })
+}
+
+/// The CRD object.
+pub fn sealed_secret_crd() -> Value {
+    let mut encrypted_data = string_map();
+    encrypted_data["x-kubernetes-preserve-unknown-fields"] = json!(true);
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": format!("{PLURAL}.{GROUP}"),
+            "annotations": {"controller-gen.kubebuilder.io/version": "v0.15.0"},
+        },
+        "spec": {
+            "group": GROUP,
+            "names": {
+                "kind": KIND,
+                "listKind": format!("{KIND}List"),
+                "plural": PLURAL,
+                "singular": "sealedsecret",
+            },
+            "scope": "Namespaced",
+            "versions": [{
+                "name": VERSION,
+                "served": true,
+                "storage": true,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": [
+                    {"jsonPath": ".status.conditions[0].message", "name": "Status", "type": "string"},
+                    {"jsonPath": ".status.conditions[0].status", "name": "Synced", "type": "string"},
+                    {"jsonPath": ".metadata.creationTimestamp", "name": "Age", "type": "date"},
+                ],
+                "schema": {"openAPIV3Schema": {
+                    "description": "SealedSecret is the K8s representation of a \"sealed Secret\" - a\nregular k8s Secret that has been sealed (encrypted) using the\ncontroller's key.",
+                    "type": "object",
+                    "required": ["spec"],
+                    "properties": {
+                        "apiVersion": {"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object."},
+                        "kind": {"type": "string", "description": "Kind is a string value representing the REST resource this object represents."},
+                        "metadata": {"type": "object"},
+                        "spec": {
+                            "description": "SealedSecretSpec is the specification of a SealedSecret.",
+                            "type": "object",
+                            "required": ["encryptedData"],
+                            "properties": {
+                                "data": {
+                                    "description": "Data is deprecated and will be removed eventually. Use per-value EncryptedData instead.",
+                                    "type": "string",
+                                    "format": "byte",
+                                },
+                                "encryptedData": encrypted_data,
+                                "template": template_schema(),
+                            },
+                        },
+                        "status": status_schema(),
+                    },
+                }},
+            }],
+        },
+    })
+}
+
+/// The checked-in file's text: `---`-less YAML with sorted keys.
+pub fn sealed_secret_crd_yaml() -> String {
+    format!(
+        "# Generated from the Rust types by sealed-secrets (src/crd.rs); do not edit. `make crds` regenerates it.\n{}",
+        crate::codec::to_yaml(&sealed_secret_crd())
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::types::*;
+    use std::collections::BTreeMap;
+
+    fn crd_path() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/sealedsecret.yaml")
+    }
+
+    /// `UPDATE_CRDS=1` rewrites the file; otherwise the checked-in file must match exactly.
+    #[test]
+    fn checked_in_crd_is_current() {
+        let want = sealed_secret_crd_yaml();
+        if std::env::var_os("UPDATE_CRDS").is_some() {
+            std::fs::write(crd_path(), &want).unwrap();
+        }
+        let have = std::fs::read_to_string(crd_path()).unwrap_or_default();
+        assert!(have == want, "crds/sealedsecret.yaml is stale: run `make crds`");
+    }
+
+    fn schema_of(crd: &Value) -> &Value {
+        &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    }
+
+    /// Every property path (with its type) that `upstream` declares is declared the same in `ours`.
+    fn assert_accepts(upstream: &Value, ours: &Value, path: &str) {
+        for key in ["type", "format", "nullable", "x-kubernetes-preserve-unknown-fields"] {
+            assert_eq!(upstream.get(key), ours.get(key), "{path}: {key} differs");
+        }
+        if let Some(props) = upstream.get("properties").and_then(Value::as_object) {
+            for (name, sub) in props {
+                let mine = ours["properties"]
+                    .get(name)
+                    .unwrap_or_else(|| panic!("{path}.{name}: missing in our CRD"));
+                assert_accepts(sub, mine, &format!("{path}.{name}"));
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(sub) = upstream.get(key) {
+                assert_accepts(sub, &ours[key], &format!("{path}[{key}]"));
+            }
+        }
+        assert_eq!(upstream.get("required"), ours.get("required"), "{path}: required differs");
+    }
+
+    #[test]
+    fn accepts_every_field_of_the_upstream_crd() {
+        let text = include_str!("../tests/fixtures/upstream/crd-v0.36.6.yaml");
+        let upstream = crate::codec::parse_documents(text.as_bytes()).unwrap().remove(0);
+        let ours = sealed_secret_crd();
+        assert_accepts(schema_of(&upstream), schema_of(&ours), "");
+        for key in ["group", "names", "scope"] {
+            assert_eq!(upstream["spec"][key], ours["spec"][key]);
+        }
+        let (uv, ov) = (&upstream["spec"]["versions"][0], &ours["spec"]["versions"][0]);
+        for key in ["name", "served", "storage", "subresources", "additionalPrinterColumns"] {
+            assert_eq!(uv[key], ov[key], "versions[0].{key}");
+        }
+    }
+
+    /// Every field a fully populated SealedSecret serializes is declared in the schema.
+    #[test]
+    fn schema_covers_the_rust_types() {
+        let full = SealedSecret {
+            kind: KIND.into(),
+            api_version: API_VERSION.into(),
+            metadata: ObjectMeta { name: "n".into(), ..Default::default() },
+            spec: SealedSecretSpec {
+                template: SecretTemplateSpec {
+                    metadata: ObjectMeta {
+                        name: "n".into(),
+                        namespace: "ns".into(),
+                        labels: BTreeMap::from([("a".into(), "b".into())]),
+                        annotations: BTreeMap::from([("a".into(), "b".into())]),
+                        finalizers: vec!["f".into()],
+                        ..Default::default()
+                    },
+                    type_: "Opaque".into(),
+                    immutable: Some(true),
+                    data: BTreeMap::from([("k".into(), "v".into())]),
+                },
+                data: Some("AAAA".into()),
+                encrypted_data: BTreeMap::from([("k".into(), "v".into())]),
+            },
+            status: Some(SealedSecretStatus {
+                observed_generation: 1,
+                conditions: vec![SealedSecretCondition {
+                    type_: "Synced".into(),
+                    status: "True".into(),
+                    last_update_time: Some("t".into()),
+                    last_transition_time: Some("t".into()),
+                    reason: "r".into(),
+                    message: "m".into(),
+                }],
+            }),
+        };
+        fn walk(value: &Value, schema: &Value, path: &str) {
+            let preserve = schema.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
+            match value {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        if let Some(sub) = schema["properties"].get(k) {
+                            walk(v, sub, &format!("{path}.{k}"));
+                        } else if let Some(sub) = schema.get("additionalProperties") {
+                            walk(v, sub, &format!("{path}.{k}"));
+                        } else {
+                            assert!(
+                                preserve || schema["type"] == "object" && schema.get("properties").is_none(),
+                                "{path}.{k} is not in the CRD schema"
+                            );
+                        }
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk(v, &schema["items"], path)),
+                _ => {}
+            }
+        }
+        walk(&serde_json::to_value(&full).unwrap(), schema_of(&sealed_secret_crd()), "");
+    }
+}
