@@ -4,8 +4,10 @@ CARGO ?= cargo
 export SSRS_CACHE ?= $(HOME)/.cache/sealed-secrets-rs
 export UPSTREAM_KUBESEAL ?= $(SSRS_CACHE)/upstream-v0.36.6/bin/kubeseal
 export KUBESEAL_BIN ?= $(CURDIR)/target/debug/kubeseal
+# The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
+export CONTROLLER_BIN ?= $(CURDIR)/target/debug/sealed-secrets-controller
 
-.PHONY: all build release tools test test-unit test-interop test-e2e lint fmt crds bench-cli cluster-up cluster-down demo clean
+.PHONY: all build release tools test test-unit test-interop test-e2e lint fmt crds bench-cli bench-controller cluster-up cluster-down demo clean
 
 all: build
 
@@ -28,9 +30,15 @@ test-unit:
 test-interop: tools build
 	$(CARGO) test -p e2e --test interop -- --ignored
 
-## Our kubeseal against the real upstream controller on a real control plane.
+## End to end on real control planes (a fresh one per suite, always torn down):
+##  - our kubeseal against the real upstream controller, then against ours;
+##  - our controller: every scenario of spec §10, §12 security checks, upstream kubeseal against it;
+##  - takeover of an upstream installation's keys and SealedSecrets by our controller.
 test-e2e: tools build
 	scripts/e2e.sh --controller upstream cluster
+	scripts/e2e.sh --controller ours cluster
+	scripts/e2e.sh --controller ours controller
+	scripts/e2e.sh --controller upstream takeover
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -50,6 +58,10 @@ bench-cli: tools release
 ## Brings up a control plane, seals and applies a Secret with our kubeseal, shows it, tears down.
 demo:
 	scripts/demo.sh
+
+## Side-by-side benchmark of our controller and upstream's on one control plane; prints ratios.
+bench-controller: tools release
+	scripts/bench-controller.sh
 
 cluster-up: tools build
 	scripts/cluster.sh up

@@ -20,14 +20,16 @@
 #
 # Environment:
 #   SSRS_CLUSTER_DIR  state dir (default /tmp/ssrs-cluster); one cluster per dir
-#   CONTROLLER        upstream (default) | ours | none        (--controller wins)
+#   CONTROLLER        ours (default) | upstream | none        (--controller wins)
 #   CONTROLLER_BIN    binary for --controller ours (default: target/{release,debug}/sealed-secrets-controller)
 #   CONTROLLER_ARGS   extra controller flags, whitespace-separated (`-- ARGS` on the command line wins)
 #   CONTROLLER_ENV    extra pod env, whitespace-separated NAME=VALUE pairs; SEALED_SECRETS_*,
 #                     RUST_LOG and RUST_BACKTRACE from the caller's environment are passed through
 #   POD_USER          uid:gid the controller runs as (default 1001:65534, like upstream; 0:0 = root)
-#   CRD_FILE          CRD manifest to install (default: upstream's, from the Go module cache)
-#   MANIFESTS_DIR     controller SA/RBAC/Service manifests (default scripts/cluster/manifests);
+#   CRD_FILE          CRD manifest to install (default: crds/sealedsecret.yaml for ours, upstream's from
+#                     the Go module cache for upstream)
+#   MANIFESTS_DIR     controller SA/RBAC/Service manifests (default deploy/ for ours, scripts/cluster/manifests
+#                     for upstream);
 #                     `kubectl apply -k` if it holds a kustomization.yaml, else `kubectl apply -f`
 #   SSRS_TIMEOUT      seconds to wait for each component to become ready (default 120)
 #   UPSTREAM_VERSION  upstream module version for the default CRD (default v0.36.6, as tools.sh)
@@ -665,8 +667,14 @@ on_up_exit() {
 cmd_up() {
   need_cmds openssl ip unshare setpriv setsid flock jq curl ss pgrep
   parse_controller_opts "$@"
-  local kind=${OPT_CONTROLLER:-${ENV_CONTROLLER:-upstream}}
+  local kind=${OPT_CONTROLLER:-${ENV_CONTROLLER:-ours}}
   case $kind in upstream | ours | none) ;; *) die "unknown controller '$kind' (upstream|ours|none)" ;; esac
+  # Installed as a user would install each: ours from deploy/ (kustomize, with our generated CRD),
+  # upstream with its own RBAC/Services (scripts/cluster/manifests) and its CRD.
+  if [[ $kind == ours ]]; then
+    : "${MANIFESTS_DIR:=$REPO/deploy}"
+    : "${CRD_FILE:=$REPO/crds/sealedsecret.yaml}"
+  fi
 
   if [[ -e $DIR ]]; then
     if [[ -f $DIR/$MARKER ]]; then

@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
 # The whole product in one command, on a real control plane built on this machine:
 #   1. build the tools (first run: Go builds of kube-apiserver, kubectl, etcd and upstream, several minutes);
-#   2. start etcd + kube-apiserver and the controller as a pod (ours once it is built, else upstream's);
+#   2. start etcd + kube-apiserver and the controller as a pod (ours; CONTROLLER=upstream for upstream's);
 #   3. seal a Secret with our kubeseal from a `kubectl create secret --dry-run` pipe and apply it;
 #   4. show that the Secret appeared (key names only, never values), then tear everything down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 export SSRS_CLUSTER_DIR=${SSRS_CLUSTER_DIR:-/tmp/ssrs-demo-$$}
-controller=${CONTROLLER:-}
-if [[ -z $controller ]]; then
-  if [[ -x target/debug/sealed-secrets-controller || -x target/release/sealed-secrets-controller ]]; then controller=ours; else controller=upstream; fi
-fi
+controller=${CONTROLLER:-ours}
 
 step "1/5 tools: upstream kubeseal+controller, etcd, kube-apiserver+kubectl (cached in ~/.cache/sealed-secrets-rs)"
 scripts/tools.sh upstream >/dev/null
 scripts/tools.sh etcd >/dev/null
 scripts/tools.sh k8s >/dev/null
-step "2/5 building our kubeseal (cargo)"
-cargo build --bins -q
+step "2/5 building our kubeseal and controller (cargo)"
+cargo build --workspace --bins -q
 trap 'step "5/5 tearing down"; scripts/cluster.sh down' EXIT
 step "3/5 control plane + $controller controller in kube-system"
 scripts/cluster.sh up --controller "$controller" >/dev/null

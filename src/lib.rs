@@ -2,6 +2,7 @@
 //! Bytes in (YAML/JSON, PEM) -> typed values -> bytes out. No panics on any input; every failure is
 //! a typed error whose text matches upstream where the spec gives it, and never contains plaintext.
 
+pub mod backup;
 pub mod codec;
 pub mod crd;
 pub mod crypto;

@@ -15,7 +15,11 @@ pub fn open_local(name: &str) -> Result<Vec<u8>, String> {
         Some(s) if s.len() == 1 => read_file(name),
         Some(s) if s.eq_ignore_ascii_case("file") => open_file_url(name),
         Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => fetch(name),
-        Some(s) => Err(format!("Get {}: unsupported protocol scheme {}", goerr::quote(name), goerr::quote(s))),
+        Some(s) => Err(format!(
+            "Get {}: unsupported protocol scheme {}",
+            goerr::quote(name),
+            goerr::quote(s)
+        )),
     }
 }
 
@@ -29,7 +33,12 @@ fn url_scheme(s: &str) -> Result<Option<&str>, String> {
         match c {
             'a'..='z' | 'A'..='Z' => {}
             '0'..='9' | '+' | '-' | '.' if i > 0 => {}
-            ':' if i == 0 => return Err(format!("parse {}: missing protocol scheme", goerr::quote(s))),
+            ':' if i == 0 => {
+                return Err(format!(
+                    "parse {}: missing protocol scheme",
+                    goerr::quote(s)
+                ));
+            }
             ':' => return Ok(s.get(..i)),
             _ => return Ok(None),
         }
@@ -47,7 +56,11 @@ fn open_file_url(url: &str) -> Result<Vec<u8>, String> {
     };
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let path = percent_decode(path);
-    let path = if path.starts_with('/') { path } else { format!("/{path}") };
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
     match std::fs::read(&path) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -125,11 +138,21 @@ fn system_roots() -> ureq::tls::RootCerts {
 /// localhost/loopback or hosts matched by `NO_PROXY`.
 fn proxy_for(uri: &http::Uri) -> Option<String> {
     let env = |names: &[&str]| {
-        names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
     };
     let https = uri.scheme_str() == Some("https");
-    let proxy = if https { env(&["HTTPS_PROXY", "https_proxy"]) } else { env(&["HTTP_PROXY", "http_proxy"]) }?;
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let proxy = if https {
+        env(&["HTTPS_PROXY", "https_proxy"])
+    } else {
+        env(&["HTTP_PROXY", "http_proxy"])
+    }?;
+    let host = uri
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     if host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
         return None;
     }
@@ -150,7 +173,11 @@ fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
             return true;
         }
         if let Some((net, bits)) = entry.split_once('/')
-            && let (Ok(net), Ok(bits), Ok(ip)) = (net.parse::<IpAddr>(), bits.parse::<u32>(), host.parse::<IpAddr>())
+            && let (Ok(net), Ok(bits), Ok(ip)) = (
+                net.parse::<IpAddr>(),
+                bits.parse::<u32>(),
+                host.parse::<IpAddr>(),
+            )
         {
             if cidr_contains(net, bits, ip) {
                 return true;
@@ -158,7 +185,9 @@ fn no_proxy_matches(no_proxy: &str, host: &str, port: u16) -> bool {
             continue;
         }
         let (entry_host, entry_port) = match entry.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h.trim_matches(['[', ']']), p.parse::<u16>().ok()),
+            Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+                (h.trim_matches(['[', ']']), p.parse::<u16>().ok())
+            }
             _ => (entry.trim_matches(['[', ']']), None),
         };
         if entry_port.is_some_and(|p| p != port) {
@@ -217,7 +246,11 @@ mod tests {
 
     #[test]
     fn file_urls() {
-        assert!(open_file_url("file:///nonexistent/x.pem").err().is_some_and(|e| e.ends_with("404 Not Found")));
+        assert!(
+            open_file_url("file:///nonexistent/x.pem")
+                .err()
+                .is_some_and(|e| e.ends_with("404 Not Found"))
+        );
         assert_eq!(percent_decode("/a%20b"), "/a b");
     }
 }

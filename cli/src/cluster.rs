@@ -11,6 +11,8 @@ use crate::kubeconfig::ClientConfig;
 
 const PEM_ACCEPT: &str = "application/x-pem-file, */*";
 const JSON_ACCEPT: &str = "application/json, */*";
+/// client-go's default number of retries of a request the server asked to retry later.
+const MAX_RETRIES: u32 = 10;
 
 /// Runs `f` on a fresh current-thread runtime.
 pub fn block_on<T>(f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
@@ -31,6 +33,8 @@ pub struct ProxyError {
 pub struct Controller {
     client: kube::Client,
     server: String,
+    /// `host:port` of the API server, for connection errors.
+    authority: String,
     namespace: String,
     proxy_name: String,
     timeout: Option<Duration>,
@@ -44,13 +48,31 @@ impl Controller {
         name: &str,
         accept: Accept,
     ) -> Result<Controller, String> {
-        let kube_config = config.kube_config().await?;
-        let server = kube_config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let mut kube_config = config.kube_config().await?;
+        let server = kube_config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
+        let url = &kube_config.cluster_url;
+        let default_port = if url.scheme_str() == Some("http") {
+            80
+        } else {
+            443
+        };
+        let authority = format!(
+            "{}:{}",
+            url.host().unwrap_or(""),
+            url.port_u16().unwrap_or(default_port)
+        );
         let timeout = config.request_timeout()?;
+        // kube's default retry layer retries 503s for minutes; client-go only honours Retry-After.
+        kube_config.default_retry = false;
         let client = kube::Client::try_from(kube_config).map_err(|e| e.to_string())?;
         let mut controller = Controller {
             client,
             server,
+            authority,
             namespace: namespace.to_string(),
             proxy_name: String::new(),
             timeout,
@@ -73,12 +95,23 @@ impl Controller {
         let (status, content_type, body) =
             self.send(Method::GET, &path, accept.header(), None).await?;
         if !status.is_success() {
-            return Err(api_error(status, content_type.as_deref(), &body, "GET", name));
+            return Err(api_error(
+                status,
+                content_type.as_deref(),
+                &body,
+                "GET",
+                name,
+            ));
         }
-        let service: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        let service: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         let ports = service.pointer("/spec/ports").and_then(|p| p.as_array());
         match ports.and_then(|p| p.first()) {
-            Some(port) => Ok(port.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string()),
+            Some(port) => Ok(port
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string()),
             // Upstream indexes ports[0] and panics; say what is wrong instead.
             None => Err(format!("service {} has no ports", goerr::quote(name))),
         }
@@ -92,7 +125,13 @@ impl Controller {
             .await
             .map_err(|e| format!("cannot fetch certificate: {e}"))?;
         if !status.is_success() {
-            let e = api_error(status, content_type.as_deref(), &body, "GET", &self.proxy_name);
+            let e = api_error(
+                status,
+                content_type.as_deref(),
+                &body,
+                "GET",
+                &self.proxy_name,
+            );
             return Err(format!("cannot fetch certificate: {e}"));
         }
         Ok(body)
@@ -104,13 +143,22 @@ impl Controller {
         let (status, content_type, reply) = self
             .send(Method::POST, &path, JSON_ACCEPT, Some(body))
             .await
-            .map_err(|message| ProxyError { status: None, message })?;
+            .map_err(|message| ProxyError {
+                status: None,
+                message,
+            })?;
         if status.is_success() {
             return Ok(reply);
         }
         Err(ProxyError {
             status: Some(status),
-            message: api_error(status, content_type.as_deref(), &reply, "POST", &self.proxy_name),
+            message: api_error(
+                status,
+                content_type.as_deref(),
+                &reply,
+                "POST",
+                &self.proxy_name,
+            ),
         })
     }
 
@@ -122,7 +170,9 @@ impl Controller {
         )
     }
 
-    /// One request; transport failures read like Go's `Get "<url>": <cause>`.
+    /// One request; transport failures read like Go's `Get "<url>": <cause>`. Like client-go, a
+    /// 429 or 5xx answer carrying `Retry-After: <seconds>` is retried after that delay, at most
+    /// [`MAX_RETRIES`] times; anything else is returned at once.
     async fn send(
         &self,
         method: Method,
@@ -136,33 +186,57 @@ impl Controller {
             _ => "Get",
         };
         let transport_err = |cause: String| format!("{verb} {}: {cause}", goerr::quote(&url));
-        let mut builder = Request::builder().method(method).uri(path).header(http::header::ACCEPT, accept);
-        if body.is_some() {
-            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
-        }
-        let request = builder
-            .body(kube::client::Body::from(body.unwrap_or_default()))
-            .map_err(|e| transport_err(e.to_string()))?;
-        let exchange = async {
-            let response = self.client.send(request).await.map_err(|e| transport_err(error_chain(&e)))?;
-            let status = response.status();
-            let content_type = response
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let bytes = response
-                .into_body()
-                .collect_bytes()
-                .await
-                .map_err(|e| transport_err(error_chain(&e)))?;
-            Ok((status, content_type, bytes.to_vec()))
-        };
-        match self.timeout {
-            Some(t) => tokio::time::timeout(t, exchange)
-                .await
-                .map_err(|_| transport_err("context deadline exceeded".to_string()))?,
-            None => exchange.await,
+        let authority = self.authority.as_str();
+        let mut attempt = 0;
+        loop {
+            let mut builder = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(http::header::ACCEPT, accept);
+            if body.is_some() {
+                builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+            }
+            let request = builder
+                .body(kube::client::Body::from(body.clone().unwrap_or_default()))
+                .map_err(|e| transport_err(e.to_string()))?;
+            let exchange = async {
+                let response = self
+                    .client
+                    .send(request)
+                    .await
+                    .map_err(|e| transport_err(transport_cause(&e, authority)))?;
+                let status = response.status();
+                let header = |name| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let content_type = header(http::header::CONTENT_TYPE);
+                let retry_after =
+                    header(http::header::RETRY_AFTER).and_then(|v| v.parse::<u64>().ok());
+                let bytes = response
+                    .into_body()
+                    .collect_bytes()
+                    .await
+                    .map_err(|e| transport_err(transport_cause(&e, authority)))?;
+                Ok::<_, String>((status, content_type, bytes.to_vec(), retry_after))
+            };
+            let (status, content_type, bytes, retry_after) = match self.timeout {
+                Some(t) => tokio::time::timeout(t, exchange)
+                    .await
+                    .map_err(|_| transport_err("context deadline exceeded".to_string()))??,
+                None => exchange.await?,
+            };
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            match retry_after {
+                Some(seconds) if retryable && attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(seconds)).await;
+                }
+                _ => return Ok((status, content_type, bytes)),
+            }
         }
     }
 }
@@ -184,28 +258,57 @@ impl Accept {
     }
 }
 
-/// Every message in an error's source chain, deepest last, without repeats.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
+/// The cause of a failed exchange, as Go words the common cases: a refused or unreachable
+/// connection reads `dial tcp <host:port>: connect: connection refused`; anything else is the
+/// innermost error's own text (TLS verification, DNS, ...).
+fn transport_cause(e: &(dyn std::error::Error + 'static), authority: &str) -> String {
+    use std::io::ErrorKind;
+    let mut deepest = e.to_string();
+    let mut io: Option<&std::io::Error> = None;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io_err) = err.downcast_ref::<std::io::Error>() {
+            io = Some(io_err);
         }
-        cur = s.source();
+        let text = err.to_string();
+        if !text.is_empty() {
+            deepest = text;
+        }
+        cur = err.source();
     }
-    parts.join(": ")
+    if let Some(io_err) = io
+        && matches!(
+            io_err.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::TimedOut
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::AddrNotAvailable
+        )
+    {
+        return format!("dial tcp {authority}: connect: {}", goerr::io_text(io_err));
+    }
+    deepest
 }
 
 /// client-go's error for a non-2xx answer: the `Status` message if the body is a failed `Status`,
 /// else `NewGenericServerResponse`'s text.
-fn api_error(status: StatusCode, content_type: Option<&str>, body: &[u8], verb: &str, name: &str) -> String {
+fn api_error(
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+    verb: &str,
+    name: &str,
+) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
         && v.get("kind").and_then(|k| k.as_str()) == Some("Status")
         && v.get("status").and_then(|s| s.as_str()) == Some("Failure")
     {
-        return v.get("message").and_then(|m| m.as_str()).unwrap_or("").to_string();
+        return v
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_string();
     }
     let is_text = match content_type {
         None | Some("") => true,
@@ -263,12 +366,24 @@ mod tests {
     #[test]
     fn client_go_texts() {
         assert_eq!(
-            api_error(StatusCode::INTERNAL_SERVER_ERROR, None, b"", "POST", "http:ssc:"),
+            api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                b"",
+                "POST",
+                "http:ssc:"
+            ),
             "an error on the server (\"\") has prevented the request from succeeding (post services http:ssc:)"
         );
         let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"services \"x\" not found","code":404}"#;
         assert_eq!(
-            api_error(StatusCode::NOT_FOUND, Some("application/json"), status, "GET", "x"),
+            api_error(
+                StatusCode::NOT_FOUND,
+                Some("application/json"),
+                status,
+                "GET",
+                "x"
+            ),
             "services \"x\" not found"
         );
         assert_eq!(escape_segment("http:a b:"), "http:a%20b:");

@@ -26,7 +26,18 @@ pub fn read_secrets(input: &[u8]) -> Result<Vec<Secret>, String> {
             continue;
         }
         coerce_strings(&mut doc, SECRET_STRING_FIELDS);
-        let touches_fields = touches_any(&doc, &["kind", "apiVersion", "metadata", "data", "stringData", "type", "immutable"]);
+        let touches_fields = touches_any(
+            &doc,
+            &[
+                "kind",
+                "apiVersion",
+                "metadata",
+                "data",
+                "stringData",
+                "type",
+                "immutable",
+            ],
+        );
         match decode::<Secret>(doc, json) {
             Ok(s) if s.is_empty() => {}
             Ok(s) => secrets.push(s),
@@ -80,14 +91,28 @@ pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, String> {
         ));
     }
     coerce_strings(&mut doc, SEALED_SECRET_STRING_FIELDS);
-    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
-    let api_version = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let api_version = doc
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if !kind.is_empty() && kind != sealed_secrets::types::KIND {
         if kind == "Secret" && api_version == "v1" {
-            return Err("converting (v1.Secret) to (v1alpha1.SealedSecret): unknown conversion".into());
+            return Err(
+                "converting (v1.Secret) to (v1alpha1.SealedSecret): unknown conversion".into(),
+            );
         }
         // A missing apiVersion defaults to the SealedSecret's in upstream's decoder.
-        let version = if api_version.is_empty() { sealed_secrets::types::API_VERSION } else { &api_version };
+        let version = if api_version.is_empty() {
+            sealed_secrets::types::API_VERSION
+        } else {
+            &api_version
+        };
         return Err(format!(
             "no kind {} is registered for version {} in scheme \"pkg/runtime/scheme.go:111\"",
             crate::goerr::quote(&kind),
@@ -109,14 +134,17 @@ fn go_json_type(v: &Value) -> &'static str {
 }
 
 fn touches_any(doc: &Value, fields: &[&str]) -> bool {
-    fields.iter().any(|f| doc.get(*f).is_some_and(|v| !v.is_null()))
+    fields
+        .iter()
+        .any(|f| doc.get(*f).is_some_and(|v| !v.is_null()))
 }
 
 /// serde errors never quote values; YAML input gets the prefix sigs.k8s.io/yaml adds.
 fn decode<T: DeserializeOwned>(doc: Value, json: bool) -> Result<T, String> {
     serde_json::from_value::<T>(doc).map_err(|e| {
+        let e = crate::goerr::redact_serde_values(&e.to_string());
         if json {
-            e.to_string()
+            e
         } else {
             format!("error unmarshaling JSON: while decoding JSON: {e}")
         }
@@ -167,10 +195,38 @@ const SEALED_SECRET_STRING_FIELDS: &[FieldPath] = &[
     &["spec", "template", "metadata", "labels", "*"],
     &["spec", "template", "metadata", "annotations", "*"],
     &["spec", "template", "metadata", "finalizers", "*"],
-    &["spec", "template", "metadata", "ownerReferences", "*", "apiVersion"],
-    &["spec", "template", "metadata", "ownerReferences", "*", "kind"],
-    &["spec", "template", "metadata", "ownerReferences", "*", "name"],
-    &["spec", "template", "metadata", "ownerReferences", "*", "uid"],
+    &[
+        "spec",
+        "template",
+        "metadata",
+        "ownerReferences",
+        "*",
+        "apiVersion",
+    ],
+    &[
+        "spec",
+        "template",
+        "metadata",
+        "ownerReferences",
+        "*",
+        "kind",
+    ],
+    &[
+        "spec",
+        "template",
+        "metadata",
+        "ownerReferences",
+        "*",
+        "name",
+    ],
+    &[
+        "spec",
+        "template",
+        "metadata",
+        "ownerReferences",
+        "*",
+        "uid",
+    ],
 ];
 
 /// Upstream decodes with the target struct in hand, so a scalar lands in a string field as text:

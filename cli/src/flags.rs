@@ -16,6 +16,8 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, Args, CommandFactory, Parser};
 use sealed_secrets::scope::Scope;
 
+use crate::goerr;
+
 /// What `--version` prints after `kubeseal version: `.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
@@ -53,15 +55,28 @@ const NO_ENV: &[&str] = &[
 )]
 pub struct Cli {
     /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub cert: String,
 
     /// Namespace of sealed-secrets controller.
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "kube-system", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "kube-system",
+        allow_hyphen_values = true
+    )]
     pub controller_namespace: String,
 
     /// Name of sealed-secrets controller.
-    #[arg(verbatim_doc_comment, 
+    #[arg(
+        verbatim_doc_comment,
         long,
         value_name = "string",
         default_value = "sealed-secrets-controller",
@@ -70,15 +85,36 @@ pub struct Cli {
     pub controller_name: String,
 
     /// Output format for sealed secret. Either json or yaml
-    #[arg(verbatim_doc_comment, short = 'o', long, value_name = "string", default_value = "json", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        short = 'o',
+        long,
+        value_name = "string",
+        default_value = "json",
+        allow_hyphen_values = true
+    )]
     pub format: String,
 
     /// Sealed-secret (output) file
-    #[arg(verbatim_doc_comment, short = 'w', long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        short = 'w',
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub sealed_secret_file: String,
 
     /// Secret (input) file
-    #[arg(verbatim_doc_comment, short = 'f', long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        short = 'f',
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub secret_file: String,
 
     /// Write certificate to stdout. Useful for later use with --cert
@@ -94,7 +130,13 @@ pub struct Cli {
     pub validate: bool,
 
     /// Merge items from secret into an existing sealed secret file, updating the file in-place instead of writing to stdout.
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub merge_into: String,
 
     /// Encrypt a raw value passed via the --from-* flags instead of the whole secret object
@@ -102,7 +144,13 @@ pub struct Cli {
     pub raw: bool,
 
     /// Name of the sealed secret (required with --raw and default (strict) scope)
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub name: String,
 
     /// (only with --raw) Secret items can be sourced from files. Pro-tip: you can use /dev/stdin to read pipe input. This flag tries to follow the same syntax as in kubectl
@@ -110,7 +158,13 @@ pub struct Cli {
     pub from_file: Vec<CsvList>,
 
     /// Path to a kube config. Only required if out-of-cluster
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub kubeconfig: String,
 
     /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict). Mandatory for --raw, otherwise the 'sealedsecrets.bitnami.com/cluster-wide' and 'sealedsecrets.bitnami.com/namespace-wide' annotations on the input secret can be used to select the scope.
@@ -159,39 +213,95 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct KubeFlags {
     /// If present, the namespace scope for this CLI request
-    #[arg(verbatim_doc_comment, short = 'n', long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        short = 'n',
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub namespace: String,
 
     /// The name of the kubeconfig context to use
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub context: String,
 
     /// The name of the kubeconfig cluster to use
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub cluster: String,
 
     /// The name of the kubeconfig user to use
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub user: String,
 
     /// The address and port of the Kubernetes API server
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub server: String,
 
     /// Bearer token for authentication to the API server
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true, hide_default_value = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true,
+        hide_default_value = true
+    )]
     pub token: String,
 
     /// Path to a client certificate file for TLS
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub client_certificate: String,
 
     /// Path to a client key file for TLS
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub client_key: String,
 
     /// Path to a cert file for the certificate authority
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub certificate_authority: String,
 
     /// If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure
@@ -199,11 +309,23 @@ pub struct KubeFlags {
     pub insecure_skip_tls_verify: bool,
 
     /// If provided, this name will be used to validate server certificate. If this is not provided, hostname used to contact the server is used.
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub tls_server_name: String,
 
     /// If provided, this URL will be used to connect via proxy
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub proxy_url: String,
 
     /// If true, opt-out of response compression for all requests to the server
@@ -211,11 +333,23 @@ pub struct KubeFlags {
     pub disable_compression: bool,
 
     /// Username to impersonate for the operation
-    #[arg(verbatim_doc_comment, long = "as", value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long = "as",
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub as_user: String,
 
     /// UID to impersonate for the operation
-    #[arg(verbatim_doc_comment, long = "as-uid", value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long = "as-uid",
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub as_uid: String,
 
     /// Group to impersonate for the operation, this flag can be repeated to specify multiple groups.
@@ -223,15 +357,33 @@ pub struct KubeFlags {
     pub as_group: Vec<String>,
 
     /// Username for basic authentication to the API server
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub username: String,
 
     /// Password for basic authentication to the API server
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub password: String,
 
     /// The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.
-    #[arg(verbatim_doc_comment, long, value_name = "string", default_value = "0", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
     pub request_timeout: String,
 }
 
@@ -251,13 +403,30 @@ pub struct LogFlags {
     #[arg(verbatim_doc_comment, long = "legacy_stderr_threshold_behavior", value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     legacy_stderr_threshold_behavior: bool,
     /// when logging hits line file:N, emit a stack trace
-    #[arg(verbatim_doc_comment, long = "log_backtrace_at", value_name = "traceLocation", default_value = ":0")]
+    #[arg(
+        verbatim_doc_comment,
+        long = "log_backtrace_at",
+        value_name = "traceLocation",
+        default_value = ":0"
+    )]
     log_backtrace_at: String,
     /// If non-empty, write log files in this directory (no effect when -logtostderr=true)
-    #[arg(verbatim_doc_comment, long = "log_dir", value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long = "log_dir",
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     log_dir: String,
     /// If non-empty, use this log file (no effect when -logtostderr=true)
-    #[arg(verbatim_doc_comment, long = "log_file", value_name = "string", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        verbatim_doc_comment,
+        long = "log_file",
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     log_file: String,
     /// Defines the maximum size a log file can grow to (no effect when -logtostderr=true). Unit is megabytes. If the value is 0, the maximum file size is unlimited.
     #[arg(verbatim_doc_comment, long = "log_file_max_size", value_name = "uint", default_value = "1800", value_parser = go_uint)]
@@ -281,7 +450,12 @@ pub struct LogFlags {
     #[arg(verbatim_doc_comment, short = 'v', long = "v", value_name = "Level", default_value = "0", value_parser = go_int32)]
     v: i32,
     /// comma-separated list of pattern=N settings for file-filtered logging
-    #[arg(verbatim_doc_comment, long = "vmodule", value_name = "moduleSpec", default_value = "")]
+    #[arg(
+        verbatim_doc_comment,
+        long = "vmodule",
+        value_name = "moduleSpec",
+        default_value = ""
+    )]
     vmodule: String,
 }
 
@@ -291,13 +465,19 @@ pub struct CsvList(pub Vec<String>);
 
 impl Cli {
     /// All `--from-file` values, comma-separated occurrences flattened.
-    pub fn from_files(&self) -> Vec<String> {
-        self.from_file.iter().flat_map(|l| l.0.iter().cloned()).collect()
+    pub fn raw_value_files(&self) -> Vec<String> {
+        self.from_file
+            .iter()
+            .flat_map(|l| l.0.iter().cloned())
+            .collect()
     }
 
     /// All `--recovery-private-key` values.
     pub fn recovery_private_keys(&self) -> Vec<String> {
-        self.recovery_private_key.iter().flat_map(|l| l.0.iter().cloned()).collect()
+        self.recovery_private_key
+            .iter()
+            .flat_map(|l| l.0.iter().cloned())
+            .collect()
     }
 }
 
@@ -311,15 +491,26 @@ pub fn parse_go_bool(s: &str) -> Option<bool> {
 }
 
 fn go_bool(s: &str) -> Result<bool, String> {
-    parse_go_bool(s).ok_or_else(|| format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s)))
+    parse_go_bool(s).ok_or_else(|| {
+        format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            goerr::quote(s)
+        )
+    })
 }
 
 fn go_int32(s: &str) -> Result<i32, String> {
-    s.parse::<i32>().map_err(|_| format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s)))
+    s.parse::<i32>().map_err(|_| {
+        format!(
+            "strconv.ParseInt: parsing {}: invalid syntax",
+            goerr::quote(s)
+        )
+    })
 }
 
+/// klog's `--log_file_max_size` reports any bad value as a bare `parse error`.
 fn go_uint(s: &str) -> Result<u64, String> {
-    s.parse::<u64>().map_err(|_| format!("strconv.ParseUint: parsing {}: invalid syntax", go_quote(s)))
+    s.parse::<u64>().map_err(|_| "parse error".to_string())
 }
 
 /// klog severities: a name or a number.
@@ -328,12 +519,16 @@ fn severity(s: &str) -> Result<String, String> {
     if named || s.parse::<i32>().is_ok() {
         Ok(s.to_string())
     } else {
-        Err(format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s)))
+        Err(format!(
+            "strconv.ParseInt: parsing {}: invalid syntax",
+            goerr::quote(s)
+        ))
     }
 }
 
 fn scope(s: &str) -> Result<Scope, String> {
-    Scope::parse(s).ok_or_else(|| "must be one of: strict, namespace-wide, cluster-wide".to_string())
+    Scope::parse(s)
+        .ok_or_else(|| "must be one of: strict, namespace-wide, cluster-wide".to_string())
 }
 
 fn go_csv(s: &str) -> Result<CsvList, String> {
@@ -407,11 +602,6 @@ pub fn parse_csv_record(s: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// Go's `%q` for the strings that appear in flag errors.
-fn go_quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
 /// The outcome of reading the command line.
 pub enum Parsed {
     Run(Box<Cli>),
@@ -428,11 +618,11 @@ pub fn parse(argv: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Par
     let user_args: Vec<OsString> = argv.collect();
     let mut full = vec![program];
     full.extend(env_args(&env));
-    full.extend(user_args);
+    full.extend(user_args.iter().cloned());
     match Cli::try_parse_from(full) {
         Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(e) if is_short_help(&e) => Parsed::ShortHelp,
-        Err(e) => Parsed::Error(pflag_error(&e)),
+        Err(e) => Parsed::Error(pflag_error(&e, &user_args)),
     }
 }
 
@@ -445,11 +635,19 @@ fn env_args(env: &impl Fn(&str) -> Option<OsString>) -> Vec<OsString> {
         if NO_ENV.contains(&long) {
             continue;
         }
-        let name = format!("{ENV_PREFIX}{}", long.to_ascii_uppercase().replace('-', "_"));
+        let name = format!(
+            "{ENV_PREFIX}{}",
+            long.to_ascii_uppercase().replace('-', "_")
+        );
         let Some(value) = env(&name) else { continue };
         // A value that is not UTF-8 cannot be a valid flag value for any of our flags.
-        let Some(value) = value.to_str() else { continue };
-        let kind = arg.get_value_names().and_then(|n| n.first()).map(|n| n.as_str());
+        let Some(value) = value.to_str() else {
+            continue;
+        };
+        let kind = arg
+            .get_value_names()
+            .and_then(|n| n.first())
+            .map(|n| n.as_str());
         let valid = match (long, kind) {
             (_, Some("bool")) => parse_go_bool(value).is_some(),
             ("scope", _) => Scope::parse(value).is_some(),
@@ -470,7 +668,7 @@ fn is_short_help(e: &clap::Error) -> bool {
 }
 
 /// pflag's texts for the errors clap reports.
-fn pflag_error(e: &clap::Error) -> String {
+fn pflag_error(e: &clap::Error, user_args: &[OsString]) -> String {
     let ctx_str = |kind| match e.get(kind) {
         Some(ContextValue::String(s)) => Some(s.clone()),
         _ => None,
@@ -483,7 +681,17 @@ fn pflag_error(e: &clap::Error) -> String {
                 format!("unknown flag: --{name}")
             } else if let Some(short) = arg.strip_prefix('-') {
                 let c = short.chars().next().unwrap_or('-');
-                format!("unknown shorthand flag: '{c}' in -{short}")
+                // pflag names the whole cluster (`-xyz`); clap only the letter. Every shorthand
+                // takes a value, so the unknown letter always starts its cluster.
+                let cluster = user_args
+                    .iter()
+                    .filter_map(|a| a.to_str())
+                    .find(|a| {
+                        !a.starts_with("--")
+                            && a.strip_prefix('-').is_some_and(|r| r.starts_with(c))
+                    })
+                    .unwrap_or(&arg);
+                format!("unknown shorthand flag: '{c}' in {cluster}")
             } else {
                 format!("unknown flag: {arg}")
             }
@@ -496,13 +704,25 @@ fn pflag_error(e: &clap::Error) -> String {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| possible_values_reason(e));
             if e.kind() == ErrorKind::InvalidValue && value.is_empty() {
-                return format!("flag needs an argument: {}", flag.rsplit(", ").next().unwrap_or(&flag));
+                return format!(
+                    "flag needs an argument: {}",
+                    flag.rsplit(", ").next().unwrap_or(&flag)
+                );
             }
-            format!("invalid argument {} for {} flag: {reason}", go_quote(&value), go_quote(&flag))
+            format!(
+                "invalid argument {} for {} flag: {reason}",
+                goerr::quote(&value),
+                goerr::quote(&flag)
+            )
         }
         _ => {
             let rendered = e.render().to_string();
-            rendered.trim_start_matches("error: ").lines().next().unwrap_or("").to_string()
+            rendered
+                .trim_start_matches("error: ")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
         }
     }
 }
@@ -519,7 +739,9 @@ fn pflag_name(clap_arg: &str) -> String {
     let token = clap_arg.split([' ', '=', '[']).next().unwrap_or(clap_arg);
     let cmd = Cli::command();
     let found = cmd.get_arguments().find(|a| {
-        token.strip_prefix("--").is_some_and(|l| a.get_long() == Some(l))
+        token
+            .strip_prefix("--")
+            .is_some_and(|l| a.get_long() == Some(l))
             || token
                 .strip_prefix('-')
                 .and_then(|s| s.chars().next())
@@ -550,7 +772,10 @@ pub fn usage() -> String {
             Some(s) => format!("  -{s}, --{long}"),
             None => format!("      --{long}"),
         };
-        let kind = a.get_value_names().and_then(|n| n.first()).map(|n| n.to_string());
+        let kind = a
+            .get_value_names()
+            .and_then(|n| n.first())
+            .map(|n| n.to_string());
         let kind = kind.unwrap_or_default();
         if kind != "bool" && !kind.is_empty() {
             line.push(' ');
@@ -568,7 +793,7 @@ pub fn usage() -> String {
         };
         if !zero && !a.is_hide_default_value_set() {
             if kind == "string" {
-                help.push_str(&format!(" (default {})", go_quote(&default)));
+                help.push_str(&format!(" (default {})", goerr::quote(&default)));
             } else {
                 help.push_str(&format!(" (default {default})"));
             }
@@ -596,7 +821,10 @@ pub fn rotate_on_command_line(argv: &[OsString]) -> bool {
     argv.iter()
         .skip(1)
         .take_while(|a| a.as_os_str() != "--")
-        .any(|a| a.to_str().is_some_and(|s| s == "--rotate" || s.starts_with("--rotate=")))
+        .any(|a| {
+            a.to_str()
+                .is_some_and(|s| s == "--rotate" || s.starts_with("--rotate="))
+        })
 }
 
 #[cfg(test)]
@@ -605,10 +833,21 @@ mod tests {
     use super::*;
 
     fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Cli, String> {
-        let argv = std::iter::once("kubeseal").chain(args.iter().copied()).map(OsString::from).collect();
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        match parse(argv, |k| env.iter().find(|(n, _)| n == k).map(|(_, v)| OsString::from(v))) {
+        let argv = std::iter::once("kubeseal")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match parse(argv, |k| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| OsString::from(v))
+        }) {
             Parsed::Run(c) => Ok(*c),
+            Parsed::ShortHelp => Err("-h".to_string()),
             Parsed::Error(e) => Err(e),
         }
     }
@@ -652,23 +891,41 @@ mod tests {
         assert_eq!(c.format, "yaml");
         assert!(!c.raw);
         assert_eq!(c.scope, Scope::Strict);
-        assert_eq!(c.from_files(), ["a", "b", "c"]);
-        let c = parse_with(&[], &[("SEALED_SECRETS_SCOPE", "cluster-wide"), ("SEALED_SECRETS_RAW", "1")])
-            .unwrap();
+        assert_eq!(c.raw_value_files(), ["a", "b", "c"]);
+        let c = parse_with(
+            &[],
+            &[
+                ("SEALED_SECRETS_SCOPE", "cluster-wide"),
+                ("SEALED_SECRETS_RAW", "1"),
+            ],
+        )
+        .unwrap();
         assert_eq!(c.scope, Scope::ClusterWide);
         assert!(c.raw);
     }
 
     #[test]
     fn pflag_errors() {
-        assert_eq!(parse_with(&["--foo"], &[]).err().unwrap(), "unknown flag: --foo");
-        assert_eq!(parse_with(&["--foo=1"], &[]).err().unwrap(), "unknown flag: --foo");
+        assert_eq!(
+            parse_with(&["--foo"], &[]).err().unwrap(),
+            "unknown flag: --foo"
+        );
+        assert_eq!(
+            parse_with(&["--foo=1"], &[]).err().unwrap(),
+            "unknown flag: --foo"
+        );
         assert_eq!(
             parse_with(&["--scope", "bad"], &[]).err().unwrap(),
             "invalid argument \"bad\" for \"--scope\" flag: must be one of: strict, namespace-wide, cluster-wide"
         );
-        assert_eq!(parse_with(&["--cert"], &[]).err().unwrap(), "flag needs an argument: --cert");
-        assert_eq!(parse_with(&["-o"], &[]).err().unwrap(), "flag needs an argument: --format");
+        assert_eq!(
+            parse_with(&["--cert"], &[]).err().unwrap(),
+            "flag needs an argument: --cert"
+        );
+        assert_eq!(
+            parse_with(&["-o"], &[]).err().unwrap(),
+            "flag needs an argument: --format"
+        );
     }
 
     #[test]
@@ -677,8 +934,20 @@ mod tests {
         assert_eq!(c.format, "yaml");
         assert_eq!(c.kube.namespace, "-weird");
         assert_eq!(c.cert, "-");
-        let c = parse_with(&["--name", "a", "--name", "b", "--as-group", "x,y", "--as-group", "z"], &[])
-            .unwrap();
+        let c = parse_with(
+            &[
+                "--name",
+                "a",
+                "--name",
+                "b",
+                "--as-group",
+                "x,y",
+                "--as-group",
+                "z",
+            ],
+            &[],
+        )
+        .unwrap();
         assert_eq!(c.name, "b");
         assert_eq!(c.kube.as_group, ["x,y", "z"]);
     }
@@ -687,7 +956,10 @@ mod tests {
     fn csv() {
         assert_eq!(parse_csv_record("a,b").unwrap(), ["a", "b"]);
         assert_eq!(parse_csv_record("\"a,b\",c").unwrap(), ["a,b", "c"]);
-        assert_eq!(parse_csv_record("a\"\"").err().unwrap(), "parse error on line 1, column 2: bare \" in non-quoted-field");
+        assert_eq!(
+            parse_csv_record("a\"\"").err().unwrap(),
+            "parse error on line 1, column 2: bare \" in non-quoted-field"
+        );
         assert!(parse_csv_record("\"a").is_err());
         assert!(parse_csv_record("").unwrap().is_empty());
         assert_eq!(parse_csv_record("a,").unwrap(), ["a", ""]);

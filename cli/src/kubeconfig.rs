@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
+use kube::config::{
+    AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
+};
 
 use crate::flags::KubeFlags;
 use crate::goerr;
@@ -52,7 +54,10 @@ impl ConfigError {
 
 impl<'a> ClientConfig<'a> {
     pub fn new(explicit_path: &'a str, flags: &'a KubeFlags) -> Self {
-        ClientConfig { explicit_path, flags }
+        ClientConfig {
+            explicit_path,
+            flags,
+        }
     }
 
     /// client-go `Namespace()`: `(namespace, explicitly given with -n)`.
@@ -81,8 +86,27 @@ impl<'a> ClientConfig<'a> {
     /// A kube-rs client configuration, for the modes that talk to the cluster.
     pub async fn kube_config(&self) -> Result<kube::Config, String> {
         let kubeconfig = self.load()?;
+        // Building a client (unlike reading the namespace) needs the named user and cluster.
+        let f = self.flags;
+        if !f.user.is_empty() && !kubeconfig.auth_infos.iter().any(|a| a.name == f.user) {
+            return Err(format!(
+                "auth info {} does not exist",
+                goerr::quote(&f.user)
+            ));
+        }
+        if !f.cluster.is_empty() && !kubeconfig.clusters.iter().any(|c| c.name == f.cluster) {
+            return Err(format!(
+                "cluster {} does not exist",
+                goerr::quote(&f.cluster)
+            ));
+        }
         let mut config = match self.resolve(&kubeconfig) {
             Ok(r) => {
+                let explicit_proxy = r
+                    .cluster
+                    .proxy_url
+                    .as_deref()
+                    .is_some_and(|p| !p.is_empty());
                 let single = Kubeconfig {
                     clusters: vec![NamedCluster {
                         name: "kubeseal".into(),
@@ -107,9 +131,15 @@ impl<'a> ClientConfig<'a> {
                     current_context: Some("kubeseal".into()),
                     ..Default::default()
                 };
-                kube::Config::from_custom_kubeconfig(single, &Default::default())
+                let mut c = kube::Config::from_custom_kubeconfig(single, &Default::default())
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                // kube takes HTTPS_PROXY from the environment for any host; Go never proxies
+                // loopback addresses.
+                if !explicit_proxy && is_loopback(&c.cluster_url) {
+                    c.proxy_url = None;
+                }
+                c
             }
             Err(ConfigError::Empty) if in_cluster_possible() => {
                 let mut c = kube::Config::incluster().map_err(|e| e.to_string())?;
@@ -168,7 +198,8 @@ impl<'a> ClientConfig<'a> {
     fn load(&self) -> Result<Kubeconfig, String> {
         if !self.explicit_path.is_empty() {
             let path = Path::new(self.explicit_path);
-            std::fs::metadata(path).map_err(|e| goerr::path_error("stat", self.explicit_path, &e))?;
+            std::fs::metadata(path)
+                .map_err(|e| goerr::path_error("stat", self.explicit_path, &e))?;
             return read_file(path);
         }
         let mut paths: Vec<PathBuf> = Vec::new();
@@ -193,7 +224,10 @@ impl<'a> ClientConfig<'a> {
             }
             let next = read_file(&p)?;
             merged = merged.merge(next).map_err(|e| {
-                format!("error loading config file {}: {e}", goerr::quote(&p.to_string_lossy()))
+                format!(
+                    "error loading config file {}: {e}",
+                    goerr::quote(&p.to_string_lossy())
+                )
             })?;
         }
         Ok(merged)
@@ -215,12 +249,18 @@ impl<'a> ClientConfig<'a> {
             .find(|c| c.name == context_name)
             .map(|c| c.context.clone().unwrap_or_default());
         if !context_name.is_empty() && found_context.is_none() {
-            errors.push(format!("context was not found for specified context: {context_name}"));
+            errors.push(format!(
+                "context was not found for specified context: {context_name}"
+            ));
         }
         let mut context = found_context.unwrap_or_default();
         let context_has_namespace = context.namespace.as_deref().is_some_and(|n| !n.is_empty());
 
-        let user_name = if f.user.is_empty() { context.user.clone().unwrap_or_default() } else { f.user.clone() };
+        let user_name = if f.user.is_empty() {
+            context.user.clone().unwrap_or_default()
+        } else {
+            f.user.clone()
+        };
         let mut auth = config
             .auth_infos
             .iter()
@@ -230,7 +270,11 @@ impl<'a> ClientConfig<'a> {
         self.override_auth(&mut auth);
         errors.extend(validate_auth(&user_name, &auth));
 
-        let cluster_name = if f.cluster.is_empty() { context.cluster.clone() } else { f.cluster.clone() };
+        let cluster_name = if f.cluster.is_empty() {
+            context.cluster.clone()
+        } else {
+            f.cluster.clone()
+        };
         let found_cluster = config
             .clusters
             .iter()
@@ -250,11 +294,26 @@ impl<'a> ClientConfig<'a> {
         }
         match errors.len() {
             0 => {}
-            1 => return Err(ConfigError::Other(format!("invalid configuration: {}", errors.join("")))),
-            _ => return Err(ConfigError::Other(format!("invalid configuration: [{}]", errors.join(", ")))),
+            1 => {
+                return Err(ConfigError::Other(format!(
+                    "invalid configuration: {}",
+                    errors.join("")
+                )));
+            }
+            _ => {
+                return Err(ConfigError::Other(format!(
+                    "invalid configuration: [{}]",
+                    errors.join(", ")
+                )));
+            }
         }
         context.cluster = cluster_name;
-        Ok(Resolved { context, cluster, auth, context_has_namespace })
+        Ok(Resolved {
+            context,
+            cluster,
+            auth,
+            context_has_namespace,
+        })
     }
 
     fn has_cluster_overrides(&self) -> bool {
@@ -326,7 +385,10 @@ fn read_file(path: &Path) -> Result<Kubeconfig, String> {
     let shown = goerr::quote(&path.to_string_lossy());
     Kubeconfig::read_from(path).map_err(|e| match e {
         kube::config::KubeconfigError::ReadConfig(io, _) => {
-            format!("error loading config file {shown}: {}", goerr::path_error("read", &path.to_string_lossy(), &io))
+            format!(
+                "error loading config file {shown}: {}",
+                goerr::path_error("read", &path.to_string_lossy(), &io)
+            )
         }
         other => format!("error loading config file {shown}: {}", source_text(&other)),
     })
@@ -337,7 +399,9 @@ fn read_file(path: &Path) -> Result<Kubeconfig, String> {
 fn source_text(e: &kube::config::KubeconfigError) -> String {
     let text = match e {
         kube::config::KubeconfigError::Parse(p) => p.to_string(),
-        other => std::error::Error::source(other).map_or_else(|| other.to_string(), |s| s.to_string()),
+        other => {
+            std::error::Error::source(other).map_or_else(|| other.to_string(), |s| s.to_string())
+        }
     };
     let first = text.lines().next().unwrap_or("");
     first.strip_prefix("error: ").unwrap_or(first).to_string()
@@ -351,7 +415,10 @@ fn non_empty(s: &Option<String>) -> bool {
 fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
     use secrecy::ExposeSecret as _;
     let mut errors = Vec::new();
-    let key_data = a.client_key_data.as_ref().is_some_and(|k| !k.expose_secret().is_empty());
+    let key_data = a
+        .client_key_data
+        .as_ref()
+        .is_some_and(|k| !k.expose_secret().is_empty());
     if non_empty(&a.client_certificate) || non_empty(&a.client_certificate_data) {
         if non_empty(&a.client_certificate) && non_empty(&a.client_certificate_data) {
             errors.push(format!(
@@ -392,10 +459,14 @@ fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
             ));
         }
         if !non_empty(&exec.command) {
-            errors.push(format!("command must be specified for {name} to use exec authentication plugin"));
+            errors.push(format!(
+                "command must be specified for {name} to use exec authentication plugin"
+            ));
         }
         if !non_empty(&exec.api_version) {
-            errors.push(format!("apiVersion must be specified for {name} to use exec authentication plugin"));
+            errors.push(format!(
+                "apiVersion must be specified for {name} to use exec authentication plugin"
+            ));
         }
         for env in exec.env.iter().flatten() {
             if env.get("name").is_none_or(|n| n.is_empty()) {
@@ -407,7 +478,8 @@ fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
         // client-go defaults the mode for the beta/alpha plugin APIs only.
         let defaulted = matches!(
             exec.api_version.as_deref(),
-            Some("client.authentication.k8s.io/v1beta1") | Some("client.authentication.k8s.io/v1alpha1")
+            Some("client.authentication.k8s.io/v1beta1")
+                | Some("client.authentication.k8s.io/v1alpha1")
         );
         if exec.interactive_mode.is_none() && !defaulted {
             errors.push(format!(
@@ -416,10 +488,17 @@ fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
         }
     }
     let mut methods = Vec::new();
-    if a.token.as_ref().is_some_and(|t| !t.expose_secret().is_empty()) {
+    if a.token
+        .as_ref()
+        .is_some_and(|t| !t.expose_secret().is_empty())
+    {
         methods.push("token");
     }
-    if non_empty(&a.username) || a.password.as_ref().is_some_and(|p| !p.expose_secret().is_empty()) {
+    if non_empty(&a.username)
+        || a.password
+            .as_ref()
+            .is_some_and(|p| !p.expose_secret().is_empty())
+    {
         methods.push("basicAuth");
     }
     if methods.len() > 1 {
@@ -438,7 +517,10 @@ fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
         if name.is_empty() {
             errors.push("default cluster has no server defined".to_string());
         } else {
-            errors.push(format!("no server found for cluster {}", goerr::quote(name)));
+            errors.push(format!(
+                "no server found for cluster {}",
+                goerr::quote(name)
+            ));
         }
     }
     if let Some(proxy) = c.proxy_url.as_deref().filter(|p| !p.is_empty()) {
@@ -476,17 +558,33 @@ fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
     errors
 }
 
+fn is_loopback(url: &http::Uri) -> bool {
+    let host = url
+        .host()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// client-go `inClusterClientConfig.Possible`.
 fn in_cluster_possible() -> bool {
     let set = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     set("KUBERNETES_SERVICE_HOST")
         && set("KUBERNETES_SERVICE_PORT")
-        && std::fs::metadata(Path::new(SERVICE_ACCOUNT_DIR).join("token")).is_ok_and(|m| !m.is_dir())
+        && std::fs::metadata(Path::new(SERVICE_ACCOUNT_DIR).join("token"))
+            .is_ok_and(|m| !m.is_dir())
 }
 
 /// client-go `inClusterClientConfig.Namespace`.
 fn in_cluster_namespace() -> String {
-    if let Some(ns) = std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()) {
+    if let Some(ns) = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
         return ns;
     }
     std::fs::read_to_string(Path::new(SERVICE_ACCOUNT_DIR).join("namespace"))
@@ -507,13 +605,17 @@ fn parse_go_duration(s: &str) -> Option<Duration> {
     }
     let mut total = 0f64;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return None;
         }
         let (num, tail) = rest.split_at(num_len);
         let value: f64 = num.parse().ok()?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = match unit {
             "ns" => 1e-9,

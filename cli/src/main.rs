@@ -31,13 +31,16 @@ fn main() -> ExitCode {
             // pflag (ExitOnError, output redirected to stdout): the flag table and the error on
             // stdout, the "Usage of" line on stderr, exit 2.
             let _ = writeln!(std::io::stderr(), "Usage of {program}:");
-            let _ = write!(std::io::stdout(), "{}{message}\n", flags::usage());
+            let _ = writeln!(std::io::stdout(), "{}{message}", flags::usage());
             return ExitCode::from(2);
         }
     };
     let mut stdout = std::io::stdout();
     if flags::rotate_on_command_line(&argv) {
-        let _ = writeln!(stdout, "Flag --rotate has been deprecated, please use --re-encrypt instead");
+        let _ = writeln!(
+            stdout,
+            "Flag --rotate has been deprecated, please use --re-encrypt instead"
+        );
     }
     if cli.version {
         return exit_with(writeln!(stdout, "kubeseal version: {}", flags::VERSION));
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
     }
     match run::run(*cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(message) if message == output::BROKEN_PIPE => ExitCode::FAILURE,
         Err(message) => {
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::FAILURE
@@ -61,7 +65,11 @@ fn exit_with(result: std::io::Result<()>) -> ExitCode {
     match result.and_then(|()| std::io::stdout().flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", goerr::path_error("write", "/dev/stdout", &e));
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                goerr::path_error("write", "/dev/stdout", &e)
+            );
             ExitCode::FAILURE
         }
     }

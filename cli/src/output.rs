@@ -9,7 +9,10 @@ use crate::goerr;
 
 pub enum Output {
     Stdout(std::io::BufWriter<std::io::Stdout>),
-    File { pending: tempfile::NamedTempFile, target: PathBuf },
+    File {
+        pending: tempfile::NamedTempFile,
+        target: PathBuf,
+    },
 }
 
 impl Output {
@@ -24,12 +27,20 @@ impl Output {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let base = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let pending = tempfile::Builder::new()
             .prefix(&format!(".{base}"))
             .tempfile_in(dir)
-            .map_err(|e| goerr::path_error("open", &dir.join(format!(".{base}*")).to_string_lossy(), &e))?;
-        Ok(Output::File { pending, target: path.to_path_buf() })
+            .map_err(|e| {
+                goerr::path_error("open", &dir.join(format!(".{base}*")).to_string_lossy(), &e)
+            })?;
+        Ok(Output::File {
+            pending,
+            target: path.to_path_buf(),
+        })
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -51,19 +62,26 @@ impl Output {
                     // Dropping the temporary file deletes it.
                     return Ok(());
                 }
-                pending
-                    .as_file()
-                    .sync_all()
-                    .map_err(|e| goerr::path_error("sync", &pending.path().to_string_lossy(), &e))?;
+                pending.as_file().sync_all().map_err(|e| {
+                    goerr::path_error("sync", &pending.path().to_string_lossy(), &e)
+                })?;
                 let tmp = pending.path().to_string_lossy().into_owned();
                 pending.persist(&target).map_err(|e| {
-                    format!("rename {tmp} {}: {}", target.to_string_lossy(), goerr::io_text(&e.error))
+                    format!(
+                        "rename {tmp} {}: {}",
+                        target.to_string_lossy(),
+                        goerr::io_text(&e.error)
+                    )
                 })?;
                 Ok(())
             }
         }
     }
 }
+
+/// The error of writing to a closed pipe (`kubeseal ... | head`): the process simply ends, as Go's
+/// does on SIGPIPE, without a message.
+pub const BROKEN_PIPE: &str = "write /dev/stdout: broken pipe";
 
 fn stdout_error(e: &std::io::Error) -> String {
     goerr::path_error("write", "/dev/stdout", e)

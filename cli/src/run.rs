@@ -36,9 +36,9 @@ impl Input {
                 .lock()
                 .read_to_end(&mut buf)
                 .map_err(|e| goerr::path_error("read", "/dev/stdin", &e))?,
-            Input::File(mut f, name) => {
-                f.read_to_end(&mut buf).map_err(|e| goerr::path_error("read", &name, &e))?
-            }
+            Input::File(mut f, name) => f
+                .read_to_end(&mut buf)
+                .map_err(|e| goerr::path_error("read", &name, &e))?,
         };
         Ok(buf)
     }
@@ -47,7 +47,9 @@ impl Input {
 /// Runs the command once the flags are parsed (`--version`, `--help` and `--completion` are
 /// handled by the caller).
 pub fn run(mut cli: Cli) -> Result<(), String> {
-    let from_files = cli.from_files();
+    // `--rotate` is the same switch as `--re-encrypt` upstream.
+    cli.re_encrypt |= cli.rotate;
+    let from_files = cli.raw_value_files();
     if !from_files.is_empty() && !cli.raw {
         return Err("--from-file requires --raw".into());
     }
@@ -58,7 +60,7 @@ pub fn run(mut cli: Cli) -> Result<(), String> {
         Input::File(f, cli.secret_file.clone())
     } else {
         if !cli.raw && !cli.fetch_cert && std::io::stdin().is_terminal() {
-            eprintln!("(tty detected: expecting json/yaml k8s resource in stdin)");
+            notice("(tty detected: expecting json/yaml k8s resource in stdin)");
         }
         Input::Stdin
     };
@@ -82,7 +84,12 @@ pub fn run(mut cli: Cli) -> Result<(), String> {
     result.and(finished)
 }
 
-fn run_mode(cli: &Cli, from_files: Vec<String>, input: Input, out: &mut Output) -> Result<(), String> {
+fn run_mode(
+    cli: &Cli,
+    from_files: Vec<String>,
+    input: Input,
+    out: &mut Output,
+) -> Result<(), String> {
     let config = ClientConfig::new(&cli.kubeconfig, &cli.kube);
     let recovery_keys = cli.recovery_private_keys();
 
@@ -90,22 +97,26 @@ fn run_mode(cli: &Cli, from_files: Vec<String>, input: Input, out: &mut Output) 
         return recovery_unseal(cli, &recovery_keys, input, out);
     }
     if !recovery_keys.is_empty() && std::io::stderr().is_terminal() {
-        eprintln!(
-            "warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal"
+        notice(
+            "warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal",
         );
     }
     if cli.validate {
         return validate(cli, &config, input);
     }
-    if cli.re_encrypt || cli.rotate {
+    if cli.re_encrypt {
         return re_encrypt(cli, &config, input, out);
     }
 
     let cert = if cli.cert.is_empty() {
         cluster::block_on(async {
-            let controller =
-                Controller::connect(&config, &cli.controller_namespace, &cli.controller_name, Accept::Pem)
-                    .await?;
+            let controller = Controller::connect(
+                &config,
+                &cli.controller_namespace,
+                &cli.controller_name,
+                Accept::Pem,
+            )
+            .await?;
             controller.fetch_cert().await
         })?
     } else {
@@ -116,7 +127,9 @@ fn run_mode(cli: &Cli, from_files: Vec<String>, input: Input, out: &mut Output) 
     }
 
     let certificate = Certificate::from_pem(&cert).map_err(|e| e.to_string())?;
-    certificate.check_not_expired(SystemTime::now()).map_err(|e| e.to_string())?;
+    certificate
+        .check_not_expired(SystemTime::now())
+        .map_err(|e| e.to_string())?;
     let key = &certificate.public_key;
 
     if !cli.merge_into.is_empty() {
@@ -126,7 +139,14 @@ fn run_mode(cli: &Cli, from_files: Vec<String>, input: Input, out: &mut Output) 
         return encrypt_raw(cli, &config, key, &from_files, out);
     }
     let bytes = input.read_all()?;
-    seal_documents(cli, &config, key, &bytes, "", "", |ss| print(out, &cli.format, &ss))
+    seal_documents(cli, &config, key, &bytes, "", "", |ss| {
+        print(out, &cli.format, &ss)
+    })
+}
+
+/// A line on stderr; a closed stderr is no reason to fail.
+fn notice(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Renders one object in `-o` format; an unknown format is an error only now (§7.10).
@@ -176,7 +196,11 @@ fn seal_documents(
             (String::new(), false)
         };
         let opts = SealOptions {
-            name: if override_name.is_empty() { cli.name.clone() } else { override_name.to_string() },
+            name: if override_name.is_empty() {
+                cli.name.clone()
+            } else {
+                override_name.to_string()
+            },
             scope: cli.scope,
             namespace,
             namespace_explicit,
@@ -206,13 +230,16 @@ fn encrypt_raw(
             ));
         }
         if cli.name.is_empty() && cli.scope == Scope::Strict {
-            return Err(format!("must provide the --name flag with --raw and --scope {}", cli.scope.as_str()));
+            return Err(format!(
+                "must provide the --name flag with --raw and --scope {}",
+                cli.scope.as_str()
+            ));
         }
     }
     let data = zeroize::Zeroizing::new(match from_files {
         [] => {
             if std::io::stdin().is_terminal() {
-                eprintln!("(tty detected: expecting a secret to encrypt in stdin)");
+                notice("(tty detected: expecting a secret to encrypt in stdin)");
             }
             Input::Stdin.read_all()?
         }
@@ -221,7 +248,11 @@ fn encrypt_raw(
             let path = one.split_once('=').map(|(_, p)| p).unwrap_or(one);
             std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))?
         }
-        _ => return Err("must provide only one --from-file when encrypting a single item with --raw".into()),
+        _ => {
+            return Err(
+                "must provide only one --from-file when encrypting a single item with --raw".into(),
+            );
+        }
     });
     let label = cli.scope.label(&namespace, &cli.name);
     let sealed = key.encrypt(&data, &label).map_err(|e| e.to_string())?;
@@ -231,7 +262,12 @@ fn encrypt_raw(
 /// `--merge-into <file>` (§7.6): seal the input with the file's name and namespace, merge the
 /// items into the file's SealedSecret and rewrite the file in `-o` format. Nothing is written
 /// until everything succeeded.
-fn seal_merging_into(cli: &Cli, config: &ClientConfig<'_>, key: &PublicKey, input: Input) -> Result<(), String> {
+fn seal_merging_into(
+    cli: &Cli,
+    config: &ClientConfig<'_>,
+    key: &PublicKey,
+    input: Input,
+) -> Result<(), String> {
     let path = cli.merge_into.as_str();
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -239,11 +275,15 @@ fn seal_merging_into(cli: &Cli, config: &ClientConfig<'_>, key: &PublicKey, inpu
         .open(path)
         .map_err(|e| goerr::path_error("open", path, &e))?;
     let mut existing = Vec::new();
-    file.read_to_end(&mut existing).map_err(|e| goerr::path_error("read", path, &e))?;
+    file.read_to_end(&mut existing)
+        .map_err(|e| goerr::path_error("read", path, &e))?;
     let mut original = decode_sealed_secret(&existing)?;
 
     let bytes = input.read_all()?;
-    let (name, namespace) = (original.metadata.name.clone(), original.metadata.namespace.clone());
+    let (name, namespace) = (
+        original.metadata.name.clone(),
+        original.metadata.namespace.clone(),
+    );
     let mut updates = Vec::new();
     seal_documents(cli, config, key, &bytes, &name, &namespace, |ss| {
         // Upstream renders the update in `-o` format before merging it: a bad format fails here.
@@ -257,7 +297,8 @@ fn seal_merging_into(cli: &Cli, config: &ClientConfig<'_>, key: &PublicKey, inpu
     let text = render(&cli.format, &original.with_type_meta())?;
 
     let write_err = |e: std::io::Error| goerr::path_error("write", path, &e);
-    file.set_len(0).map_err(|e| goerr::path_error("truncate", path, &e))?;
+    file.set_len(0)
+        .map_err(|e| goerr::path_error("truncate", path, &e))?;
     file.rewind().map_err(write_err)?;
     file.write_all(text.as_bytes()).map_err(write_err)?;
     file.sync_all().map_err(write_err)?;
@@ -265,15 +306,27 @@ fn seal_merging_into(cli: &Cli, config: &ClientConfig<'_>, key: &PublicKey, inpu
 }
 
 /// `--recovery-unseal` (§7.9): decrypt offline with the given private keys.
-fn recovery_unseal(cli: &Cli, key_files: &[String], input: Input, out: &mut Output) -> Result<(), String> {
+fn recovery_unseal(
+    cli: &Cli,
+    key_files: &[String],
+    input: Input,
+    out: &mut Output,
+) -> Result<(), String> {
     let mut keys: Vec<PrivateKey> = Vec::new();
     for path in key_files {
-        let data = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))?);
-        keys.extend(parse_recovery_keys(&data).map_err(|e| e.to_string())?);
+        let data = zeroize::Zeroizing::new(
+            std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))?,
+        );
+        keys.extend(
+            parse_recovery_keys(&data).map_err(|e| goerr::redact_serde_values(&e.to_string()))?,
+        );
     }
     let bytes = input.read_all()?;
     let ss = decode_sealed_secret(&bytes)?;
-    let opts = UnsealOptions { accept_v1_data: false, render_templates: true };
+    let opts = UnsealOptions {
+        accept_v1_data: false,
+        render_templates: true,
+    };
     let mut secret = unseal(&ss, &keys, opts).map_err(|e| e.to_string())?;
     // Upstream's owner reference carries the input's apiVersion/kind as they were, even empty.
     if let Some(owner) = secret.metadata.owner_references.first_mut() {
@@ -286,15 +339,24 @@ fn recovery_unseal(cli: &Cli, key_files: &[String], input: Input, out: &mut Outp
 /// `--validate` (§7.7).
 fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), String> {
     cluster::block_on(async {
-        let controller =
-            Controller::connect(config, &cli.controller_namespace, &cli.controller_name, Accept::Json).await?;
+        let controller = Controller::connect(
+            config,
+            &cli.controller_namespace,
+            &cli.controller_name,
+            Accept::Json,
+        )
+        .await?;
         let bytes = input.read_all()?;
-        let sealed = read_sealed_secrets(&bytes).map_err(|_| "unable to decrypt sealed secret".to_string())?;
+        let sealed = read_sealed_secrets(&bytes)
+            .map_err(|_| "unable to decrypt sealed secret".to_string())?;
         for ss in sealed {
             match controller.post("/v1/verify", compact_json(&ss)?).await {
                 Ok(_) => {}
                 Err(e) if e.status == Some(http::StatusCode::CONFLICT) => {
-                    return Err(format!("unable to decrypt sealed secret: {}", ss.metadata.name));
+                    return Err(format!(
+                        "unable to decrypt sealed secret: {}",
+                        ss.metadata.name
+                    ));
                 }
                 Err(e) => return Err(format!("cannot validate sealed secret: {}", e.message)),
             }
@@ -304,10 +366,20 @@ fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), St
 }
 
 /// `--re-encrypt` (§7.8).
-fn re_encrypt(cli: &Cli, config: &ClientConfig<'_>, input: Input, out: &mut Output) -> Result<(), String> {
+fn re_encrypt(
+    cli: &Cli,
+    config: &ClientConfig<'_>,
+    input: Input,
+    out: &mut Output,
+) -> Result<(), String> {
     cluster::block_on(async {
-        let controller =
-            Controller::connect(config, &cli.controller_namespace, &cli.controller_name, Accept::Json).await?;
+        let controller = Controller::connect(
+            config,
+            &cli.controller_namespace,
+            &cli.controller_name,
+            Accept::Json,
+        )
+        .await?;
         let bytes = input.read_all()?;
         let sealed = read_sealed_secrets(&bytes)?;
         for ss in sealed {
@@ -318,7 +390,8 @@ fn re_encrypt(cli: &Cli, config: &ClientConfig<'_>, input: Input, out: &mut Outp
                 }
                 Err(e) => return Err(format!("cannot re-encrypt secret: {}", e.message)),
             };
-            let mut rotated: SealedSecret = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
+            let mut rotated: SealedSecret =
+                serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
             rotated.metadata.creation_timestamp = None;
             rotated.metadata.deletion_timestamp = None;
             rotated.metadata.generation = 0;

@@ -108,7 +108,7 @@ pub fn recreate_target(
             .any(|r| r.controller == Some(true) && r.uid == uid),
         _ => false,
     };
-    let managed = annotation_is_true(&secret.annotations().clone(), MANAGED_ANNOTATION);
+    let managed = annotation_is_true(secret.annotations(), MANAGED_ANNOTATION);
     (controlled || managed).then_some(target)
 }
 

@@ -358,6 +358,7 @@ async fn verify_handler(State(app): State<App>, request: Request) -> Response {
         let mut response = if decision.allowed {
             verify_request(&app, request.into_body()).await
         } else {
+            discard_body(request.into_body(), app.body_read_timeout).await;
             http_error(StatusCode::TOO_MANY_REQUESTS, "limit exceeded")
         };
         decision.write_headers(response.headers_mut());
@@ -521,6 +522,23 @@ async fn read_body(body: Body, timeout: Option<Duration>, path: &str) -> Result<
             tracing::error!(path, error = %e, "Error handling request");
             Err(StatusCode::BAD_REQUEST.into_response())
         }
+    }
+}
+
+/// Reads and drops the body of a request answered without it (a 429), as Go's server does before
+/// answering: a connection closed with request bytes still unread is reset, and a client that is
+/// still sending, such as the API server's service proxy, loses the answer (its user saw a 503
+/// `error trying to reach service: ... broken pipe` instead of the 429).
+async fn discard_body(body: Body, timeout: Option<Duration>) {
+    let drain = async {
+        let mut body = Limited::new(body, MAX_BODY_BYTES);
+        while let Some(Ok(_)) = body.frame().await {}
+    };
+    match timeout {
+        Some(limit) => {
+            let _ = tokio::time::timeout(limit, drain).await;
+        }
+        None => drain.await,
     }
 }
 

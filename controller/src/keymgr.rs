@@ -2,7 +2,7 @@
 //! storing new ones, the renewal schedule, and the watch that registers key Secrets added while
 //! running. The clock is injected so that renewal scheduling is testable without sleeping.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -16,11 +16,12 @@ use sealed_secrets::keys::{KeyOrder, SealingKeyPair, generate_key, key_pair_from
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-use zeroize::Zeroize as _;
 
 use crate::config::KEY_LABEL;
 use crate::events::{EventRecorder, EventType, ObjectReference};
+use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
+use crate::scrub::{convert, zeroize_secret_data};
 use crate::secret_update::FIELD_MANAGER;
 
 /// Label selector of active key Secrets.
@@ -30,6 +31,79 @@ pub fn key_selector() -> String {
 
 /// Event reason for a key Secret that cannot be used (ours; upstream has none, it crashes).
 pub const REASON_KEY_INVALID: &str = "ErrInvalidKey";
+/// Event reason for a freshly generated key, which no backup holds yet (ours).
+pub const REASON_KEY_NOT_BACKED_UP: &str = "KeyNotBackedUp";
+
+/// Whether a key Secret carries the annotation `kubeseal --backup-keys` sets after a backup.
+pub fn is_backed_up(secret: &Secret) -> bool {
+    secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(sealed_secrets::backup::BACKED_UP_AT))
+        .is_some_and(|v| !v.is_empty())
+}
+
+/// The current key Secrets (by name) and whether each is in a backup: the source of the
+/// `keys_not_backed_up` gauge. Unlike the key registry, it follows deletions and relabelling.
+#[derive(Debug, Default)]
+pub struct BackupStatus {
+    inner: Mutex<BackupStatusInner>,
+}
+
+#[derive(Debug, Default)]
+struct BackupStatusInner {
+    keys: BTreeMap<String, bool>,
+    /// Names seen since the watch started a re-list; `None` outside a re-list.
+    relisted: Option<BTreeSet<String>>,
+}
+
+impl BackupStatus {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BackupStatusInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a usable key Secret; returns the number of keys not backed up.
+    pub fn set(&self, name: &str, backed_up: bool) -> usize {
+        let mut inner = self.lock();
+        inner.keys.insert(name.to_string(), backed_up);
+        if let Some(seen) = inner.relisted.as_mut() {
+            seen.insert(name.to_string());
+        }
+        inner.not_backed_up()
+    }
+
+    /// Forgets a key Secret (deleted, relabelled or unusable).
+    pub fn remove(&self, name: &str) -> usize {
+        let mut inner = self.lock();
+        inner.keys.remove(name);
+        inner.not_backed_up()
+    }
+
+    pub fn begin_relist(&self) {
+        self.lock().relisted = Some(BTreeSet::new());
+    }
+
+    /// Ends a re-list: names not seen in it are gone, except `keep` (the legacy key Secret, which
+    /// has no label and so is not in the watch).
+    pub fn end_relist(&self, keep: &str) -> usize {
+        let mut inner = self.lock();
+        if let Some(seen) = inner.relisted.take() {
+            inner.keys.retain(|name, _| name == keep || seen.contains(name));
+        }
+        inner.not_backed_up()
+    }
+
+    pub fn not_backed_up(&self) -> usize {
+        self.lock().not_backed_up()
+    }
+}
+
+impl BackupStatusInner {
+    fn not_backed_up(&self) -> usize {
+        self.keys.values().filter(|b| !**b).count()
+    }
+}
 
 /// Wall-clock time, injected so that key renewal can be tested.
 pub trait Clock: Send + Sync {
@@ -163,19 +237,6 @@ pub fn key_secret(settings: &KeySettings, private_key_pem: &str, certificate_pem
     }
 }
 
-pub fn zeroize_secret_data(secret: &mut Secret) {
-    if let Some(data) = secret.data.as_mut() {
-        for v in data.values_mut() {
-            v.0.zeroize();
-        }
-    }
-    if let Some(data) = secret.string_data.as_mut() {
-        for v in data.values_mut() {
-            v.zeroize();
-        }
-    }
-}
-
 pub fn secret_object_ref(secret: &Secret) -> ObjectReference {
     ObjectReference {
         api_version: "v1".into(),
@@ -199,10 +260,9 @@ pub fn sort_by_creation(secrets: &mut [Secret]) {
 /// A key Secret as the registry holds it (spec §3.2): PKCS#1 or PKCS#8 `tls.key`, the first
 /// certificate of `tls.crt`, ordered per `--key-order-priority`.
 pub fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<SealingKeyPair, KeyError> {
-    // The core's tolerant types, converted by serde (they zeroize the key bytes on drop).
-    let core: sealed_secrets::types::Secret = serde_json::to_value(secret)
-        .and_then(serde_json::from_value)
-        .map_err(|e| KeyError::Convert(e.to_string()))?;
+    // The core's tolerant types (they zeroize the key bytes on drop).
+    let core: sealed_secrets::types::Secret =
+        convert(secret).map_err(|e| KeyError::Convert(e.to_string()))?;
     Ok(key_pair_from_secret(&core, order)?)
 }
 
@@ -213,6 +273,8 @@ pub struct KeyManager {
     registry: Arc<KeyRegistry>,
     recorder: Arc<EventRecorder>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    backup: BackupStatus,
     /// Key Secrets already reported as unusable (uid, resourceVersion), so a watch re-list does
     /// not repeat the Event.
     reported: Mutex<HashSet<(String, String)>>,
@@ -225,6 +287,7 @@ impl KeyManager {
         registry: Arc<KeyRegistry>,
         recorder: Arc<EventRecorder>,
         clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         KeyManager {
             client,
@@ -232,8 +295,14 @@ impl KeyManager {
             registry,
             recorder,
             clock,
+            metrics,
+            backup: BackupStatus::default(),
             reported: Mutex::default(),
         }
+    }
+
+    fn publish_backup_status(&self, not_backed_up: usize) {
+        self.metrics.set_keys_not_backed_up(not_backed_up);
     }
 
     fn api(&self) -> Api<Secret> {
@@ -273,6 +342,7 @@ impl KeyManager {
         let name = secret.metadata.name.clone().unwrap_or_default();
         match parse_key_secret(secret, self.settings.order) {
             Ok(pair) => {
+                self.publish_backup_status(self.backup.set(&name, is_backed_up(secret)));
                 let added = self.registry.add(pair);
                 if added {
                     info!(secretname = %name, "registered private key");
@@ -280,6 +350,7 @@ impl KeyManager {
                 added
             }
             Err(e) => {
+                self.publish_backup_status(self.backup.remove(&name));
                 error!(secret = %name, error = %e, "Error reading key");
                 let id = (
                     secret.metadata.uid.clone().unwrap_or_default(),
@@ -332,6 +403,17 @@ impl KeyManager {
         let mut created = result?;
         zeroize_secret_data(&mut created);
         let name = created.metadata.name.clone().unwrap_or_default();
+        self.publish_backup_status(self.backup.set(&name, false));
+        self.recorder
+            .publish(
+                &secret_object_ref(&created),
+                EventType::Warning,
+                REASON_KEY_NOT_BACKED_UP,
+                &format!(
+                    "New sealing key {name} is not in any backup yet: back it up with kubeseal --backup-keys"
+                ),
+            )
+            .await;
         let mut pair = generated.key_pair;
         // Upstream orders a freshly generated key by the time of its creation.
         pair.order_time = self.clock.now();
@@ -366,7 +448,17 @@ impl KeyManager {
                     self.register_secret(&s).await;
                     zeroize_secret_data(&mut s);
                 }
-                Some(Ok(_)) => {}
+                Some(Ok(watcher::Event::Delete(mut s))) => {
+                    // The key stays registered (keys are never unregistered while running), but
+                    // it is no longer a current key Secret that needs a backup.
+                    let name = s.metadata.name.clone().unwrap_or_default();
+                    self.publish_backup_status(self.backup.remove(&name));
+                    zeroize_secret_data(&mut s);
+                }
+                Some(Ok(watcher::Event::Init)) => self.backup.begin_relist(),
+                Some(Ok(watcher::Event::InitDone)) => {
+                    self.publish_backup_status(self.backup.end_relist(&self.settings.prefix));
+                }
                 Some(Err(e)) => warn!(error = %e, "key Secret watch failed, retrying"),
                 None => return,
             }
@@ -381,6 +473,35 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const H: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn backup_status_counts_current_keys() {
+        let status = BackupStatus::default();
+        assert_eq!(status.set("a", false), 1);
+        assert_eq!(status.set("b", true), 1);
+        assert_eq!(status.set("legacy", false), 2);
+        // The backup annotation arrives on a's update.
+        assert_eq!(status.set("a", true), 1);
+        assert_eq!(status.remove("b"), 1);
+        // A re-list that no longer sees "a": it is gone; the legacy key is kept.
+        status.begin_relist();
+        assert_eq!(status.set("c", false), 2);
+        assert_eq!(status.end_relist("legacy"), 2);
+        assert_eq!(status.not_backed_up(), 2);
+        status.begin_relist();
+        assert_eq!(status.end_relist("other"), 0);
+    }
+
+    #[test]
+    fn backup_annotation_is_read() {
+        let mut s = key_secret(&settings(), "K", "C");
+        assert!(!is_backed_up(&s));
+        s.metadata.annotations = Some(BTreeMap::from([(
+            sealed_secrets::backup::BACKED_UP_AT.to_string(),
+            "2026-01-01T00:00:00Z".to_string(),
+        )]));
+        assert!(is_backed_up(&s));
+    }
 
     #[test]
     fn initial_key_rules() {

@@ -16,6 +16,7 @@ mod qps;
 mod ratelimit;
 mod reconcile;
 mod registry;
+mod scrub;
 mod secret_update;
 mod status;
 
@@ -198,6 +199,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         keys.clone(),
         recorder.clone(),
         clock.clone(),
+        metrics.clone(),
     ));
     key_manager
         .load_existing()
@@ -296,7 +298,8 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         prom,
         shutdown.clone().cancelled_owned(),
     ));
-    info!(addr = %cfg.listen_addr, metrics_addr = %cfg.listen_metrics_addr, "HTTP servers started");
+    info!(addr = %cfg.listen_addr, "HTTP server serving");
+    info!(addr = %cfg.listen_metrics_addr, "HTTP metrics server serving");
 
     let outcome = tokio::select! {
         signal = shutdown_signal() => signal,

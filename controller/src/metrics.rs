@@ -73,6 +73,8 @@ pub struct Metrics {
     condition_series: Mutex<BTreeSet<ConditionLabels>>,
     http_requests: Family<HttpRequestLabels, Counter>,
     http_request_duration: HistogramFamily,
+    /// Ours: key Secrets without the backup annotation (docs/operations.md).
+    keys_not_backed_up: Gauge,
 }
 
 /// Unregistered metrics (for tests and tools that do not expose them).
@@ -86,6 +88,7 @@ impl Default for Metrics {
             condition_series: Mutex::new(BTreeSet::new()),
             http_requests: Family::default(),
             http_request_duration: Family::new_with_constructor(default_histogram),
+            keys_not_backed_up: Gauge::default(),
         }
     }
 }
@@ -127,7 +130,18 @@ impl Metrics {
             "A histogram of latencies for requests",
             m.http_request_duration.clone(),
         );
+        registry.register(
+            format!("{PREFIX}_keys_not_backed_up"),
+            "Number of current sealing key Secrets without the sealedsecrets-rs.io/backed-up-at annotation, i.e. in no backup made with kubeseal --backup-keys",
+            m.keys_not_backed_up.clone(),
+        );
         m
+    }
+
+    /// `sealed_secrets_controller_keys_not_backed_up`.
+    pub fn set_keys_not_backed_up(&self, n: usize) {
+        self.keys_not_backed_up
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// `sealed_secrets_controller_unseal_requests_total` +1.
@@ -267,8 +281,13 @@ mod tests {
         m.unseal_error("unseal", "ns1");
         m.set_condition("ns1", "s1", "Synced", "inst", 1);
         m.http_request("/v1/verify", "POST", 200, Duration::from_millis(3));
+        m.set_keys_not_backed_up(2);
         let text = encode(&registry).unwrap();
         let names = sample_names(&text);
+        assert!(
+            text.contains("sealed_secrets_controller_keys_not_backed_up 2\n"),
+            "{text}"
+        );
         for want in [
             "sealed_secrets_controller_build_info",
             "sealed_secrets_controller_unseal_requests_total",

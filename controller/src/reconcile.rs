@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt as _};
+use sealed_secrets::secret::SecretBytes;
 use sealed_secrets::types::{SealedSecret, SealedSecretStatus, Secret};
 use sealed_secrets::unseal::{UnsealOptions, unseal};
 use tracing::{error, info, warn};
@@ -17,6 +18,7 @@ use crate::events::{EventRecorder, EventType, ObjectReference, rfc3339_seconds};
 use crate::keymgr::Clock;
 use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
+use crate::scrub::{Scrubbed, convert};
 use crate::secret_update::{
     FIELD_MANAGER, Ownership, immutable_message, is_immutable_error, ownership, unmanaged_message,
     updated_secret,
@@ -188,23 +190,19 @@ fn sealed_secret_ref(obj: &DynamicObject) -> ObjectReference {
 }
 
 /// A core Secret as the k8s-openapi type the client sends. Go marshals a nil `[]byte` (an empty
-/// decrypted value) as `null`; the API server stores it as empty, so send `""`.
-pub fn to_k8s_secret(secret: &Secret) -> Result<K8sSecret, String> {
-    let mut value = serde_json::to_value(secret).map_err(|e| e.to_string())?;
-    if let Some(data) = value.get_mut("data").and_then(|d| d.as_object_mut()) {
-        for v in data.values_mut() {
-            if v.is_null() {
-                *v = serde_json::Value::String(String::new());
-            }
+/// decrypted value) as `null`, which the API server stores as empty: send `""`.
+pub fn to_k8s_secret(secret: &Secret) -> Result<Scrubbed, String> {
+    let mut secret = secret.clone();
+    for v in secret.data.values_mut() {
+        if v.is_empty() {
+            *v = SecretBytes::from(Vec::new());
         }
     }
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    convert(&secret).map(Scrubbed).map_err(|e| e.to_string())
 }
 
 pub fn from_k8s_secret(secret: &K8sSecret) -> Result<Secret, String> {
-    serde_json::to_value(secret)
-        .and_then(serde_json::from_value)
-        .map_err(|e| e.to_string())
+    convert(secret).map_err(|e| e.to_string())
 }
 
 /// One reconcile of an existing SealedSecret (spec §4.4).
@@ -318,14 +316,14 @@ async fn unseal_and_write(
     };
 
     let existing = match api.get_opt(name).await {
-        Ok(Some(s)) => s,
+        Ok(Some(s)) => Scrubbed(s),
         Ok(None) => {
             let body = match to_k8s_secret(&desired) {
                 Ok(b) => b,
                 Err(e) => return update_failed(e).await,
             };
             match api.create(&pp, &body).await {
-                Ok(s) => s,
+                Ok(s) => Scrubbed(s),
                 Err(e) => return update_failed(api_error_message(&e)).await,
             }
         }
@@ -350,7 +348,8 @@ async fn unseal_and_write(
             Ok(b) => b,
             Err(e) => return update_failed(e).await,
         };
-        if let Err(e) = api.replace(name, &pp, &body).await {
+        let replaced = api.replace(name, &pp, &body).await.map(Scrubbed);
+        if let Err(e) = replaced {
             let message = api_error_message(&e);
             let immutable = is_immutable_error(&message);
             let event = if immutable {
@@ -614,11 +613,12 @@ mod tests {
         }))
         .unwrap();
         let k = to_k8s_secret(&core).unwrap();
+        let k = &k.0;
         let data = k.data.clone().unwrap();
         assert_eq!(data["a"].0, b"bar");
         assert!(data["empty"].0.is_empty());
         assert_eq!(k.metadata.resource_version.as_deref(), Some("5"));
-        let back = from_k8s_secret(&k).unwrap();
+        let back = from_k8s_secret(k).unwrap();
         assert_eq!(back.data["a"].as_bytes(), b"bar");
         assert!(crate::secret_update::written_by_controller(&back));
     }

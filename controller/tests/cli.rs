@@ -25,7 +25,10 @@ fn version() {
     let out = controller(&["--version"], &[]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
-    assert_eq!(stdout, format!("controller version: v{}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout,
+        format!("controller version: v{}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -33,14 +36,20 @@ fn invalid_key_prefix_from_env_is_a_clean_error() {
     let out = controller(&[], &[("SEALED_SECRETS_KEY_PREFIX", "Bad")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error: name contains illegal character B"), "{stderr}");
+    assert!(
+        stderr.contains("error: name contains illegal character B"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn command_line_wins_over_env() {
     // The valid command-line prefix wins; startup then fails later, at the missing cluster.
-    let out = controller(&["--key-prefix=good"], &[("SEALED_SECRETS_KEY_PREFIX", "Bad")]);
+    let out = controller(
+        &["--key-prefix=good"],
+        &[("SEALED_SECRETS_KEY_PREFIX", "Bad")],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("illegal character"), "{stderr}");
@@ -82,7 +91,10 @@ fn no_cluster_is_a_clean_error() {
     let out = controller(&[], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error: Kubernetes client configuration"), "{stderr}");
+    assert!(
+        stderr.contains("error: Kubernetes client configuration"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     // The startup line is on stdout (INFO), as upstream.
     assert!(text(&out.stdout).contains("msg=\"Starting sealed-secrets controller\""));

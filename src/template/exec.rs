@@ -9,12 +9,63 @@ use super::gofmt::sprint_value;
 use super::parse::{Arg, Branch, Command, Node, Number, Pipe, Trees};
 use super::text;
 use super::value::{Elem, Heap, Value};
-use super::{MAX_EXEC_DEPTH, MAX_OUTPUT, TemplateError, WORK_BUDGET};
+use super::{BUDGET_EXCEEDED, CELL_COST, MAX_EXEC_DEPTH, MAX_OUTPUT, TemplateError, WORK_BUDGET};
 
 /// Work units charged per evaluation step (walking a node, evaluating a
 /// command, one range iteration, calling a function); bytes handled by
 /// functions cost one unit each.
-const STEP_COST: u64 = 64;
+const STEP_COST: u64 = 16;
+
+/// Functions whose work does not grow with the size of the lists and maps
+/// they are given (what they allocate or print is charged separately).
+const O1_IN_COLLECTIONS: &[&str] = &[
+    "index",
+    "len",
+    "get",
+    "hasKey",
+    "set",
+    "unset",
+    "empty",
+    "not",
+    "default",
+    "ternary",
+    "coalesce",
+    "all",
+    "any",
+    "typeOf",
+    "typeIs",
+    "typeIsLike",
+    "kindOf",
+    "kindIs",
+    "list",
+    "tuple",
+    "dict",
+    "first",
+    "last",
+    "append",
+    "push",
+    "mustAppend",
+    "mustPush",
+    "prepend",
+    "mustPrepend",
+    "print",
+    "println",
+    "printf",
+    "toJson",
+    "mustToJson",
+    "toRawJson",
+    "mustToRawJson",
+    "toPrettyJson",
+    "mustToPrettyJson",
+    "toString",
+    "cat",
+    "quote",
+    "squote",
+    "eq",
+    "ne",
+    "slice",
+    "mustSlice",
+];
 
 /// Non-local exits of the walk: an error or `{{break}}`/`{{continue}}`.
 pub enum Flow {
@@ -157,9 +208,8 @@ pub fn execute(
 
 impl<'a> Exec<'a> {
     fn err(&self, msg: impl fmt::Display) -> Flow {
-        let tmpl = self.tmpl_name.replace('%', "%%");
         let text = match self.at.pos() {
-            None => format!("template: {}: {}", tmpl, msg),
+            None => format!("template: {}: {}", self.tmpl_name, msg),
             Some(pos) => {
                 let before = self.source.get(..pos).unwrap_or(self.source);
                 let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
@@ -184,7 +234,7 @@ impl<'a> Exec<'a> {
     fn charge(&mut self, n: u64) -> R<()> {
         if self.budget < n {
             self.budget = 0;
-            return Err(self.err("template execution exceeded its work budget"));
+            return Err(self.err(BUDGET_EXCEEDED));
         }
         self.budget -= n;
         Ok(())
@@ -369,13 +419,18 @@ impl<'a> Exec<'a> {
                 *n > 0
             }
             Value::List(id) => {
-                let items = self.heap.items(*id).to_vec();
-                for (i, it) in items.iter().enumerate() {
-                    self.one_iteration(b, mark, Value::int(i as i64), it.clone())?;
+                // Lists are never mutated in place: iterate without a copy.
+                let mut i = 0usize;
+                while let Some(it) = self.heap.items(*id).get(i).cloned() {
+                    self.one_iteration(b, mark, Value::int(i as i64), it)?;
+                    i += 1;
                 }
-                !items.is_empty()
+                i > 0
             }
             Value::Map(id) => {
+                // Go iterates over a sorted snapshot (the body may `set`).
+                let n = self.heap.map(*id).entries.len() as u64;
+                self.charge(n)?;
                 let entries: Vec<(Vec<u8>, Value)> = self
                     .heap
                     .map(*id)
@@ -703,19 +758,30 @@ impl<'a> Exec<'a> {
                 Err(self.err(format!("error calling call: {msg}")))
             }
             Kind::Plain(imp) => {
-                let cost: u64 = argv.iter().map(|v| self.size_of(v)).sum();
+                let cost: u64 = if O1_IN_COLLECTIONS.contains(&name) {
+                    argv.iter().map(|v| self.size_of(&v.as_str_value())).sum()
+                } else {
+                    argv.iter().map(|v| self.size_of(v)).sum()
+                };
                 self.charge(cost + STEP_COST)?;
+                let cells_before = self.heap.cells;
                 let result = {
                     let mut cx = Ctx {
                         heap: &mut self.heap,
                         literals: &self.trees.literals,
+                        fuel: self.budget,
                     };
-                    imp(&mut cx, &argv)
+                    let r = imp(&mut cx, &argv);
+                    self.budget = cx.fuel;
+                    r
                 };
+                let allocated = self.heap.cells.saturating_sub(cells_before);
+                self.charge(allocated.saturating_mul(CELL_COST))?;
                 match result {
                     Ok(v) => {
-                        let cost = self.size_of(&v);
-                        self.charge(cost)?;
+                        if let Value::Str(s) = &v {
+                            self.charge(s.len() as u64)?;
+                        }
                         Ok(v)
                     }
                     Err(e) => Err(self.err(format!("error calling {name}: {e}"))),

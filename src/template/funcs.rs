@@ -46,6 +46,22 @@ impl PType {
 pub struct Ctx<'a> {
     pub heap: &'a mut Heap,
     pub literals: &'a BTreeSet<Vec<u8>>,
+    /// What is left of the render's work budget; functions whose cost is not
+    /// proportional to their arguments and result spend it themselves.
+    pub fuel: u64,
+}
+
+impl Ctx<'_> {
+    fn check_fuel(&self) -> Result<(), String> {
+        if self.fuel == 0 {
+            return Err(super::BUDGET_EXCEEDED.into());
+        }
+        Ok(())
+    }
+
+    fn deep_equal(&mut self, a: &Value, b: &Value) -> bool {
+        self.heap.deep_equal(a, b, 0, &mut self.fuel)
+    }
 }
 
 pub type FnResult = Result<Value, String>;
@@ -277,19 +293,15 @@ static FUNCS: &[Func] = &[
         )?))
     }),
     f("toPrettyJson", &[Any], None, |cx, a| {
-        Ok(Value::str(
-            json::encode(cx.heap, arg(a, 0), true, MAX_STRING)
-                .map(|c| json::indent(&c))
-                .unwrap_or_default(),
-        ))
+        // Marshalling errors give "" as in Sprig; our size limit is an error.
+        match json::encode(cx.heap, arg(a, 0), true, MAX_STRING) {
+            Ok(c) => Ok(Value::str(json::indent(&c, MAX_STRING)?)),
+            Err(_) => Ok(Value::str(&b""[..])),
+        }
     }),
     f("mustToPrettyJson", &[Any], None, |cx, a| {
-        Ok(Value::str(json::indent(&json::encode(
-            cx.heap,
-            arg(a, 0),
-            true,
-            MAX_STRING,
-        )?)))
+        let c = json::encode(cx.heap, arg(a, 0), true, MAX_STRING)?;
+        Ok(Value::str(json::indent(&c, MAX_STRING)?))
     }),
     f("toRawJson", &[Any], None, |cx, a| {
         Ok(Value::str(json::encode(
@@ -341,7 +353,9 @@ static FUNCS: &[Func] = &[
         ))
     }),
     f("deepEqual", &[Any, Any], None, |cx, a| {
-        Ok(Value::Bool(cx.heap.deep_equal(arg(a, 0), arg(a, 1), 0)))
+        let eq = cx.deep_equal(arg(a, 0), arg(a, 1));
+        cx.check_fuel()?;
+        Ok(Value::Bool(eq))
     }),
     // --- Sprig: paths ---
     f("base", &[PStr], None, |_, a| {
@@ -1018,8 +1032,9 @@ fn abbreviate_full(s: &[u8], offset: i64, max_width: i64) -> Result<Vec<u8>, Str
     if len <= max_width {
         return Ok(s.to_vec());
     }
+    // Go's int arithmetic wraps; so does ours (len < max_width here).
     let mut offset = offset.min(len);
-    if len - offset < max_width - 3 {
+    if len.wrapping_sub(offset) < max_width - 3 {
         offset = len - (max_width - 3);
     }
     let sub = |from: i64, to: i64| -> Result<Vec<u8>, String> {
@@ -1493,7 +1508,7 @@ fn d_deep_copy(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     if v.is_nil() {
         return Err("reflect: call of reflect.Value.Type on zero Value".into());
     }
-    cx.heap.deep_copy(v, 0)
+    cx.heap.deep_copy(v, 0, &mut cx.fuel)
 }
 
 // ---------------------------------------------------------------------------
@@ -1524,9 +1539,8 @@ fn m_set(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     let Value::Map(id) = arg(a, 0) else {
         return Err("assignment to entry in nil map".into());
     };
-    if let Some(m) = cx.heap.map_mut(*id) {
-        m.entries.insert(sarg(a, 1).to_vec(), arg(a, 2).clone());
-    }
+    cx.heap
+        .map_insert(*id, sarg(a, 1).to_vec(), arg(a, 2).clone());
     Ok(Value::Map(*id))
 }
 
@@ -1534,9 +1548,7 @@ fn m_unset(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     let Value::Map(id) = arg(a, 0) else {
         return Ok(cx.heap.new_map(Elem::Iface, BTreeMap::new()));
     };
-    if let Some(m) = cx.heap.map_mut(*id) {
-        m.entries.remove(sarg(a, 1));
-    }
+    cx.heap.map_remove(*id, sarg(a, 1));
     Ok(Value::Map(*id))
 }
 
@@ -1654,13 +1666,22 @@ fn l_prepend(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     Ok(cx.heap.new_list(Elem::Iface, out))
 }
 
+/// Checks a slice argument like [`list_items`] without copying it.
+fn list_ref<'h>(heap: &'h Heap, v: &Value, what: &str) -> Result<&'h [Value], String> {
+    match v {
+        Value::List(id) => Ok(heap.items(*id)),
+        Value::Nil => Err(NIL_DEREF.into()),
+        other => Err(format!("Cannot {what} type {}", heap.kind_name(other))),
+    }
+}
+
 fn l_first(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
-    let items = list_items(cx.heap, arg(a, 0), "find first on")?;
+    let items = list_ref(cx.heap, arg(a, 0), "find first on")?;
     Ok(items.first().cloned().unwrap_or(Value::Nil))
 }
 
 fn l_last(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
-    let items = list_items(cx.heap, arg(a, 0), "find last on")?;
+    let items = list_ref(cx.heap, arg(a, 0), "find last on")?;
     Ok(items.last().cloned().unwrap_or(Value::Nil))
 }
 
@@ -1697,11 +1718,23 @@ fn l_compact(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     Ok(cx.heap.new_list(Elem::Iface, out))
 }
 
+/// Sprig's `inList` (`reflect.DeepEqual` against each element), stopping
+/// with an error when the work budget runs out.
+fn in_list(cx: &mut Ctx<'_>, haystack: &[Value], needle: &Value) -> Result<bool, String> {
+    for h in haystack {
+        if cx.heap.deep_equal(needle, h, 0, &mut cx.fuel) {
+            return Ok(true);
+        }
+        cx.check_fuel()?;
+    }
+    Ok(false)
+}
+
 fn l_uniq(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     let items = list_items(cx.heap, arg(a, 0), "find uniq on")?;
     let mut out: Vec<Value> = Vec::new();
     for it in items {
-        if !out.iter().any(|o| cx.heap.deep_equal(&it, o, 0)) {
+        if !in_list(cx, &out, &it)? {
             out.push(it);
         }
     }
@@ -1711,10 +1744,12 @@ fn l_uniq(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
 fn l_without(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     let items = list_items(cx.heap, arg(a, 0), "find without on")?;
     let omit = a.get(1..).unwrap_or_default();
-    let out: Vec<Value> = items
-        .into_iter()
-        .filter(|it| !omit.iter().any(|o| cx.heap.deep_equal(it, o, 0)))
-        .collect();
+    let mut out = Vec::new();
+    for it in items {
+        if !in_list(cx, omit, &it)? {
+            out.push(it);
+        }
+    }
     Ok(cx.heap.new_list(Elem::Iface, out))
 }
 
@@ -1724,10 +1759,7 @@ fn l_has(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
         return Ok(Value::Bool(false));
     }
     let items = list_items(cx.heap, hay, "find has on")?;
-    let needle = arg(a, 0);
-    Ok(Value::Bool(
-        items.iter().any(|it| cx.heap.deep_equal(needle, it, 0)),
-    ))
+    Ok(Value::Bool(in_list(cx, &items, arg(a, 0))?))
 }
 
 fn l_slice(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
@@ -1741,11 +1773,7 @@ fn l_slice(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
             cx.heap.kind_name(v)
         ));
     };
-    let (elem, items) = {
-        let l = cx.heap.list(*id);
-        (l.elem, l.items.clone())
-    };
-    let l = items.len() as i64;
+    let l = cx.heap.items(*id).len() as i64;
     if l == 0 {
         return Ok(Value::Nil);
     }
@@ -1754,7 +1782,10 @@ fn l_slice(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
     if start < 0 || end < start || end > l {
         return Err("reflect.Value.Slice: slice index out of bounds".into());
     }
-    let out = items
+    let list = cx.heap.list(*id);
+    let elem = list.elem;
+    let out = list
+        .items
         .get(start as usize..end as usize)
         .unwrap_or_default()
         .to_vec();
@@ -1783,15 +1814,39 @@ fn l_concat(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
 }
 
 fn l_chunk(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
+    // Sprig computes the chunk count in float64; reproduce it, including
+    // the panics Go raises for the sizes that make no sense.
+    const BAD_LEN: &str = "runtime error: makeslice: len out of range";
     let size = iarg(a, 0);
     let items = list_items(cx.heap, arg(a, 1), "chunk")?;
-    if size <= 0 {
-        return Err("runtime error: makeslice: len out of range".into());
+    let l = items.len() as i64;
+    let cs = float_to_int64(((l - 1) as f64 / size as f64).floor() + 1.0);
+    if cs < 0 || cs > l.max(1) {
+        return Err(BAD_LEN.into());
     }
     let mut chunks = Vec::new();
-    for c in items.chunks(size as usize) {
-        let l = cx.heap.new_list(Elem::Iface, c.to_vec());
-        chunks.push(l);
+    for i in 0..cs {
+        let mut clen = size;
+        if i == cs - 1 {
+            clen = float_to_int64((l as f64 % size as f64).floor());
+            if clen == 0 {
+                clen = size;
+            }
+        }
+        if clen < 0 || clen > l {
+            return Err(BAD_LEN.into());
+        }
+        let mut chunk = Vec::new();
+        for j in 0..clen {
+            let ix = i.wrapping_mul(size).wrapping_add(j);
+            let item = usize::try_from(ix)
+                .ok()
+                .and_then(|ix| items.get(ix))
+                .ok_or("reflect: slice index out of range")?;
+            chunk.push(item.clone());
+        }
+        let v = cx.heap.new_list(Elem::Iface, chunk);
+        chunks.push(v);
     }
     Ok(cx.heap.new_list(Elem::IfaceList, chunks))
 }

@@ -97,7 +97,97 @@ fn fmt_f(out: &mut Vec<u8>, neg: bool, d: &Digits, prec: i32) {
     }
 }
 
-/// `strconv.FormatFloat(f, fmt, prec, 64)` for fmt in e, E, f, g, G (prec -1 = shortest).
+/// strconv's `fmtX`: hexadecimal mantissa and binary exponent (`%x`).
+fn fmt_x(out: &mut Vec<u8>, prec: i32, fmt: u8, neg: bool, f: f64) {
+    let bits = f.to_bits();
+    let mut exp = ((bits >> 52) & 0x7FF) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1 << 52;
+    }
+    exp -= 1023;
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8; 16] = if fmt == b'X' { UDIGITS } else { LDIGITS };
+    let digit = |m: u64| hex.get(((m >> 60) & 15) as usize).copied().unwrap_or(b'0');
+    if neg {
+        out.push(b'-');
+    }
+    out.push(b'0');
+    out.push(fmt);
+    out.push(b'0' + ((mant >> 60) & 1) as u8);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        out.push(b'.');
+        while mant != 0 {
+            out.push(digit(mant));
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push(b'.');
+        for _ in 0..prec {
+            out.push(digit(mant));
+            mant <<= 4;
+        }
+    }
+    out.push(if fmt == b'X' { b'P' } else { b'p' });
+    if exp < 0 {
+        out.push(b'-');
+        exp = -exp;
+    } else {
+        out.push(b'+');
+    }
+    if exp < 10 {
+        out.push(b'0');
+    }
+    out.extend_from_slice(exp.to_string().as_bytes());
+}
+
+/// strconv's `fmtB`: decimal mantissa and binary exponent (`%b`).
+fn fmt_b(out: &mut Vec<u8>, neg: bool, f: f64) {
+    let bits = f.to_bits();
+    let mut exp = ((bits >> 52) & 0x7FF) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1 << 52;
+    }
+    exp -= 1023 + 52;
+    if neg {
+        out.push(b'-');
+    }
+    out.extend_from_slice(mant.to_string().as_bytes());
+    out.push(b'p');
+    if exp >= 0 {
+        out.push(b'+');
+    }
+    out.extend_from_slice(exp.to_string().as_bytes());
+}
+
+/// `strconv.FormatFloat(f, fmt, prec, 64)` for fmt in b, e, E, f, g, G, x, X
+/// (prec -1 = shortest).
 pub fn format_float(f: f64, fmt: u8, prec: i32) -> Vec<u8> {
     if f.is_nan() {
         return b"NaN".to_vec();
@@ -110,6 +200,16 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> Vec<u8> {
         };
     }
     let neg = f.is_sign_negative();
+    if fmt == b'x' || fmt == b'X' {
+        let mut out = Vec::new();
+        fmt_x(&mut out, prec, fmt, neg, f);
+        return out;
+    }
+    if fmt == b'b' {
+        let mut out = Vec::new();
+        fmt_b(&mut out, neg, f);
+        return out;
+    }
     let shortest = prec < 0;
     let mut out = Vec::new();
     match fmt {
@@ -474,16 +574,16 @@ impl<'h> Printer<'h> {
                 }
             }
             'U' => self.fmt_unicode(f, v as u64),
-            _ => self.bad_verb(verb, arg),
+            _ => self.bad_verb(verb, arg, f),
         }
     }
 
     fn fmt_float(&mut self, f: &Flags, v: f64, verb: char, arg: &Value) {
         let (fmtc, mut prec) = match verb {
             'v' => (b'g', -1),
-            'g' | 'G' => (verb as u8, -1),
+            'g' | 'G' | 'x' | 'X' | 'b' => (verb as u8, -1),
             'f' | 'F' | 'e' | 'E' => (verb as u8, 6),
-            _ => return self.bad_verb(verb, arg),
+            _ => return self.bad_verb(verb, arg, f),
         };
         if let Some(p) = f.prec {
             prec = i32::try_from(p).unwrap_or(i32::MAX);
@@ -524,7 +624,7 @@ impl<'h> Printer<'h> {
         self.pad(f, num.get(1..).unwrap_or_default());
     }
 
-    fn bad_verb(&mut self, verb: char, arg: &Value) {
+    fn bad_verb(&mut self, verb: char, arg: &Value, f: &Flags) {
         let mut b = b"%!".to_vec();
         push_char(&mut b, verb);
         b.push(b'(');
@@ -535,7 +635,7 @@ impl<'h> Printer<'h> {
             let t = self.heap.type_name(arg);
             self.write(t.as_bytes());
             self.write(b"=");
-            self.print_arg(arg, 'v', &Flags::default(), 0);
+            self.print_arg(arg, 'v', f, 0);
         }
         self.write(b")");
     }
@@ -558,12 +658,12 @@ impl<'h> Printer<'h> {
                 if verb == 'v' {
                     self.pad(f, b"<nil>");
                 } else {
-                    self.bad_verb(verb, arg);
+                    self.bad_verb(verb, arg, f);
                 }
             }
             Value::Bool(b) => match verb {
                 't' | 'v' => self.pad(f, if *b { b"true" } else { b"false" }),
-                _ => self.bad_verb(verb, arg),
+                _ => self.bad_verb(verb, arg, f),
             },
             Value::Int(i, ty) => self.fmt_int_verb(f, *i, *ty != IntTy::Uint8, verb, arg),
             Value::Float(x) => self.fmt_float(f, *x, verb, arg),
@@ -579,7 +679,7 @@ impl<'h> Printer<'h> {
                 'x' => self.fmt_sx(f, s, LDIGITS),
                 'X' => self.fmt_sx(f, s, UDIGITS),
                 'q' => self.fmt_q(f, s),
-                _ => self.bad_verb(verb, arg),
+                _ => self.bad_verb(verb, arg, f),
             },
             Value::List(id) => {
                 let heap = self.heap;

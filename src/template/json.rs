@@ -147,8 +147,9 @@ fn encode_into(
     Ok(())
 }
 
-/// `json.Indent(dst, compact, "", "  ")` on valid compact JSON produced by [`encode`].
-pub fn indent(compact: &[u8]) -> Vec<u8> {
+/// `json.Indent(dst, compact, "", "  ")` on valid compact JSON produced by
+/// [`encode`]; fails when the result would exceed `limit` bytes.
+pub fn indent(compact: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(compact.len() * 2);
     let mut depth = 0usize;
     let mut in_string = false;
@@ -161,6 +162,9 @@ pub fn indent(compact: &[u8]) -> Vec<u8> {
         }
     };
     for &c in compact {
+        if out.len() > limit {
+            return Err(format!("json: encoded value exceeds {limit} bytes"));
+        }
         if in_string {
             out.push(c);
             if escaped {
@@ -207,7 +211,10 @@ pub fn indent(compact: &[u8]) -> Vec<u8> {
             _ => out.push(c),
         }
     }
-    out
+    if out.len() > limit {
+        return Err(format!("json: encoded value exceeds {limit} bytes"));
+    }
+    Ok(out)
 }
 
 /// `json.Unmarshal` into `interface{}`; `Err` carries Go-like error text.

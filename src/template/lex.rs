@@ -230,7 +230,7 @@ impl<'a> Lexer<'a> {
         if let Some(r) = self.span(0, self.pos).chars().next_back() {
             self.pos -= r.len_utf8();
             if r == '\n' {
-                self.line -= 1;
+                self.line = self.line.saturating_sub(1);
             }
         }
     }

@@ -51,10 +51,18 @@ pub const MAX_NESTING: usize = 100;
 pub const MAX_EXEC_DEPTH: usize = 200;
 /// Maximum nesting of list/map values that are printed, compared or encoded.
 pub const MAX_VALUE_DEPTH: usize = 200;
-/// Work units one render may spend: each evaluation step costs 64 units and
-/// each byte handled by a function one unit, so a render is bounded to about
-/// 4 million steps or 256 MiB of string processing.
-pub const WORK_BUDGET: u64 = 1 << 28;
+/// Work units one render may spend. An evaluation step costs 16 units, each
+/// byte a function receives or returns one unit, and each list/map element
+/// allocated [`CELL_COST`] units: a render is bounded to about 4 million
+/// steps, 64 MiB of string handling, or 2 million allocated elements.
+pub const WORK_BUDGET: u64 = 1 << 26;
+/// Work units charged per allocated list/map element (about its size in bytes).
+pub const CELL_COST: u64 = 32;
+/// Work units charged per value visited by deep comparisons (`uniq`, `has`, ...).
+const COMPARE_COST: u64 = 16;
+
+/// Message of the error raised when [`WORK_BUDGET`] runs out.
+const BUDGET_EXCEEDED: &str = "template execution exceeded its work budget";
 
 /// An error parsing or executing a template, worded as Go's text/template
 /// words it (`template: <name>:<line>: ...`). Never contains secret values.

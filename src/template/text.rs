@@ -239,14 +239,6 @@ pub fn trim_space(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or_default()
 }
 
-fn cutset_contains(cutset: &[u8], r: char, width: usize) -> bool {
-    if width == 1 && r == REPLACEMENT {
-        // An invalid byte matches a cutset that holds U+FFFD or an invalid byte.
-        return runes(cutset).any(|(_, c, _)| c == REPLACEMENT);
-    }
-    runes(cutset).any(|(_, c, w)| c == r && !(c == REPLACEMENT && w == 1))
-}
-
 /// `strings.Trim(s, cutset)`.
 pub fn trim_cutset<'a>(s: &'a [u8], cutset: &[u8]) -> &'a [u8] {
     if s.is_empty() || cutset.is_empty() {
@@ -263,10 +255,13 @@ pub fn trim_cutset<'a>(s: &'a [u8], cutset: &[u8]) -> &'a [u8] {
         }
         return s.get(start..end).unwrap_or_default();
     }
+    // Go decodes both strings rune by rune; invalid bytes are U+FFFD on
+    // both sides, so they match each other and a literal U+FFFD.
+    let set: std::collections::BTreeSet<char> = runes(cutset).map(|(_, c, _)| c).collect();
     let mut start = 0;
     while let Some(rest) = s.get(start..) {
         let (r, w) = decode_rune(rest);
-        if w == 0 || !cutset_contains(cutset, r, w) {
+        if w == 0 || !set.contains(&r) {
             break;
         }
         start += w;
@@ -274,7 +269,7 @@ pub fn trim_cutset<'a>(s: &'a [u8], cutset: &[u8]) -> &'a [u8] {
     let mut end = s.len();
     while end > start {
         let (r, w) = decode_last_rune(s.get(start..end).unwrap_or_default());
-        if w == 0 || !cutset_contains(cutset, r, w) {
+        if w == 0 || !set.contains(&r) {
             break;
         }
         end -= w;
@@ -287,10 +282,41 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
     }
-    if needle.len() > hay.len() {
+    let m = needle.len();
+    if m > hay.len() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    if m <= 16 {
+        return hay.windows(m).position(|w| w == needle);
+    }
+    // Knuth-Morris-Pratt keeps long needles linear.
+    let at = |i: usize| needle.get(i).copied().unwrap_or(0);
+    let mut fail = vec![0usize; m];
+    let mut k = 0usize;
+    for i in 1..m {
+        while k > 0 && at(i) != at(k) {
+            k = fail.get(k - 1).copied().unwrap_or(0);
+        }
+        if at(i) == at(k) {
+            k += 1;
+        }
+        if let Some(f) = fail.get_mut(i) {
+            *f = k;
+        }
+    }
+    let mut q = 0usize;
+    for (i, &c) in hay.iter().enumerate() {
+        while q > 0 && at(q) != c {
+            q = fail.get(q - 1).copied().unwrap_or(0);
+        }
+        if at(q) == c {
+            q += 1;
+        }
+        if q == m {
+            return Some(i + 1 - m);
+        }
+    }
+    None
 }
 
 /// `strings.Count` for a non-empty separator.

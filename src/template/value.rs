@@ -61,6 +61,14 @@ impl Value {
         matches!(self, Value::Nil)
     }
 
+    /// The value itself if it is a string, else nil (for cost accounting).
+    pub fn as_str_value(&self) -> Value {
+        match self {
+            Value::Str(_) => self.clone(),
+            _ => Value::Nil,
+        }
+    }
+
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(s) => Some(s),
@@ -96,10 +104,13 @@ static EMPTY_MAP: MapObj = MapObj {
 pub struct Heap {
     lists: Vec<ListObj>,
     maps: Vec<MapObj>,
+    /// Objects and elements allocated so far (for the work budget).
+    pub cells: u64,
 }
 
 impl Heap {
     pub fn new_list(&mut self, elem: Elem, items: Vec<Value>) -> Value {
+        self.cells += 1 + items.len() as u64;
         self.lists.push(ListObj {
             elem,
             items,
@@ -109,6 +120,7 @@ impl Heap {
     }
 
     pub fn nil_list(&mut self, elem: Elem) -> Value {
+        self.cells += 1;
         self.lists.push(ListObj {
             elem,
             items: Vec::new(),
@@ -118,6 +130,7 @@ impl Heap {
     }
 
     pub fn new_map(&mut self, elem: Elem, entries: BTreeMap<Vec<u8>, Value>) -> Value {
+        self.cells += 1 + entries.len() as u64;
         self.maps.push(MapObj { elem, entries });
         Value::Map(self.maps.len() - 1)
     }
@@ -134,8 +147,22 @@ impl Heap {
         self.maps.get(id).unwrap_or(&EMPTY_MAP)
     }
 
-    pub fn map_mut(&mut self, id: usize) -> Option<&mut MapObj> {
-        self.maps.get_mut(id)
+    /// Sprig's `set`: insert into an existing map (reference semantics).
+    pub fn map_insert(&mut self, id: usize, key: Vec<u8>, value: Value) {
+        let added = self
+            .maps
+            .get_mut(id)
+            .is_some_and(|m| m.entries.insert(key, value).is_none());
+        if added {
+            self.cells += 1;
+        }
+    }
+
+    /// Sprig's `unset`.
+    pub fn map_remove(&mut self, id: usize, key: &[u8]) {
+        if let Some(m) = self.maps.get_mut(id) {
+            m.entries.remove(key);
+        }
     }
 
     /// Go's type name as `%T` prints it.
@@ -200,10 +227,14 @@ impl Heap {
     }
 
     /// `reflect.DeepEqual` (depth-limited: too deep compares unequal).
-    pub fn deep_equal(&self, a: &Value, b: &Value, depth: usize) -> bool {
-        if depth > super::MAX_VALUE_DEPTH {
+    /// `fuel` is decremented per node visited; at zero the result is `false`
+    /// and the caller reports the exhausted work budget.
+    pub fn deep_equal(&self, a: &Value, b: &Value, depth: usize, fuel: &mut u64) -> bool {
+        if depth > super::MAX_VALUE_DEPTH || *fuel < super::COMPARE_COST {
+            *fuel = 0;
             return false;
         }
+        *fuel -= super::COMPARE_COST;
         match (a, b) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -221,7 +252,7 @@ impl Heap {
                 lx.items
                     .iter()
                     .zip(ly.items.iter())
-                    .all(|(p, q)| self.deep_equal(p, q, depth + 1))
+                    .all(|(p, q)| self.deep_equal(p, q, depth + 1, fuel))
             }
             (Value::Map(x), Value::Map(y)) => {
                 let (mx, my) = (self.map(*x), self.map(*y));
@@ -232,7 +263,7 @@ impl Heap {
                     return true;
                 }
                 mx.entries.iter().all(|(k, v)| match my.entries.get(k) {
-                    Some(w) => self.deep_equal(v, w, depth + 1),
+                    Some(w) => self.deep_equal(v, w, depth + 1, fuel),
                     None => false,
                 })
             }
@@ -241,10 +272,15 @@ impl Heap {
     }
 
     /// Deep copy of lists and maps (Sprig's `deepCopy`).
-    pub fn deep_copy(&mut self, v: &Value, depth: usize) -> Result<Value, String> {
+    pub fn deep_copy(&mut self, v: &Value, depth: usize, fuel: &mut u64) -> Result<Value, String> {
         if depth > super::MAX_VALUE_DEPTH {
             return Err("value nesting too deep".into());
         }
+        if *fuel < super::CELL_COST {
+            *fuel = 0;
+            return Err(super::BUDGET_EXCEEDED.into());
+        }
+        *fuel -= super::CELL_COST;
         Ok(match v {
             Value::List(id) => {
                 let (elem, nil, items) = {
@@ -253,7 +289,7 @@ impl Heap {
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for it in &items {
-                    out.push(self.deep_copy(it, depth + 1)?);
+                    out.push(self.deep_copy(it, depth + 1, fuel)?);
                 }
                 if nil {
                     self.nil_list(elem)
@@ -268,7 +304,7 @@ impl Heap {
                 };
                 let mut out = BTreeMap::new();
                 for (k, it) in entries {
-                    let c = self.deep_copy(&it, depth + 1)?;
+                    let c = self.deep_copy(&it, depth + 1, fuel)?;
                     out.insert(k, c);
                 }
                 self.new_map(elem, out)

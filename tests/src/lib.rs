@@ -255,3 +255,246 @@ pub fn b64decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the controller and takeover suites (tests/tests/controller.rs, takeover.rs).
+
+/// A variable of the control plane's env file (`scripts/cluster.sh`), which the suites run under.
+pub fn cluster_env(var: &str) -> String {
+    std::env::var(var)
+        .unwrap_or_else(|_| panic!("{var} is not set: run the cluster suites through scripts/e2e.sh (it starts the control plane)"))
+}
+
+/// Standard base64 with padding (test helper; the counterpart of [`b64decode`]).
+pub fn b64encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `n` random lowercase hex digits (from the std hasher's random keys; no rand crate needed).
+pub fn random_hex(n: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    while out.len() < n {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(n);
+    out
+}
+
+/// An HTTP/1.1 reply, as read by [`http_request`].
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A plain-HTTP request to `base` (`http://host:port`, e.g. `$SSRS_CONTROLLER_URL`), one connection
+/// per request. Enough HTTP for the controller's endpoints: Content-Length or chunked replies.
+pub fn http_request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpReply> {
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    let authority = base
+        .strip_prefix("http://")
+        .unwrap_or(base)
+        .trim_end_matches('/');
+    let addr = authority.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("no address for {authority}"),
+        )
+    })?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(10))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        let mut body = Vec::new();
+        loop {
+            let eol = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| bad("bad chunk"))?;
+            let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| bad("bad chunk size"))?;
+            if size == 0 {
+                break;
+            }
+            let start = eol + 2;
+            let chunk = rest
+                .get(start..start + size)
+                .ok_or_else(|| bad("short chunk"))?;
+            body.extend_from_slice(chunk);
+            rest = rest.get(start + size + 2..).unwrap_or_default().to_vec();
+        }
+        rest = body;
+    }
+    Ok(HttpReply {
+        status,
+        headers,
+        body: rest,
+    })
+}
+
+/// The value of the Prometheus series `name` whose labels include every `labels` pair (in any
+/// order); `None` when no such series is exposed.
+pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let rest = series.strip_prefix(name)?;
+            let label_text = match rest {
+                "" => "",
+                r if r.starts_with('{') && r.ends_with('}') => &r[1..r.len() - 1],
+                _ => return None,
+            };
+            let all = labels.iter().all(|(k, v)| {
+                let want = format!("{k}=\"{v}\"");
+                label_text.split(',').any(|pair| pair == want)
+            });
+            if all { value.parse().ok() } else { None }
+        })
+}
+
+/// Strings that must never appear in a controller log: every PEM line and the Secret's base64 of
+/// each key Secret's private key (label `...sealed-secrets-key`, plus the legacy unlabelled one).
+pub fn private_key_material(c: &Cluster) -> Vec<String> {
+    let list: serde_json::Value = serde_json::from_str(&c.kubectl_ok(
+        &[
+            "get",
+            "secret",
+            "-n",
+            &c.controller_namespace,
+            "-l",
+            "sealedsecrets.bitnami.com/sealed-secrets-key",
+            "-o",
+            "json",
+        ],
+        b"",
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    for item in list["items"].as_array().into_iter().flatten() {
+        let Some(b64) = item["data"]["tls.key"].as_str() else {
+            continue;
+        };
+        out.push(b64.chars().take(64).collect());
+        let pem = String::from_utf8(b64decode(b64)).unwrap();
+        out.extend(
+            pem.lines()
+                .filter(|l| !l.starts_with("-----") && l.len() >= 32)
+                .map(str::to_string),
+        );
+    }
+    assert!(
+        !out.is_empty(),
+        "no key Secret found in {}",
+        c.controller_namespace
+    );
+    out
+}
+
+/// Panics when the controller log, from byte `from` on, contains `PRIVATE KEY`, any of `secrets`
+/// (plaintexts, as such and in base64) or any of `key_material`. The message never quotes the line.
+pub fn assert_log_clean(log: &Path, from: u64, secrets: &[String], key_material: &[String]) {
+    let text = std::fs::read(log).unwrap_or_else(|e| panic!("read {}: {e}", log.display()));
+    let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default()).into_owned();
+    assert!(
+        !text.contains("PRIVATE KEY"),
+        "the controller log contains `PRIVATE KEY`"
+    );
+    for (i, k) in key_material.iter().enumerate() {
+        assert!(
+            !text.contains(k.as_str()),
+            "the controller log contains private key material (item {i})"
+        );
+    }
+    for s in secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "the controller log contains the plaintext {s:?}"
+        );
+        let b64 = b64encode(s.as_bytes());
+        assert!(
+            !text.contains(b64.trim_end_matches('=')),
+            "the controller log contains the plaintext {s:?} in base64"
+        );
+    }
+}

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of our controller and upstream's on the same real control plane
+# (scripts/cluster.sh: etcd + kube-apiserver on this machine, controller in its "pod"); prints
+# ratios. See docs/benchmarks.md "## Controller" for the method and the last figures.
+#
+#   1. throughput: create N SealedSecrets (ITEMS encrypted items each, pre-sealed with the
+#      controller's certificate) in one namespace, time until all N Secrets exist. Twice: with
+#      both controllers at their default client limits (--kubeclient-qps 5 / --kubeclient-burst 10,
+#      N_LIMITED SealedSecrets, because at 5 qps N=1,000 takes 10+ minutes per controller) and with
+#      the limit lifted on both (--kubeclient-qps=-1, N SealedSecrets);
+#   2. resident memory (VmRSS) at steady state after a restart, with the N SealedSecrets and
+#      UNRELATED plain Secrets (~1 KiB each, over UNRELATED_NS namespaces) in the cluster;
+#   3. process start to the first 200 from /healthz with an existing key (REPS starts of each,
+#      alternating, in one cluster; median).
+#
+# The throughput and memory cases run on a fresh cluster per controller and run (no leftover work
+# from the other one); the lifted-limit throughput, CPU-bound, runs R_LIFTED times each and the best
+# counts. Both controllers get exactly the same flags. Absolute figures move with the machine; the ratios are
+# what counts. Needs root (like cluster.sh) and the release binaries:
+#   cargo build --release -p sealed-secrets-controller -p kubeseal   (or: make bench-controller)
+#
+# Environment: N (1000), N_LIMITED (200), ITEMS (3), UNRELATED (5000), UNRELATED_NS (5),
+#   REPS (7), R_LIFTED (2), SETTLE (10 s), CREATE_PARALLEL (4 kubectl processes creating the SealedSecrets),
+#   SSRS_CLUSTER_DIR (/tmp/ssrs-bench; owned by this script: an old cluster there is torn down),
+#   OURS_CONTROLLER, UPSTREAM_CONTROLLER, KUBESEAL (binaries), KEEP_WORK=1 (keep the work dir).
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+N=${N:-1000}
+N_LIMITED=${N_LIMITED:-200}
+ITEMS=${ITEMS:-3}
+UNRELATED=${UNRELATED:-5000}
+UNRELATED_NS=${UNRELATED_NS:-5}
+REPS=${REPS:-7}
+R_LIFTED=${R_LIFTED:-2}
+SETTLE=${SETTLE:-10}
+CREATE_PARALLEL=${CREATE_PARALLEL:-4}
+export SSRS_CLUSTER_DIR=${SSRS_CLUSTER_DIR:-/tmp/ssrs-bench}
+OURS_CONTROLLER=${OURS_CONTROLLER:-$REPO/target/release/sealed-secrets-controller}
+UPSTREAM_CONTROLLER=${UPSTREAM_CONTROLLER:-$(scripts/tools.sh upstream)/controller}
+KUBESEAL=${KUBESEAL:-$REPO/target/release/kubeseal}
+DEFAULT_FLAGS=()                    # both controllers' defaults: --kubeclient-qps=5 --kubeclient-burst=10
+LIFTED_FLAGS=(--kubeclient-qps=-1)  # negative disables client-side rate limiting (client-go and ours)
+BENCH=$REPO/scripts/bench
+T0=$SECONDS
+
+for b in "$OURS_CONTROLLER" "$UPSTREAM_CONTROLLER" "$KUBESEAL"; do
+  [[ -x $b ]] || { echo "missing binary: $b (cargo build --release -p sealed-secrets-controller -p kubeseal)" >&2; exit 1; }
+done
+[[ $(id -u) == 0 ]] || { echo "must run as root (scripts/cluster.sh needs network namespaces)" >&2; exit 1; }
+
+log() { printf '[bench %4ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
+
+WORK=$(mktemp -d /tmp/ssrs-bench-work.XXXXXX)
+# The /healthz case runs each binary through a wrapper that prints the time right before it execs
+# the controller. Both live where the pod user (uid 1001) can read them: the pod has private
+# /tmp and /run, and upstream's binary sits under /root (mode 0700).
+PODBIN=$(mktemp -d /var/tmp/ssrs-bench-bin.XXXXXX)
+chmod 0755 "$PODBIN"
+BG_PIDS=()
+cleanup() {
+  local rc=$? p
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  scripts/cluster.sh down >/dev/null 2>>"$WORK/cluster.log" || scripts/cluster.sh down || true
+  rm -rf "$PODBIN"
+  if [[ ${KEEP_WORK:-} == 1 || $rc != 0 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+for kind in ours upstream; do
+  if [[ $kind == ours ]]; then src=$OURS_CONTROLLER; else src=$UPSTREAM_CONTROLLER; fi
+  cp "$src" "$PODBIN/controller-$kind"
+  printf '#!/bin/bash\necho "ssrs-bench-exec ${EPOCHREALTIME/[.,]/}"\nexec %q "$@"\n' \
+    "$PODBIN/controller-$kind" >"$PODBIN/wrapper-$kind"
+  chmod 0755 "$PODBIN/controller-$kind" "$PODBIN/wrapper-$kind"
+done
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+cluster() { scripts/cluster.sh "$@" >>"$WORK/cluster.log" 2>&1 || { tail -n 30 "$WORK/cluster.log" >&2; return 1; }; }
+load_env() { source "$SSRS_CLUSTER_DIR/env"; }
+# cluster_up KIND FLAGS...: a fresh cluster with KIND's controller (which creates the first key).
+cluster_up() {
+  local kind=$1; shift
+  cluster down
+  if [[ $kind == ours ]]; then
+    CONTROLLER_BIN=$OURS_CONTROLLER cluster up --controller ours -- "$@"
+  else
+    cluster up --controller upstream -- "$@"
+  fi
+  load_env
+}
+restart() { # KIND FLAGS...
+  local kind=$1; shift
+  if [[ $kind == ours ]]; then
+    CONTROLLER_BIN=$OURS_CONTROLLER cluster restart-controller --controller ours -- "$@"
+  else
+    cluster restart-controller --controller upstream -- "$@"
+  fi
+  load_env
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, in clock ticks
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; } # PID FIELD -> kB
+TICK=$(getconf CLK_TCK)
+secs() { awk -v t="$1" -v h="$TICK" 'BEGIN {printf "%.1f", t / h}'; }
+# wait_idle PID: until the process used at most 2 clock ticks in 2 s (max 120 s).
+wait_idle() {
+  local pid=$1 a b i
+  a=$(cpu_ticks "$pid")
+  for ((i = 0; i < 60; i++)); do
+    sleep 2
+    b=$(cpu_ticks "$pid")
+    if ((b - a <= 2)); then return 0; fi
+    a=$b
+  done
+  log "warning: pid $pid still busy after 120 s"
+}
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+set_result() { printf '%s=%s\n' "$1" "$2" >>"$WORK/results"; }
+get_result() { awk -F= -v k="$1" '$1 == k {v = $2} END {print v}' "$WORK/results"; }
+
+fetch_cert() {
+  "$KUBECTL" get --raw "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/cert.pem" >"$WORK/cert.pem"
+}
+
+# throughput KIND LABEL NAMESPACE COUNT: SealedSecrets -> Secrets; results under LABEL.
+throughput() {
+  local kind=$1 label=$2 ns=$3 count=$4 i
+  fetch_cert
+  "$KUBECTL" create namespace "$ns" >/dev/null
+  python3 "$BENCH/gen.py" secrets "$ns" "$count" "$ITEMS" | "$KUBESEAL" --cert "$WORK/cert.pem" -o yaml >"$WORK/sealed.yaml"
+  [[ $(grep -c '^kind: SealedSecret' "$WORK/sealed.yaml") == "$count" ]] || { log "sealing failed"; return 1; }
+  # CREATE_PARALLEL chunks of whole documents, created by that many kubectl processes at once.
+  rm -f "$WORK"/chunk-*.yaml
+  awk -v n="$CREATE_PARALLEL" -v dir="$WORK" '/^---$/ {d++} {print > (dir "/chunk-" (d % n) ".yaml")}' "$WORK/sealed.yaml"
+  local create="pids=(); for f in $WORK/chunk-*.yaml; do '$KUBECTL' create -f \"\$f\" >/dev/null & pids+=(\$!); done; rc=0; for p in \"\${pids[@]}\"; do wait \$p || rc=1; done; exit \$rc"
+  sleep 2
+  local c0 a0 w0 w1 out
+  c0=$(cpu_ticks "$SSRS_CONTROLLER_PID"); a0=$(cpu_ticks "$SSRS_APISERVER_PID"); w0=$EPOCHREALTIME
+  out=$(python3 "$BENCH/unseal_timer.py" "$KUBECTL" "$ns" "$count" 1500 -- bash -c "$create") ||
+    { log "$kind: not all Secrets appeared: $out"; tail -n 20 "$SSRS_CONTROLLER_LOG" >&2; return 1; }
+  w1=$EPOCHREALTIME
+  local c1 a1
+  c1=$(cpu_ticks "$SSRS_CONTROLLER_PID"); a1=$(cpu_ticks "$SSRS_APISERVER_PID")
+  i=$("$KUBECTL" get secrets -n "$ns" --no-headers | wc -l)
+  [[ $i == "$count" ]] || { log "$kind: $i Secrets in $ns, expected $count"; return 1; }
+  local done_s created_s p50 p90
+  done_s=$(jq -r .done_s <<<"$out"); created_s=$(jq -r .created_s <<<"$out")
+  p50=$(jq -r .p50_s <<<"$out"); p90=$(jq -r .p90_s <<<"$out")
+  set_result "$label.$kind.done_s" "$done_s"
+  set_result "$label.$kind.rate" "$(awk -v n="$count" -v t="$done_s" 'BEGIN {printf "%.1f", n / t}')"
+  {
+    local fl="${*:5}"
+    echo "== $label / $kind: $count SealedSecrets x $ITEMS items, flags: ${fl:-(defaults)}"
+    echo "   created by kubectl in ${created_s}s; 50% of the Secrets at ${p50}s, 90% at ${p90}s, all at ${done_s}s"
+    echo "   CPU during the run: controller $(secs $((c1 - c0)))s, kube-apiserver $(secs $((a1 - a0)))s"
+    echo "   controller API requests until the last Secret existed:"
+    python3 "$BENCH/audit_summary.py" "$SSRS_AUDIT_LOG" "${w0/,/.}" "${w1/,/.}" | sed 's/^/     /'
+  } >>"$WORK/details"
+  log "$label $kind: $count in ${done_s}s ($(get_result "$label.$kind.rate")/s; kubectl create took ${created_s}s)"
+}
+
+# memory KIND FLAGS...: plain Secrets into the cluster, restart, settle, VmRSS.
+memory() {
+  local kind=$1; shift
+  local nss=() i
+  for ((i = 0; i < UNRELATED_NS; i++)); do nss+=("bench-unrelated-$i"); done
+  python3 "$BENCH/gen.py" namespaces "${nss[@]}" | "$KUBECTL" create -f - >/dev/null
+  python3 "$BENCH/gen.py" unrelated bench-unrelated "$UNRELATED_NS" "$UNRELATED" >"$WORK/unrelated.yaml"
+  rm -f "$WORK"/uchunk-*.yaml
+  awk -v n="$UNRELATED_NS" -v dir="$WORK" '/^---$/ {d++} {print > (dir "/uchunk-" (d % n) ".yaml")}' "$WORK/unrelated.yaml"
+  local t=$SECONDS pids=() p
+  for f in "$WORK"/uchunk-*.yaml; do "$KUBECTL" create -f "$f" >/dev/null & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+  log "memory $kind: $UNRELATED unrelated Secrets created in $((SECONDS - t))s"
+  restart "$kind" "$@"
+  local pid=$SSRS_CONTROLLER_PID t1=$SECONDS
+  wait_idle "$pid"
+  local busy=$((SECONDS - t1))
+  sleep "$SETTLE"
+  local rss hwm anon
+  rss=$(status_kb "$pid" VmRSS); hwm=$(status_kb "$pid" VmHWM); anon=$(status_kb "$pid" RssAnon)
+  set_result "mem.$kind.rss_kb" "$rss"
+  set_result "mem.$kind.hwm_kb" "$hwm"
+  echo "== memory / $kind (flags: $*): VmRSS ${rss} kB (RssAnon ${anon} kB), peak VmHWM ${hwm} kB; idle ${busy}s after the restart, then ${SETTLE}s; CPU since start $(secs "$(cpu_ticks "$pid")")s" >>"$WORK/details"
+  log "memory $kind: VmRSS ${rss} kB, VmHWM ${hwm} kB"
+}
+
+# healthz_once KIND: stop the controller, start KIND through its wrapper (default flags), print the
+# ms from its exec to the first 200 from /healthz.
+healthz_once() {
+  local kind=$1 ready=$WORK/poller-ready poller t200 texec
+  cluster stop-controller
+  rm -f "$ready"
+  python3 "$BENCH/healthz_poll.py" "$SSRS_POD_IP" 8080 60 "$ready" >"$WORK/t200" &
+  poller=$!
+  BG_PIDS+=("$poller")
+  while [[ ! -e $ready ]]; do sleep 0.01; done
+  CONTROLLER_BIN=$PODBIN/wrapper-$kind cluster start-controller --controller ours -- "${DEFAULT_FLAGS[@]}"
+  wait "$poller" || { log "healthz $kind: no 200 within 60 s"; return 1; }
+  t200=$(<"$WORK/t200")
+  texec=$(grep -a '^ssrs-bench-exec ' "$SSRS_CLUSTER_DIR/controller.log" | tail -n 1 | awk '{print $2}')
+  awk -v a="$t200" -v b="$texec" 'BEGIN {printf "%.1f\n", (a / 1000 - b) / 1000}'
+}
+# healthz: REPS starts of each controller in the same cluster (same key Secret), alternating.
+healthz() {
+  local r kind ms
+  declare -A times=()
+  for ((r = 0; r < REPS; r++)); do
+    for kind in upstream ours; do
+      ms=$(healthz_once "$kind")
+      times[$kind]+="$ms "
+    done
+  done
+  load_env
+  for kind in upstream ours; do
+    set_result "healthz.$kind.ms" "$(printf '%s\n' ${times[$kind]} | median)"
+    echo "== /healthz / $kind: ms from exec to the first 200, $REPS starts: ${times[$kind]}" >>"$WORK/details"
+    log "healthz $kind: ${times[$kind]}ms"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+log "work dir $WORK, cluster dir $SSRS_CLUSTER_DIR"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "== /healthz, both controllers alternately, in a cluster whose key upstream generated"
+cluster_up upstream "${DEFAULT_FLAGS[@]}"
+healthz
+for kind in upstream ours; do
+  log "== $kind: default client limits (qps 5, burst 10)"
+  cluster_up "$kind" "${DEFAULT_FLAGS[@]}"
+  throughput "$kind" limited bench-ss "$N_LIMITED" "${DEFAULT_FLAGS[@]}"
+done
+# CPU-bound: R_LIFTED runs each (alternating, fresh cluster each), the best counts; memory after
+# the last one.
+for ((rep = 1; rep <= R_LIFTED; rep++)); do
+  for kind in upstream ours; do
+    log "== $kind: client rate limit lifted (${LIFTED_FLAGS[*]}), run $rep/$R_LIFTED"
+    cluster_up "$kind" "${LIFTED_FLAGS[@]}"
+    throughput "$kind" "lifted$rep" bench-ss "$N" "${LIFTED_FLAGS[@]}"
+    best=$(get_result "lifted.$kind.done_s")
+    if [[ -z $best ]] || awk -v a="$(get_result "lifted$rep.$kind.done_s")" -v b="$best" 'BEGIN {exit !(a < b)}'; then
+      set_result "lifted.$kind.done_s" "$(get_result "lifted$rep.$kind.done_s")"
+      set_result "lifted.$kind.rate" "$(get_result "lifted$rep.$kind.rate")"
+    fi
+    if ((rep == R_LIFTED)); then
+      wait_idle "$SSRS_CONTROLLER_PID"
+      echo "   after the run (idle, no restart): VmRSS $(status_kb "$SSRS_CONTROLLER_PID" VmRSS) kB, VmHWM $(status_kb "$SSRS_CONTROLLER_PID" VmHWM) kB, controller CPU since start $(secs "$(cpu_ticks "$SSRS_CONTROLLER_PID")")s" >>"$WORK/details"
+      memory "$kind" "${LIFTED_FLAGS[@]}"
+    fi
+  done
+done
+cluster down
+
+# ---------------------------------------------------------------------------------------------
+r() { get_result "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) (kube-apiserver and etcd share these cores); $(date -u +%F)"
+echo "load average (1/5/15 min) at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ours: $("$OURS_CONTROLLER" --version 2>&1) ($OURS_CONTROLLER, git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo '+local changes')); upstream: $("$UPSTREAM_CONTROLLER" --version 2>&1) ($UPSTREAM_CONTROLLER)"
+echo
+cat "$WORK/details"
+echo
+printf '%-52s %14s %14s %7s %s\n' case ours upstream ratio goal
+printf '%-52s %14s %14s %7s %s\n' "1. $N_LIMITED SS -> Secrets, default qps 5/burst 10 (SS/s)" \
+  "$(r limited.ours.rate)/s" "$(r limited.upstream.rate)/s" "$(ratio "$(r limited.ours.rate)" "$(r limited.upstream.rate)")" ">= 3 (ours/upstream)"
+printf '%-52s %14s %14s %7s %s\n' "1. $N SS -> Secrets, --kubeclient-qps=-1 (best of $R_LIFTED)" \
+  "$(r lifted.ours.rate)/s" "$(r lifted.upstream.rate)/s" "$(ratio "$(r lifted.ours.rate)" "$(r lifted.upstream.rate)")" ">= 3 (ours/upstream)"
+printf '%-52s %14s %14s %7s %s\n' "2. VmRSS, $N SS + $UNRELATED Secrets, steady state" \
+  "$(mib "$(r mem.ours.rss_kb)")" "$(mib "$(r mem.upstream.rss_kb)")" "$(ratio "$(r mem.ours.rss_kb)" "$(r mem.upstream.rss_kb)")" "<= 0.5"
+printf '%-52s %14s %14s %7s %s\n' "3. start -> /healthz 200, existing key (median of $REPS)" \
+  "$(r healthz.ours.ms) ms" "$(r healthz.upstream.ms) ms" "$(ratio "$(r healthz.ours.ms)" "$(r healthz.upstream.ms)")" "ours < 100 ms"
+log "done in $((SECONDS - T0))s"

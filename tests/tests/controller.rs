@@ -1,0 +1,1237 @@
+//! End to end: our controller on a real control plane (etcd + kube-apiserver, RBAC, the service
+//! proxy), driven the way users drive it: Secrets sealed with our kubeseal (certificate fetched from
+//! the controller, then `--cert`) or with the real upstream kubeseal, applied with kubectl, checked
+//! through the API server. Covers the upstream integration scenarios C1-C23 (spec §10), upstream
+//! kubeseal's `--fetch-cert`/`--validate`/`--re-encrypt` against our controller, the §12 security
+//! checks (`/v1/verify` and `/v1/rotate` never render templates, rotate keeps the scope, verify is
+//! rate limited) and the metrics.
+//!
+//! Every case has its own namespace(s), so cases run in parallel, and its own random plaintexts;
+//! at its end it checks that the controller log holds none of them (nor any private key).
+//!
+//! Run: `scripts/e2e.sh --controller ours controller` (a fresh cluster, torn down afterwards). The
+//! cases also run against upstream's controller (`--controller upstream`), except the §12 ones
+//! that upstream fails by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "controller/case.rs"]
+mod case;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use case::*;
+use e2e::{b64decode, cluster_env, http_request, metric_value, ours, random_hex, stderr, stdout};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------
+// rate-limited /v1/verify through the service proxy
+
+/// Every client of the service proxy reaches the controller from the API server, so they share one
+/// `/v1/verify` rate-limit bucket (2/s, burst 3). Cases that verify through the proxy take turns here.
+static PROXY_VERIFY_TURN: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Runs `f` (which may call `/v1/verify` through the proxy) once the bucket has room; the next turn
+/// starts `cooldown` after `f` ends (0.6 s suffices after a call or two; 2 s refills an emptied bucket).
+fn proxy_verify_turn<T>(cooldown: Duration, f: impl FnOnce() -> T) -> T {
+    let mut next = PROXY_VERIFY_TURN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(at) = *next {
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+    }
+    let out = f();
+    *next = Some(Instant::now() + cooldown);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// C1-C4: simple changes
+
+#[test]
+#[ignore]
+fn c01_creates_the_secret_with_status_and_event() {
+    let mut t = Case::new("c01");
+    let value = t.plaintext("foo");
+    let ss = t.create(&t.standard(Sealer::Ours, &value));
+
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    assert_eq!(
+        str_map(&secret["metadata"]["labels"]),
+        expected(&[("mylabel", "myvalue")])
+    );
+    assert_eq!(secret["type"], "Opaque");
+    assert_owned_by(&secret, &ss);
+
+    let ss = t.wait_synced(&t.ns, NAME, "True");
+    let cond = synced(&ss).unwrap();
+    assert_eq!(cond["lastTransitionTime"], cond["lastUpdateTime"]);
+    assert!(cond["lastTransitionTime"].is_string(), "{cond}");
+    assert!(cond.get("message").is_none_or(|m| m == ""), "{cond}");
+    assert_eq!(ss["status"]["observedGeneration"], 1);
+    assert_eq!(
+        ss["status"]["conditions"].as_array().unwrap().len(),
+        1,
+        "a single Synced condition"
+    );
+
+    let event = t.wait_event(&t.ns, NAME, "Unsealed");
+    assert_eq!(event["type"], "Normal");
+    assert_eq!(event["message"], UNSEALED_MESSAGE);
+    assert_eq!(event["source"]["component"], "sealed-secrets");
+    assert_eq!(
+        event["involvedObject"]["apiVersion"],
+        "bitnami.com/v1alpha1"
+    );
+    assert_eq!(event["involvedObject"]["uid"], ss["metadata"]["uid"]);
+
+    // Metrics (spec §6): the reconcile is counted and the condition exported.
+    let metrics = http_request(
+        &cluster_env("SSRS_METRICS_URL"),
+        "GET",
+        "/metrics",
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    assert!(
+        metric_value(
+            &text,
+            "sealed_secrets_controller_unseal_requests_total",
+            &[]
+        )
+        .unwrap()
+            >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric_value(
+            &text,
+            "sealed_secrets_controller_condition_info",
+            &[
+                ("namespace", &t.ns),
+                ("name", NAME),
+                ("condition", "Synced")
+            ]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c02_updated_sealed_secret_updates_the_secret() {
+    let mut t = Case::new("c02");
+    let value = t.plaintext("foo");
+    let ss = t.create(&t.standard(Sealer::Upstream, &value));
+    let before = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    t.wait_synced(&t.ns, NAME, "True");
+
+    // Status times have second resolution: make the update land in a later second.
+    std::thread::sleep(Duration::from_millis(1100));
+    let new_value = t.plaintext("foo-updated");
+    t.replace(t.standard(Sealer::Upstream, &new_value));
+
+    let after = t.wait_secret(&t.ns, NAME, &[("foo", &new_value)]);
+    assert_eq!(
+        after["metadata"]["uid"], before["metadata"]["uid"],
+        "updated in place, not re-created"
+    );
+    assert_owned_by(&after, &ss);
+    let ss = eventually("observedGeneration 2", || {
+        let ss = t.get(SS, &t.ns, NAME).unwrap();
+        if ss["status"]["observedGeneration"] == 2 {
+            Ok(ss)
+        } else {
+            Err(ss["status"].to_string())
+        }
+    });
+    let cond = synced(&ss).unwrap();
+    assert_eq!(cond["status"], "True");
+    assert_ne!(cond["lastTransitionTime"], cond["lastUpdateTime"], "{cond}");
+    t.wait_event_count(&t.ns, NAME, "Unsealed", 2);
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c03_renamed_item_keys_are_not_part_of_the_label() {
+    let mut t = Case::new("c03");
+    let value = t.plaintext("foo");
+    let mut ss = t.standard(Sealer::Ours, &value);
+    let ct = ss["spec"]["encryptedData"]["foo"].take();
+    ss["spec"]["encryptedData"] = json!({ "xyzzy": ct });
+    t.create(&ss);
+    t.wait_secret(&t.ns, NAME, &[("xyzzy", &value)]);
+    t.wait_synced(&t.ns, NAME, "True");
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c04_appended_raw_sealed_item_is_unsealed() {
+    let mut t = Case::new("c04");
+    let value = t.plaintext("foo");
+    let value2 = t.plaintext("foo2");
+    let mut ss = t.standard(Sealer::Ours, &value);
+    ss["spec"]["encryptedData"]["foo2"] = json!(t.seal_raw(&t.ns, NAME, "strict", &value2));
+    t.create(&ss);
+    t.wait_secret(&t.ns, NAME, &[("foo", &value), ("foo2", &value2)]);
+    t.wait_synced(&t.ns, NAME, "True");
+    t.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// C5-C8: the Secret already exists
+
+/// Creates the pre-existing Secret `testsecret` (labels `mylabel` + `anotherlabel` unless `bare`).
+fn pre_existing(
+    t: &Case,
+    annotations: &[(&str, &str)],
+    data: &[(&str, &str)],
+    bare: bool,
+) -> Value {
+    let mut s = t.secret(&t.ns, NAME, annotations, data);
+    if bare {
+        s["metadata"].as_object_mut().unwrap().remove("labels");
+        s.as_object_mut().unwrap().remove("data");
+    } else {
+        s["metadata"]["labels"]["anotherlabel"] = json!("anothervalue");
+    }
+    t.create(&s)
+}
+
+#[test]
+#[ignore]
+fn c05_managed_existing_secret_is_taken_over_and_overwritten() {
+    let mut t = Case::new("c05");
+    let (old, old2, value) = (t.plaintext("old"), t.plaintext("old2"), t.plaintext("foo"));
+    pre_existing(
+        &t,
+        &[(MANAGED, "true")],
+        &[("foo", &old), ("foo2", &old2)],
+        false,
+    );
+    let ss = t.create(&t.standard(Sealer::Upstream, &value));
+
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    t.wait_synced(&t.ns, NAME, "True");
+    assert_owned_by(&secret, &ss);
+    assert!(
+        str_map(&secret["metadata"]["annotations"]).is_empty(),
+        "{}",
+        secret["metadata"]
+    );
+    assert_eq!(
+        str_map(&secret["metadata"]["labels"]),
+        expected(&[("mylabel", "myvalue")])
+    );
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c06_managed_and_patch_existing_secret_is_patched_and_owned() {
+    let mut t = Case::new("c06");
+    let (old, old2, value) = (t.plaintext("old"), t.plaintext("old2"), t.plaintext("foo"));
+    pre_existing(
+        &t,
+        &[(MANAGED, "true"), (PATCH, "true")],
+        &[("foo", &old), ("foo2", &old2)],
+        false,
+    );
+    let ss = t.create(&t.standard(Sealer::Ours, &value));
+
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value), ("foo2", &old2)]);
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    t.wait_synced(&t.ns, NAME, "True");
+    assert_owned_by(&secret, &ss);
+    assert_eq!(
+        str_map(&secret["metadata"]["annotations"]),
+        expected(&[(MANAGED, "true"), (PATCH, "true")])
+    );
+    assert_eq!(
+        str_map(&secret["metadata"]["labels"]),
+        expected(&[("mylabel", "myvalue"), ("anotherlabel", "anothervalue")])
+    );
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c07_patch_existing_secret_is_patched_not_owned() {
+    let mut t = Case::new("c07");
+    let (old, old2, value) = (t.plaintext("old"), t.plaintext("old2"), t.plaintext("foo"));
+    pre_existing(
+        &t,
+        &[(PATCH, "true")],
+        &[("foo", &old), ("foo2", &old2)],
+        false,
+    );
+    t.create(&t.standard(Sealer::Upstream, &value));
+
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value), ("foo2", &old2)]);
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    t.wait_synced(&t.ns, NAME, "True");
+    assert!(owner_refs(&secret).is_empty(), "{}", secret["metadata"]);
+    assert_eq!(
+        str_map(&secret["metadata"]["annotations"]),
+        expected(&[(PATCH, "true")])
+    );
+    assert_eq!(
+        str_map(&secret["metadata"]["labels"]),
+        expected(&[("mylabel", "myvalue"), ("anotherlabel", "anothervalue")])
+    );
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c08_patch_existing_empty_secret_gets_data_and_labels() {
+    let mut t = Case::new("c08");
+    let value = t.plaintext("foo");
+    let empty = pre_existing(&t, &[(PATCH, "true")], &[], true);
+    assert!(
+        empty.get("data").is_none() && empty["metadata"].get("labels").is_none(),
+        "{empty}"
+    );
+    t.create(&t.standard(Sealer::Ours, &value));
+
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    assert!(owner_refs(&secret).is_empty(), "{}", secret["metadata"]);
+    assert_eq!(
+        str_map(&secret["metadata"]["annotations"]),
+        expected(&[(PATCH, "true")])
+    );
+    assert_eq!(
+        str_map(&secret["metadata"]["labels"]),
+        expected(&[("mylabel", "myvalue")])
+    );
+    t.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// C9-C12: Secret re-creation
+
+#[test]
+#[ignore]
+fn c09_deleted_owned_secret_is_recreated() {
+    let mut t = Case::new("c09");
+    let value = t.plaintext("foo");
+    let ss = t.create(&t.standard(Sealer::Ours, &value));
+    let first = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    assert_owned_by(&first, &ss);
+    t.wait_event(&t.ns, NAME, "Unsealed");
+
+    t.delete("secret", &t.ns, NAME);
+    let again = eventually("the re-created Secret", || {
+        let s = t.get("secret", &t.ns, NAME).ok_or("absent")?;
+        if s["metadata"]["uid"] != first["metadata"]["uid"] {
+            Ok(s)
+        } else {
+            Err("still the old one".into())
+        }
+    });
+    assert_eq!(decoded_data(&again), expected(&[("foo", &value)]));
+    assert_owned_by(&again, &ss);
+    t.wait_event_count(&t.ns, NAME, "Unsealed", 2);
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c10_deleted_unowned_managed_secret_is_recreated() {
+    let mut t = Case::new("c10");
+    let (value, old2) = (t.plaintext("foo"), t.plaintext("old2"));
+    pre_existing(
+        &t,
+        &[(MANAGED, "true")],
+        &[("foo", &value), ("foo2", &old2)],
+        false,
+    );
+    let ss = t.create(&t.standard(Sealer::Upstream, &value));
+    t.delete("secret", &t.ns, NAME);
+
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    assert_owned_by(&secret, &ss);
+    t.finish();
+}
+
+/// C11/C12: the pre-existing Secret first blocks (C11) or is patched (C12); once it is deleted, the
+/// controller leaves the name alone.
+fn deleted_unowned_secret_stays_deleted(prefix: &str, annotations: &[(&str, &str)]) {
+    let mut t = Case::new(prefix);
+    let (old, value) = (t.plaintext("old"), t.plaintext("foo"));
+    let existing = pre_existing(&t, annotations, &[("foo", &old)], false);
+    t.create(&t.standard(Sealer::Ours, &value));
+
+    if annotations.is_empty() {
+        // Not managed: refused, retried up to the limit, and the Secret is left untouched.
+        let message =
+            format!("Resource \"{NAME}\" already exists and is not managed by SealedSecret");
+        let event = t.wait_event(&t.ns, NAME, "ErrUpdateFailed");
+        assert_eq!(event["message"], message);
+        let ss = t.wait_synced(&t.ns, NAME, "False");
+        assert_eq!(
+            synced(&ss).unwrap()["message"],
+            format!("failed update: {message}")
+        );
+        t.wait_event_count(&t.ns, NAME, "ErrUpdateFailed", 1 + MAX_UNSEAL_RETRIES);
+        let secret = t.get("secret", &t.ns, NAME).unwrap();
+        assert_eq!(
+            secret["metadata"]["resourceVersion"], existing["metadata"]["resourceVersion"],
+            "the unmanaged Secret was modified"
+        );
+    } else {
+        // Patch only: patched in place, not owned.
+        let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+        assert!(owner_refs(&secret).is_empty());
+        t.wait_synced(&t.ns, NAME, "True");
+    }
+
+    t.delete("secret", &t.ns, NAME);
+    t.assert_absent_for("secret", &t.ns, NAME, QUIET);
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c11_deleted_unowned_plain_secret_is_not_recreated() {
+    deleted_unowned_secret_stays_deleted("c11", &[]);
+}
+
+#[test]
+#[ignore]
+fn c12_deleted_unowned_patch_secret_is_not_recreated() {
+    deleted_unowned_secret_stays_deleted("c12", &[(PATCH, "true")]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// C13-C16: wrong key, secret types, immutable Secrets
+
+#[test]
+#[ignore]
+fn c13_sealed_with_an_unknown_key_fails_to_unseal() {
+    let mut t = Case::new("c13");
+    let value = t.plaintext("foo");
+    // A random 1024-bit key the controller does not hold (upstream kubeseal accepts 1024 bits).
+    let key = t.dir.path().join("wrong.key");
+    let cert = t.dir.path().join("wrong.crt");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:1024",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=wrong",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl: {}", stderr(&out));
+    let ss = t.seal(
+        Sealer::Upstream,
+        &t.secret(&t.ns, NAME, &[], &[("foo", &value)]),
+        &["--cert", cert.to_str().unwrap()],
+    );
+    t.create(&ss);
+    t.assert_cannot_unseal(&t.ns, NAME);
+
+    let text = http_request(
+        &cluster_env("SSRS_METRICS_URL"),
+        "GET",
+        "/metrics",
+        &[],
+        b"",
+    )
+    .unwrap()
+    .text();
+    assert_eq!(
+        metric_value(
+            &text,
+            "sealed_secrets_controller_condition_info",
+            &[
+                ("namespace", &t.ns),
+                ("name", NAME),
+                ("condition", "Synced")
+            ]
+        ),
+        Some(-1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric_value(
+            &text,
+            "sealed_secrets_controller_unseal_errors_total",
+            &[("reason", "unseal"), ("namespace", &t.ns)]
+        ),
+        Some((1 + MAX_UNSEAL_RETRIES) as f64),
+        "{text}"
+    );
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c14_custom_secret_type_is_kept() {
+    let mut t = Case::new("c14");
+    let marker = t.plaintext("auth");
+    let config =
+        format!(r#"{{"auths": {{"https://index.docker.io/v1/": {{"auth": "{marker}"}}}}}}"#);
+    t.remember(&config);
+    let mut secret = t.secret(&t.ns, NAME, &[], &[(".dockerconfigjson", &config)]);
+    secret["type"] = json!("kubernetes.io/dockerconfigjson");
+    let ss = t.seal(Sealer::Upstream, &secret, &[]);
+    assert_eq!(
+        ss["spec"]["template"]["type"],
+        "kubernetes.io/dockerconfigjson"
+    );
+    t.create(&ss);
+
+    let secret = t.wait_secret(&t.ns, NAME, &[(".dockerconfigjson", &config)]);
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    t.wait_synced(&t.ns, NAME, "True");
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    t.finish();
+}
+
+fn immutable(mut ss: Value) -> Value {
+    ss["spec"]["template"]["immutable"] = json!(true);
+    ss
+}
+
+#[test]
+#[ignore]
+fn c15_immutable_template_makes_an_immutable_secret() {
+    let mut t = Case::new("c15");
+    let value = t.plaintext("foo");
+    t.create(&immutable(t.standard(Sealer::Ours, &value)));
+    let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    assert_eq!(secret["immutable"], true);
+    t.wait_synced(&t.ns, NAME, "True");
+    t.wait_event(&t.ns, NAME, "Unsealed");
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c16_update_of_an_immutable_secret_is_reported_not_retried() {
+    let mut t = Case::new("c16");
+    let value = t.plaintext("foo");
+    t.create(&immutable(t.standard(Sealer::Ours, &value)));
+    t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
+    t.wait_synced(&t.ns, NAME, "True");
+
+    let new_value = t.plaintext("foo-updated");
+    t.replace(immutable(t.standard(Sealer::Upstream, &new_value)));
+    let event = t.wait_event(&t.ns, NAME, "ErrUpdateFailed");
+    assert_eq!(
+        event["message"],
+        format!(
+            "Error updating {}/{NAME}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret.",
+            t.ns
+        )
+    );
+    let ss = eventually("observedGeneration 2", || {
+        let ss = t.get(SS, &t.ns, NAME).unwrap();
+        if ss["status"]["observedGeneration"] == 2 {
+            Ok(ss)
+        } else {
+            Err(ss["status"].to_string())
+        }
+    });
+    let cond = synced(&ss).unwrap();
+    assert_eq!(cond["status"], "False", "{cond}");
+    assert!(
+        cond["message"].as_str().unwrap().contains("immutable"),
+        "{cond}"
+    );
+    // Not retried (spec §4.2), and the Secret keeps its value.
+    t.wait_event_count(&t.ns, NAME, "ErrUpdateFailed", 1);
+    assert_eq!(
+        decoded_data(&t.get("secret", &t.ns, NAME).unwrap()),
+        expected(&[("foo", &value)])
+    );
+    t.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// C17-C22: scopes
+
+fn renamed(mut ss: Value, name: &str) -> Value {
+    ss["metadata"]["name"] = json!(name);
+    ss
+}
+
+fn moved(mut ss: Value, ns: &str) -> Value {
+    ss["metadata"]["namespace"] = json!(ns);
+    ss
+}
+
+#[test]
+#[ignore]
+fn c17_strict_renamed_fails() {
+    let mut t = Case::new("c17");
+    let value = t.plaintext("foo");
+    t.create(&renamed(t.standard(Sealer::Ours, &value), "not-testsecret"));
+    t.assert_cannot_unseal(&t.ns, "not-testsecret");
+    assert!(t.get("secret", &t.ns, NAME).is_none());
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c18_strict_other_namespace_fails() {
+    let mut t = Case::new("c18");
+    let value = t.plaintext("foo");
+    let ns2 = t.other_namespace("c18b");
+    t.create(&moved(t.standard(Sealer::Upstream, &value), &ns2));
+    t.assert_cannot_unseal(&ns2, NAME);
+    t.finish();
+}
+
+fn scoped(t: &Case, sealer: Sealer, annotation: &str, value: &str) -> Value {
+    let ss = t.seal(
+        sealer,
+        &t.secret(&t.ns, NAME, &[(annotation, "true")], &[("foo", value)]),
+        &[],
+    );
+    assert_eq!(
+        ss["metadata"]["annotations"][annotation], "true",
+        "{}",
+        ss["metadata"]
+    );
+    ss
+}
+
+#[test]
+#[ignore]
+fn c19_cluster_wide_renamed_unseals() {
+    let mut t = Case::new("c19");
+    let value = t.plaintext("foo");
+    t.create(&renamed(
+        scoped(&t, Sealer::Ours, CLUSTER_WIDE, &value),
+        "not-testsecret",
+    ));
+    t.wait_secret(&t.ns, "not-testsecret", &[("foo", &value)]);
+    t.wait_synced(&t.ns, "not-testsecret", "True");
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c20_cluster_wide_other_namespace_unseals() {
+    let mut t = Case::new("c20");
+    let value = t.plaintext("foo");
+    let ns2 = t.other_namespace("c20b");
+    t.create(&moved(
+        scoped(&t, Sealer::Upstream, CLUSTER_WIDE, &value),
+        &ns2,
+    ));
+    t.wait_secret(&ns2, NAME, &[("foo", &value)]);
+    t.wait_synced(&ns2, NAME, "True");
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c21_namespace_wide_renamed_unseals() {
+    let mut t = Case::new("c21");
+    let value = t.plaintext("foo");
+    t.create(&renamed(
+        scoped(&t, Sealer::Upstream, NAMESPACE_WIDE, &value),
+        "not-testsecret",
+    ));
+    t.wait_secret(&t.ns, "not-testsecret", &[("foo", &value)]);
+    t.wait_synced(&t.ns, "not-testsecret", "True");
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn c22_namespace_wide_other_namespace_fails() {
+    let mut t = Case::new("c22");
+    let value = t.plaintext("foo");
+    let ns2 = t.other_namespace("c22b");
+    t.create(&moved(
+        scoped(&t, Sealer::Ours, NAMESPACE_WIDE, &value),
+        &ns2,
+    ));
+    t.assert_cannot_unseal(&ns2, NAME);
+    t.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// C23
+
+/// The binary under test: the one the cluster runs when it is ours, else the default build.
+fn controller_binary() -> PathBuf {
+    match (
+        std::env::var("SSRS_CONTROLLER").as_deref(),
+        std::env::var_os("SSRS_CONTROLLER_BIN"),
+    ) {
+        (Ok("ours"), Some(bin)) => PathBuf::from(bin),
+        _ => std::env::var_os("CONTROLLER_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                e2e::workspace_root().join("target/debug/sealed-secrets-controller")
+            }),
+    }
+}
+
+/// `^controller version: (v[0-9]+\.[0-9]+\.[0-9]+|[0-9a-f]{40})(\+dirty)?` (spec §10 C23).
+fn is_version_line(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("controller version: ") else {
+        return false;
+    };
+    let rest = rest.trim_end_matches('\n');
+    let rest = rest.strip_suffix("+dirty").unwrap_or(rest);
+    let semver = rest.strip_prefix('v').is_some_and(|v| {
+        let mut parts = v.splitn(3, '.');
+        let (a, b, c) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        // The regex is unanchored at the end: anything may follow the patch number's digits.
+        let patch: String = c.chars().take_while(char::is_ascii_digit).collect();
+        digits(a) && digits(b) && digits(&patch)
+    });
+    let sha = rest.len() >= 40
+        && rest[..40]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    semver || sha
+}
+
+#[test]
+#[ignore]
+fn c23_controller_version() {
+    let bin = controller_binary();
+    let out = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} --version: {}",
+        bin.display(),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(is_version_line(&text), "{text:?}");
+    assert!(
+        text.ends_with('\n') && text.lines().count() == 1,
+        "{text:?}"
+    );
+    assert!(
+        !is_version_line("controller version: 1.2.3\n")
+            && !is_version_line("kubeseal version: v1.2.3")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// upstream kubeseal against our controller
+
+#[test]
+#[ignore]
+fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller() {
+    let mut t = Case::new("upcli");
+    // As an unprivileged user: only the service-proxier Role (spec §9.2) lets these through.
+    let user = PathBuf::from(cluster_env("SSRS_USER_KUBECONFIG"));
+    let as_user: &[(&str, &Path)] = &[("KUBECONFIG", &user)];
+    let upstream = t.c.upstream_kubeseal.clone();
+
+    // --fetch-cert: the newest active key Secret's certificate, as our kubeseal prints it.
+    let fetched = t.c.run(&upstream, &["--fetch-cert"], b"", as_user);
+    assert!(fetched.status.success(), "{}", stderr(&fetched));
+    let keys: Value = serde_json::from_str(&t.c.kubectl_ok(
+        &[
+            "get",
+            "secret",
+            "-n",
+            &t.c.controller_namespace,
+            "-l",
+            "sealedsecrets.bitnami.com/sealed-secrets-key=active",
+            "--sort-by=.metadata.creationTimestamp",
+            "-o",
+            "json",
+        ],
+        b"",
+    ))
+    .unwrap();
+    let newest = keys["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .expect("no key Secret");
+    assert_eq!(
+        fetched.stdout,
+        b64decode(newest["data"]["tls.crt"].as_str().unwrap())
+    );
+    assert_eq!(fetched.stdout, controller_cert(&t.c));
+
+    // Seal as the user (certificate through the proxy), unseal with our controller.
+    let value = t.plaintext("foo");
+    let input = serde_json::to_vec(&t.secret(&t.ns, "a", &[], &[("foo", &value)])).unwrap();
+    let sealed = t.c.run(&upstream, &["-o", "yaml"], &input, as_user);
+    assert!(sealed.status.success(), "{}", stderr(&sealed));
+    let sealed_yaml = stdout(&sealed);
+    let ss: Value =
+        serde_json::from_str(&t.c.kubectl_ok(&["create", "-o", "json", "-f", "-"], &sealed.stdout))
+            .unwrap();
+    t.wait_secret(&t.ns, "a", &[("foo", &value)]);
+
+    // --validate: /v1/verify through the proxy.
+    let renamed_yaml = sealed_yaml.replace("name: a\n", "name: renamed\n");
+    assert_ne!(renamed_yaml, sealed_yaml);
+    let (ok, bad, ours_ok) = proxy_verify_turn(Duration::from_millis(1600), || {
+        (
+            t.c.run(&upstream, &["--validate"], sealed_yaml.as_bytes(), as_user),
+            t.c.run(&upstream, &["--validate"], renamed_yaml.as_bytes(), as_user),
+            t.c.run(&ours(), &["--validate"], sealed_yaml.as_bytes(), as_user),
+        )
+    });
+    assert!(
+        ok.status.success(),
+        "upstream --validate of a valid SealedSecret: {}",
+        stderr(&ok)
+    );
+    assert!(ok.stdout.is_empty());
+    assert!(
+        !bad.status.success(),
+        "upstream --validate accepted a renamed SealedSecret"
+    );
+    assert_eq!(
+        stderr(&bad),
+        "error: unable to decrypt sealed secret: renamed\n"
+    );
+    assert!(
+        ours_ok.status.success(),
+        "our --validate: {}",
+        stderr(&ours_ok)
+    );
+
+    // --re-encrypt: /v1/rotate through the proxy; the result replaces the original and unseals.
+    let rotated = t.c.run(
+        &upstream,
+        &["--re-encrypt", "-o", "json"],
+        sealed_yaml.as_bytes(),
+        as_user,
+    );
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let rotated: Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(
+        (rotated["apiVersion"].as_str(), rotated["kind"].as_str()),
+        (Some("bitnami.com/v1alpha1"), Some("SealedSecret"))
+    );
+    assert_eq!(rotated["metadata"]["name"], "a");
+    let new_ct = rotated["spec"]["encryptedData"]["foo"].as_str().unwrap();
+    assert!(
+        new_ct.starts_with("Ag") && new_ct != ss["spec"]["encryptedData"]["foo"],
+        "fresh ciphertext"
+    );
+    t.replace(rotated);
+    eventually("observedGeneration 2 after the re-encrypted update", || {
+        let ss = t.get(SS, &t.ns, "a").unwrap();
+        match synced(&ss) {
+            Some(c) if c["status"] == "True" && ss["status"]["observedGeneration"] == 2 => Ok(()),
+            _ => Err(ss["status"].to_string()),
+        }
+    });
+    assert_eq!(
+        decoded_data(&t.get("secret", &t.ns, "a").unwrap()),
+        expected(&[("foo", &value)])
+    );
+    t.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// spec §12
+
+/// Posts to `/v1/verify` on the controller directly (from the host to the pod IP), in a rate-limit
+/// bucket of its own (`X-Forwarded-For`), so parallel cases do not disturb each other.
+fn verify_direct(ss: &Value, client: &str) -> e2e::HttpReply {
+    let url = cluster_env("SSRS_CONTROLLER_URL");
+    http_request(
+        &url,
+        "POST",
+        "/v1/verify",
+        &[
+            ("X-Forwarded-For", client),
+            ("Content-Type", "application/json"),
+        ],
+        &serde_json::to_vec(ss).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+#[ignore]
+fn verify_answers_the_same_whatever_the_template_does_with_the_plaintext() {
+    let mut t = Case::new("verify");
+    let value = t.plaintext("foo");
+    assert!(value.starts_with("plaintext-"));
+    let base = scoped(&t, Sealer::Ours, NAMESPACE_WIDE, &value);
+    let with_template = |name: &str, template: Value| {
+        let mut ss = renamed(base.clone(), name);
+        ss["spec"]["template"]["metadata"]["name"] = json!(name);
+        ss["spec"]["template"]["data"] = template;
+        ss
+    };
+    // Fails exactly when the plaintext starts with `plaintext-`: an oracle if verify rendered it.
+    let crafted = with_template(
+        "crafted",
+        json!({
+            "probe": r#"{{ if hasPrefix "plaintext-" .foo }}{{ fail "hit" }}{{ end }}"#,
+            "echo": "{{ fail .foo }}",
+        }),
+    );
+    let harmless = with_template(
+        "harmless",
+        json!({ "probe": r#"{{ if hasPrefix "nothing-" .foo }}{{ fail "hit" }}{{ end }}"# }),
+    );
+    let mut broken = crafted.clone();
+    broken["spec"]["encryptedData"]["foo"] = json!(t.seal_raw(&t.ns, "crafted", "strict", &value));
+
+    let client = format!("verify-{}", random_hex(8));
+    let (a, b, c) = (
+        verify_direct(&crafted, &client),
+        verify_direct(&harmless, &client),
+        verify_direct(&broken, &client),
+    );
+    assert_eq!(
+        (a.status, b.status),
+        (200, 200),
+        "crafted {} / harmless {}: same answer",
+        a.text(),
+        b.text()
+    );
+    assert!(a.body.is_empty() && b.body.is_empty());
+    assert_eq!(
+        c.status,
+        409,
+        "an item that does not decrypt is refused: {}",
+        c.text()
+    );
+    // The same through the service proxy.
+    let file = t.file("crafted.json", &serde_json::to_vec(&crafted).unwrap());
+    let proxy = format!(
+        "/api/v1/namespaces/{}/services/http:{}:http/proxy/v1/verify",
+        t.c.controller_namespace, t.c.controller_name
+    );
+    let out = proxy_verify_turn(Duration::from_millis(600), || {
+        t.c.kubectl(
+            &["create", "--raw", &proxy, "-f", file.to_str().unwrap()],
+            b"",
+        )
+    });
+    assert!(
+        out.status.success(),
+        "verify of the crafted SealedSecret through the proxy: {}",
+        stderr(&out)
+    );
+
+    // The reconciler does render templates: the crafted one really fails for this plaintext, without
+    // quoting it anywhere; the harmless one renders.
+    t.create(&crafted);
+    t.create(&harmless);
+    t.wait_secret(&t.ns, "harmless", &[("foo", &value), ("probe", "")]);
+    let event = t.wait_event(&t.ns, "crafted", "ErrUnsealFailed");
+    let message = event["message"].as_str().unwrap();
+    assert!(message.contains("error calling fail: hit"), "{message}");
+    assert!(
+        !message.contains(&value),
+        "the event quotes the plaintext: {message}"
+    );
+    let ss = t.wait_synced(&t.ns, "crafted", "False");
+    assert!(
+        !synced(&ss).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains(&value),
+        "the status quotes the plaintext"
+    );
+    t.wait_event_count(&t.ns, "crafted", "ErrUnsealFailed", 1 + MAX_UNSEAL_RETRIES);
+    assert!(t.get("secret", &t.ns, "crafted").is_none());
+    t.finish();
+}
+
+/// `/v1/rotate` through the service proxy; the reply without TypeMeta (spec §5.2), with it re-added.
+fn rotate_via_proxy(t: &Case, ss: &Value) -> Value {
+    let file = t.file("rotate-in.json", &serde_json::to_vec(ss).unwrap());
+    let path = format!(
+        "/api/v1/namespaces/{}/services/http:{}:http/proxy/v1/rotate",
+        t.c.controller_namespace, t.c.controller_name
+    );
+    let out = t.c.kubectl(
+        &["create", "--raw", &path, "-f", file.to_str().unwrap()],
+        b"",
+    );
+    assert!(out.status.success(), "/v1/rotate: {}", stderr(&out));
+    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.get("kind").is_none() && v.get("apiVersion").is_none(),
+        "{v}"
+    );
+    v["apiVersion"] = json!("bitnami.com/v1alpha1");
+    v["kind"] = json!("SealedSecret");
+    v
+}
+
+#[test]
+#[ignore]
+fn rotate_ignores_scope_annotations_in_the_template() {
+    let mut t = Case::new("rotate");
+    let value = t.plaintext("foo");
+    let ns2 = t.other_namespace("rotateb");
+    let original = t.seal(
+        Sealer::Upstream,
+        &t.secret(&t.ns, "victim", &[], &[("foo", &value)]),
+        &[],
+    );
+
+    // The attacker's request: the victim's strict SealedSecret, asking for cluster-wide in the
+    // template only (the object metadata must stay strict for the ciphertext to open).
+    let mut attack = original.clone();
+    attack["spec"]["template"]["metadata"]["annotations"] = json!({ CLUSTER_WIDE: "true" });
+    let out = rotate_via_proxy(&t, &attack);
+    let new_ct = out["spec"]["encryptedData"]["foo"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        new_ct,
+        original["spec"]["encryptedData"]["foo"].as_str().unwrap(),
+        "fresh ciphertext"
+    );
+
+    // Rotate does not execute templates either (upstream #2049): one that fails whenever it runs
+    // is carried over verbatim.
+    let mut templated = original.clone();
+    templated["spec"]["template"]["data"] = json!({ "t": r#"{{ fail "rendered" }}"# });
+    let carried = rotate_via_proxy(&t, &templated);
+    assert_eq!(
+        carried["spec"]["template"]["data"]["t"],
+        r#"{{ fail "rendered" }}"#
+    );
+
+    // The re-sealed value opens where it belongs...
+    let mut home = out.clone();
+    home["metadata"] = json!({ "name": "victim", "namespace": t.ns });
+    home["spec"]["template"]["metadata"] = json!({ "name": "victim", "namespace": t.ns });
+    t.create(&home);
+    t.wait_secret(&t.ns, "victim", &[("foo", &value)]);
+
+    // ...and nowhere else: it is still strict.
+    let stolen = |ns: &str, name: &str, annotation: &str| {
+        let mut s = home.clone();
+        s["metadata"] =
+            json!({ "name": name, "namespace": ns, "annotations": { annotation: "true" } });
+        s["spec"]["template"]["metadata"] =
+            json!({ "name": name, "namespace": ns, "annotations": { annotation: "true" } });
+        s
+    };
+    t.create(&stolen(&ns2, "stolen", CLUSTER_WIDE));
+    t.create(&stolen(&t.ns, "stolen", NAMESPACE_WIDE));
+    t.create(&renamed(home.clone(), "renamed"));
+    t.assert_cannot_unseal(&ns2, "stolen");
+    t.assert_cannot_unseal(&t.ns, "stolen");
+    t.assert_cannot_unseal(&t.ns, "renamed");
+    t.finish();
+}
+
+#[test]
+#[ignore]
+fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
+    let mut t = Case::new("flood");
+    let url = cluster_env("SSRS_CONTROLLER_URL");
+    let value = t.plaintext("foo");
+    let ss = t.standard(Sealer::Ours, &value);
+    let client = format!("flood-{}", random_hex(8));
+    let healthz = |url: &str| {
+        let r = http_request(url, "GET", "/healthz", &[], b"").unwrap();
+        assert_eq!((r.status, r.text().as_str()), (200, "ok\n"), "/healthz");
+    };
+
+    // 50 requests from 5 concurrent clients sharing one bucket, /healthz polled meanwhile.
+    let started = Instant::now();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (replies, health_checks) = std::thread::scope(|s| {
+        let health = s.spawn(|| {
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                healthz(&url);
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            n
+        });
+        let workers: Vec<_> = (0..5)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..10)
+                        .map(|_| verify_direct(&ss, &client))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let replies: Vec<e2e::HttpReply> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (replies, health.join().unwrap())
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(health_checks >= 1);
+    let allowed = replies.iter().filter(|r| r.status == 200).count();
+    let denied: Vec<_> = replies.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(
+        allowed + denied.len(),
+        50,
+        "only 200 and 429: {:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    // Burst 3, then 2 per second.
+    assert!(
+        allowed >= 3 && (allowed as f64) <= 3.0 + 2.0 * elapsed + 1.0,
+        "{allowed} allowed in {elapsed:.1}s"
+    );
+    for r in &denied {
+        assert_eq!(r.text(), "limit exceeded\n");
+        assert_eq!(r.header("X-RateLimit-Limit"), Some("3"));
+        assert_eq!(r.header("X-RateLimit-Remaining"), Some("0"));
+        assert!(
+            r.header("Retry-After")
+                .is_some_and(|v| v.parse::<u64>().is_ok()),
+            "{:?}",
+            r.headers
+        );
+    }
+    healthz(&url);
+    // Another client is not affected, and the flooding one recovers.
+    assert_eq!(
+        verify_direct(&ss, &format!("other-{}", random_hex(8))).status,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_eq!(verify_direct(&ss, &client).status, 200);
+
+    // Through the service proxy a denied request must arrive as 429 too, also when the body is
+    // large (the API server is still sending it when the answer comes).
+    let mut big = ss.clone();
+    big["metadata"]["annotations"] = json!({ "padding": "x".repeat(200_000) });
+    let file = t.file("big.json", &serde_json::to_vec(&big).unwrap());
+    let proxy = format!(
+        "/api/v1/namespaces/{}/services/http:{}:http/proxy/v1/verify",
+        t.c.controller_namespace, t.c.controller_name
+    );
+    let outcomes = proxy_verify_turn(Duration::from_secs(2), || {
+        let file = file.to_str().unwrap();
+        (0..3)
+            .flat_map(|_| {
+                std::thread::scope(|s| {
+                    let calls: Vec<_> = (0..10)
+                        .map(|_| {
+                            s.spawn(|| t.c.kubectl(&["create", "--raw", &proxy, "-f", file], b""))
+                        })
+                        .collect();
+                    calls
+                        .into_iter()
+                        .map(|h| h.join().unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let errors: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(stderr)
+        .collect();
+    assert!(
+        errors.len() >= 20,
+        "30 verify requests through the proxy in 3 bursts, only {} refused",
+        errors.len()
+    );
+    for e in &errors {
+        assert!(
+            e.contains("(TooManyRequests)"),
+            "a refused request through the proxy must be a 429: {e}"
+        );
+    }
+    healthz(&url);
+
+    let text = http_request(
+        &cluster_env("SSRS_METRICS_URL"),
+        "GET",
+        "/metrics",
+        &[],
+        b"",
+    )
+    .unwrap()
+    .text();
+    let counted = metric_value(
+        &text,
+        "sealed_secrets_controller_http_requests_total",
+        &[("path", "/v1/verify"), ("code", "429"), ("method", "post")],
+    );
+    assert!(
+        counted.is_some_and(|n| n >= denied.len() as f64),
+        "{counted:?}"
+    );
+    t.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// the log scan itself (plain `cargo test`: no cluster needed)
+
+#[test]
+fn log_scan_finds_plaintexts_and_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("controller.log");
+    let plaintext = "plaintext-0123456789ab-foo".to_string();
+    let key_line = "MIIJKAIBAAKCAgEAtestkeymaterialtestkeymaterialtestkeymaterial".to_string();
+    let leaks = |content: &str, from: u64| {
+        std::fs::write(&log, content).unwrap();
+        std::panic::catch_unwind(|| {
+            e2e::assert_log_clean(
+                &log,
+                from,
+                std::slice::from_ref(&plaintext),
+                std::slice::from_ref(&key_line),
+            )
+        })
+        .is_err()
+    };
+    let clean = "time=... level=INFO msg=Updating key=ns/testsecret\n";
+    assert!(!leaks(clean, 0));
+    assert!(leaks(&format!("{clean}msg=\"x {plaintext} y\"\n"), 0));
+    let b64 = e2e::b64encode(plaintext.as_bytes());
+    assert!(leaks(&format!("{clean}data={b64}\n"), 0));
+    assert!(leaks(
+        &format!("{clean}-----BEGIN RSA PRIVATE KEY-----\n"),
+        0
+    ));
+    assert!(leaks(&format!("{clean}key=\"{key_line}\"\n"), 0));
+    // Only the part from `from` on is the case's.
+    assert!(!leaks(
+        &format!("{plaintext}\n{clean}"),
+        plaintext.len() as u64 + 1
+    ));
+}

@@ -1,0 +1,446 @@
+//! What a controller test case is made of, shared by the `controller` and `takeover` suites
+//! (each includes this file as a module and uses a part of it): polling, JSON views of the objects,
+//! sealing with either kubeseal, and [`Case`], one case with its own namespace and plaintexts.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use e2e::{
+    Cluster, assert_log_clean, b64decode, b64encode, cluster_env, ours, private_key_material,
+    random_hex, stderr, stdout,
+};
+use serde_json::{Value, json};
+
+/// Spec §10 polls for 15 s; this suite allows 30 s (parallel cases on 2 cores), every 100 ms.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub const INTERVAL: Duration = Duration::from_millis(100);
+/// How long "stays absent" is watched after the controller has demonstrably acted.
+pub const QUIET: Duration = Duration::from_secs(2);
+
+pub const SS: &str = "sealedsecrets.bitnami.com";
+pub const NAME: &str = "testsecret";
+pub const MANAGED: &str = "sealedsecrets.bitnami.com/managed";
+pub const PATCH: &str = "sealedsecrets.bitnami.com/patch";
+pub const CLUSTER_WIDE: &str = "sealedsecrets.bitnami.com/cluster-wide";
+pub const NAMESPACE_WIDE: &str = "sealedsecrets.bitnami.com/namespace-wide";
+pub const NO_KEY: &str = "no key could decrypt secret (foo)";
+pub const UNSEALED_MESSAGE: &str = "SealedSecret unsealed successfully";
+pub const MAX_UNSEAL_RETRIES: i64 = 5;
+
+// ---------------------------------------------------------------------------------------------
+// polling
+
+/// Polls `f` until it returns `Ok`; on timeout panics with the last `Err` (the state seen).
+pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => {
+                panic!("timed out after {TIMEOUT:?} waiting for {what}; last seen: {e}")
+            }
+            Err(_) => std::thread::sleep(INTERVAL),
+        }
+    }
+}
+
+/// Checks `f` every 100 ms for `period`; panics on the first `Err`.
+pub fn throughout(what: &str, period: Duration, mut f: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + period;
+    while Instant::now() < deadline {
+        if let Err(e) = f() {
+            panic!("{what}: {e}");
+        }
+        std::thread::sleep(INTERVAL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON views
+
+pub fn str_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn decoded_data(secret: &Value) -> BTreeMap<String, String> {
+    str_map(&secret["data"])
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(b64decode(&v)).unwrap()))
+        .collect()
+}
+
+pub fn expected(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn synced(ss: &Value) -> Option<&Value> {
+    ss["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Synced")
+}
+
+pub fn owner_refs(secret: &Value) -> Vec<Value> {
+    secret["metadata"]["ownerReferences"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The Secret is controlled by exactly this SealedSecret, with upstream's ownerReference (spec §4.3).
+pub fn assert_owned_by(secret: &Value, ss: &Value) {
+    assert_eq!(
+        owner_refs(secret),
+        vec![json!({
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "name": ss["metadata"]["name"],
+            "uid": ss["metadata"]["uid"],
+            "controller": true,
+        })],
+        "ownerReferences of {}",
+        secret["metadata"]["name"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// one test case
+
+#[derive(Clone, Copy, Debug)]
+pub enum Sealer {
+    /// Our kubeseal with `--cert` (the controller's certificate, fetched once by our kubeseal).
+    Ours,
+    /// Upstream's kubeseal, fetching the certificate from the running controller through the
+    /// service proxy.
+    Upstream,
+}
+
+pub fn controller_cert(c: &Cluster) -> &'static [u8] {
+    static CERT: OnceLock<Vec<u8>> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let out = c.run(&ours(), &["--fetch-cert"], b"", &[]);
+        assert!(
+            out.status.success(),
+            "our kubeseal --fetch-cert: {}",
+            stderr(&out)
+        );
+        assert!(
+            stdout(&out).starts_with("-----BEGIN CERTIFICATE-----\n"),
+            "{}",
+            stdout(&out)
+        );
+        out.stdout
+    })
+}
+
+pub struct Case {
+    pub c: Cluster,
+    pub ns: String,
+    pub dir: tempfile::TempDir,
+    pub plaintexts: Vec<String>,
+    pub log: PathBuf,
+    pub log_start: u64,
+}
+
+impl Case {
+    pub fn new(prefix: &str) -> Case {
+        let c = Cluster::from_env();
+        let log = PathBuf::from(cluster_env("SSRS_CONTROLLER_LOG"));
+        let log_start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let ns = c.namespace(prefix);
+        Case {
+            c,
+            ns,
+            dir: tempfile::tempdir().unwrap(),
+            plaintexts: Vec::new(),
+            log,
+            log_start,
+        }
+    }
+
+    /// A distinctive plaintext (`plaintext-<random>-<what>`), remembered for the log scan.
+    pub fn plaintext(&mut self, what: &str) -> String {
+        let v = format!("plaintext-{}-{what}", random_hex(12));
+        self.plaintexts.push(v.clone());
+        v
+    }
+
+    /// Remembers a composite plaintext (e.g. a JSON document around a marker) for the log scan.
+    pub fn remember(&mut self, v: &str) {
+        self.plaintexts.push(v.to_string());
+    }
+
+    pub fn other_namespace(&self, prefix: &str) -> String {
+        self.c.namespace(prefix)
+    }
+
+    pub fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    /// The spec §10 input: Secret `name` in `ns`, label `mylabel=myvalue`, `annotations`, `data`.
+    pub fn secret(
+        &self,
+        ns: &str,
+        name: &str,
+        annotations: &[(&str, &str)],
+        data: &[(&str, &str)],
+    ) -> Value {
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(b64encode(v.as_bytes()))))
+            .collect();
+        let mut s = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns, "labels": {"mylabel": "myvalue"}},
+            "data": data,
+        });
+        if !annotations.is_empty() {
+            s["metadata"]["annotations"] = annotations
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        s
+    }
+
+    pub fn seal(&self, sealer: Sealer, secret: &Value, args: &[&str]) -> Value {
+        let input = serde_json::to_vec(secret).unwrap();
+        let out = match sealer {
+            Sealer::Ours => {
+                let cert = self.file("cert.pem", controller_cert(&self.c));
+                let cert = cert.to_str().unwrap();
+                let mut all = vec!["--cert", cert, "-o", "json"];
+                all.extend_from_slice(args);
+                self.c.run(&ours(), &all, &input, &[])
+            }
+            Sealer::Upstream => {
+                let mut all = vec!["-o", "json"];
+                all.extend_from_slice(args);
+                self.c.run(&self.c.upstream_kubeseal, &all, &input, &[])
+            }
+        };
+        assert!(
+            out.status.success(),
+            "{sealer:?} kubeseal {args:?}: {}",
+            stderr(&out)
+        );
+        let ss: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(ss["kind"], "SealedSecret");
+        ss
+    }
+
+    /// The §10 standard SealedSecret: `testsecret` in the case namespace, `foo=<value>`.
+    pub fn standard(&self, sealer: Sealer, value: &str) -> Value {
+        self.seal(
+            sealer,
+            &self.secret(&self.ns, NAME, &[], &[("foo", value)]),
+            &[],
+        )
+    }
+
+    /// One value sealed by upstream's `kubeseal --raw` (strict scope unless `scope` says otherwise).
+    pub fn seal_raw(&self, ns: &str, name: &str, scope: &str, value: &str) -> String {
+        let file = self.file("raw-value", value.as_bytes());
+        let out = self.c.run(
+            &self.c.upstream_kubeseal,
+            &[
+                "--raw",
+                "--scope",
+                scope,
+                "--namespace",
+                ns,
+                "--name",
+                name,
+                "--from-file",
+                file.to_str().unwrap(),
+            ],
+            b"",
+            &[],
+        );
+        assert!(out.status.success(), "kubeseal --raw: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// `kubectl create`; returns the object as stored (uid, resourceVersion, ...).
+    pub fn create(&self, obj: &Value) -> Value {
+        serde_json::from_str(&self.c.kubectl_ok(
+            &["create", "-o", "json", "-f", "-"],
+            &serde_json::to_vec(obj).unwrap(),
+        ))
+        .unwrap()
+    }
+
+    /// `kubectl replace` of a SealedSecret at its current resourceVersion (a spec update).
+    pub fn replace(&self, mut obj: Value) -> Value {
+        let ns = obj["metadata"]["namespace"].as_str().unwrap().to_string();
+        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+        let current = self.get(SS, &ns, &name).expect("SealedSecret to replace");
+        obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        serde_json::from_str(&self.c.kubectl_ok(
+            &["replace", "-o", "json", "-f", "-"],
+            &serde_json::to_vec(&obj).unwrap(),
+        ))
+        .unwrap()
+    }
+
+    pub fn delete(&self, kind: &str, ns: &str, name: &str) {
+        self.c
+            .kubectl_ok(&["delete", kind, "-n", ns, name, "--wait=false"], b"");
+    }
+
+    pub fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        self.c.get_json(kind, ns, name)
+    }
+
+    /// Waits for Secret `ns/name` with exactly this (decoded) data.
+    pub fn wait_secret(&self, ns: &str, name: &str, data: &[(&str, &str)]) -> Value {
+        let want = expected(data);
+        eventually(
+            &format!("Secret {ns}/{name} with data keys {:?}", want.keys()),
+            || {
+                let s = self.get("secret", ns, name).ok_or("no Secret")?;
+                let got = decoded_data(&s);
+                if got == want {
+                    Ok(s)
+                } else {
+                    Err(format!("data {got:?}"))
+                }
+            },
+        )
+    }
+
+    /// Waits for the SealedSecret's `Synced` condition to have `status`; returns the SealedSecret.
+    pub fn wait_synced(&self, ns: &str, name: &str, status: &str) -> Value {
+        eventually(&format!("SealedSecret {ns}/{name} Synced={status}"), || {
+            let ss = self.get(SS, ns, name).ok_or("no SealedSecret")?;
+            match synced(&ss) {
+                Some(c) if c["status"] == status => Ok(ss.clone()),
+                _ => Err(format!("status {}", ss["status"])),
+            }
+        })
+    }
+
+    /// The Events recorded for SealedSecret `ns/name`.
+    pub fn events(&self, ns: &str, name: &str) -> Vec<Value> {
+        let list: Value = serde_json::from_str(&self.c.kubectl_ok(
+            &[
+                "get",
+                "events",
+                "-n",
+                ns,
+                "--field-selector",
+                &format!("involvedObject.name={name}"),
+                "-o",
+                "json",
+            ],
+            b"",
+        ))
+        .unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["involvedObject"]["kind"] == "SealedSecret")
+            .cloned()
+            .collect()
+    }
+
+    /// How often an event `reason` was recorded for `ns/name` (sum of the aggregated counts).
+    pub fn event_count(&self, ns: &str, name: &str, reason: &str) -> i64 {
+        self.events(ns, name)
+            .iter()
+            .filter(|e| e["reason"] == reason)
+            .map(|e| e["count"].as_i64().unwrap_or(1))
+            .sum()
+    }
+
+    /// Waits for an event `reason` on `ns/name`; returns it.
+    pub fn wait_event(&self, ns: &str, name: &str, reason: &str) -> Value {
+        eventually(&format!("event {reason} on {ns}/{name}"), || {
+            let events = self.events(ns, name);
+            events
+                .iter()
+                .find(|e| e["reason"] == reason)
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "events {:?}",
+                        events
+                            .iter()
+                            .map(|e| (e["reason"].clone(), e["message"].clone()))
+                            .collect::<Vec<_>>()
+                    )
+                })
+        })
+    }
+
+    /// Waits until the event `reason` was counted `n` times, and checks it stays at `n` a moment.
+    pub fn wait_event_count(&self, ns: &str, name: &str, reason: &str, n: i64) {
+        eventually(&format!("{n} {reason} events on {ns}/{name}"), || {
+            let got = self.event_count(ns, name, reason);
+            if got >= n {
+                Ok(())
+            } else {
+                Err(format!("{got}"))
+            }
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            self.event_count(ns, name, reason),
+            n,
+            "{reason} events on {ns}/{name}"
+        );
+    }
+
+    pub fn assert_absent_for(&self, kind: &str, ns: &str, name: &str, period: Duration) {
+        throughout(
+            &format!("{kind} {ns}/{name} must not exist"),
+            period,
+            || match self.get(kind, ns, name) {
+                None => Ok(()),
+                Some(_) => Err("it exists".into()),
+            },
+        );
+    }
+
+    /// The failure path of a SealedSecret that cannot be opened (C13, C17, C18, C22): error
+    /// event and status, every retry spent (spec §4.2), and no Secret.
+    pub fn assert_cannot_unseal(&self, ns: &str, name: &str) {
+        let event = self.wait_event(ns, name, "ErrUnsealFailed");
+        assert_eq!(event["type"], "Warning");
+        assert_eq!(event["message"], format!("Failed to unseal: {NO_KEY}"));
+        assert_eq!(event["source"]["component"], "sealed-secrets");
+        let ss = self.wait_synced(ns, name, "False");
+        assert_eq!(synced(&ss).unwrap()["message"], NO_KEY);
+        assert_eq!(ss["status"]["observedGeneration"], 1);
+        self.wait_event_count(ns, name, "ErrUnsealFailed", 1 + MAX_UNSEAL_RETRIES);
+        assert!(
+            self.get("secret", ns, name).is_none(),
+            "Secret {ns}/{name} was created"
+        );
+    }
+
+    /// Ends the case: the controller log from the start of the case holds no plaintext of it and
+    /// no private key.
+    pub fn finish(self) {
+        let keys = private_key_material(&self.c);
+        assert_log_clean(&self.log, self.log_start, &self.plaintexts, &keys);
+    }
+}
