@@ -33,12 +33,14 @@ test-interop: tools build
 ## End to end on real control planes (a fresh one per suite, always torn down):
 ##  - our kubeseal against the real upstream controller, then against ours;
 ##  - our controller: every scenario of spec §10, §12 security checks, upstream kubeseal against it;
-##  - takeover of an upstream installation's keys and SealedSecrets by our controller.
+##  - takeover of an upstream installation's keys and SealedSecrets by our controller;
+##  - the key backup/restore drill, which runs its own two clusters in sequence (tests/tests/drill.rs).
 test-e2e: tools build
 	scripts/e2e.sh --controller upstream cluster
 	scripts/e2e.sh --controller ours cluster
 	scripts/e2e.sh --controller ours controller
 	scripts/e2e.sh --controller upstream takeover
+	$(CARGO) test -p e2e --test drill -- --ignored
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 use std::time::SystemTime;
 
-use age::secrecy::SecretString;
+pub use age::secrecy::SecretString;
 use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -121,7 +121,10 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// in `tls.crt` (spec §3.2).
 pub fn key_info(secret: &Secret) -> Result<KeyInfo, BackupError> {
     let name = display_name(secret);
-    let bad = |reason: String| BackupError::BadKey { name: name.clone(), reason };
+    let bad = |reason: String| BackupError::BadKey {
+        name: name.clone(),
+        reason,
+    };
     let key = secret
         .data
         .get("tls.key")
@@ -177,7 +180,11 @@ fn clean(mut secret: Secret) -> Secret {
 
 /// Builds the plaintext of a backup of `secrets` (the key Secrets read from `namespace`), exported
 /// at `now`. Every Secret must be a usable key; items are sorted oldest certificate first.
-pub fn export(secrets: Vec<Secret>, namespace: &str, now: SystemTime) -> Result<Export, BackupError> {
+pub fn export(
+    secrets: Vec<Secret>,
+    namespace: &str,
+    now: SystemTime,
+) -> Result<Export, BackupError> {
     let exported_at = rfc3339(now);
     let mut items: Vec<(KeyInfo, Secret)> = Vec::new();
     for secret in secrets {
@@ -199,10 +206,16 @@ pub fn export(secrets: Vec<Secret>, namespace: &str, now: SystemTime) -> Result<
     if items.is_empty() {
         return Err(BackupError::NoKeys);
     }
-    items.sort_by(|a, b| a.0.not_before.cmp(&b.0.not_before).then(a.0.name.cmp(&b.0.name)));
+    items.sort_by(|a, b| {
+        a.0.not_before
+            .cmp(&b.0.not_before)
+            .then(a.0.name.cmp(&b.0.name))
+    });
 
     let mut header = String::new();
-    header.push_str("# sealed-secrets-rs key backup: the controller's private keys. Keep it secret.\n");
+    header.push_str(
+        "# sealed-secrets-rs key backup: the controller's private keys. Keep it secret.\n",
+    );
     header.push_str(&format!("# exported-at: {exported_at}\n"));
     header.push_str(&format!("# namespace: {namespace}\n"));
     header.push_str(&format!("# keys: {}\n", items.len()));
@@ -251,33 +264,48 @@ fn zeroize_value(v: &mut Value) {
 /// -o yaml` List (also with the legacy key appended after `---`), a List without `kind`, or a
 /// stream of Secret documents. Everything is validated: one bad item fails the whole backup.
 pub fn parse(plaintext: &[u8]) -> Result<Vec<BackupKey>, BackupError> {
-    let docs = crate::codec::parse_documents(plaintext)
-        .map_err(|e| BackupError::Format(e.to_string()))?;
+    let docs =
+        crate::codec::parse_documents(plaintext).map_err(|e| BackupError::Format(e.to_string()))?;
     let mut raw = Vec::new();
     for doc in docs {
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let kind = doc
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         match doc.get("items") {
             Some(Value::Array(items)) if kind.is_empty() || kind.ends_with("List") => {
                 raw.extend(items.iter().cloned())
             }
             Some(Value::Null) if kind.ends_with("List") => {}
             _ if kind.is_empty() || kind == "Secret" => raw.push(doc),
-            _ => return Err(BackupError::Format(format!("unexpected object of kind {kind:?}"))),
+            _ => {
+                return Err(BackupError::Format(format!(
+                    "unexpected object of kind {kind:?}"
+                )));
+            }
         }
     }
     let mut keys: Vec<BackupKey> = Vec::new();
     for mut value in raw {
-        let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !kind.is_empty() && kind != "Secret" {
             let kind = kind.to_string();
             zeroize_value(&mut value);
-            return Err(BackupError::Format(format!("unexpected item of kind {kind:?}")));
+            return Err(BackupError::Format(format!(
+                "unexpected item of kind {kind:?}"
+            )));
         }
         let secret: Result<Secret, _> = serde_json::from_value(value.clone());
         zeroize_value(&mut value);
         let secret = secret.map_err(|e| BackupError::Format(e.to_string()))?;
         if secret.metadata.name.is_empty() {
-            return Err(BackupError::Format("a key Secret has no metadata.name".into()));
+            return Err(BackupError::Format(
+                "a key Secret has no metadata.name".into(),
+            ));
         }
         let info = key_info(&secret)?;
         let mut secret = clean(secret);
@@ -360,9 +388,9 @@ fn read_payload(
         }
         // scrypt: a wrong passphrase fails the AEAD of the file key.
         age::DecryptError::DecryptionFailed => on_key_error.clone(),
-        age::DecryptError::ExcessiveWork { required, .. } => BackupError::Corrupted(format!(
-            "scrypt work factor 2^{required} is too large"
-        )),
+        age::DecryptError::ExcessiveWork { required, .. } => {
+            BackupError::Corrupted(format!("scrypt work factor 2^{required} is too large"))
+        }
         other => corrupted(other),
     })?;
     let mut out = Zeroizing::new(Vec::new());
@@ -386,7 +414,9 @@ pub fn decrypt_with_identities(
             .into_identities()
             .map_err(|_| BackupError::InvalidIdentity("unsupported identity".into()))?;
         if parsed.is_empty() {
-            return Err(BackupError::InvalidIdentity("no identity in the file".into()));
+            return Err(BackupError::InvalidIdentity(
+                "no identity in the file".into(),
+            ));
         }
         identities.extend(parsed);
     }
@@ -417,6 +447,19 @@ pub fn decrypt_with_passphrase(
     )
 }
 
+/// A new age X25519 identity: the identity file text (`AGE-SECRET-KEY-1...`, as `age-keygen` writes
+/// it) and its recipient (`age1...`).
+pub fn generate_identity() -> (Zeroizing<String>, String) {
+    use age::secrecy::ExposeSecret as _;
+    let id = age::x25519::Identity::generate();
+    let recipient = id.to_public().to_string();
+    let text = Zeroizing::new(format!(
+        "# public key: {recipient}\n{}\n",
+        id.to_string().expose_secret()
+    ));
+    (text, recipient)
+}
+
 /// Parses `age1...` recipients.
 pub fn parse_recipients(recipients: &[String]) -> Result<Vec<age::x25519::Recipient>, BackupError> {
     if recipients.is_empty() {
@@ -432,7 +475,10 @@ pub fn parse_recipients(recipients: &[String]) -> Result<Vec<age::x25519::Recipi
 }
 
 /// Encrypts `plaintext` to age X25519 recipients, ASCII-armored.
-pub fn encrypt_to_recipients(plaintext: &[u8], recipients: &[String]) -> Result<String, BackupError> {
+pub fn encrypt_to_recipients(
+    plaintext: &[u8],
+    recipients: &[String],
+) -> Result<String, BackupError> {
     let parsed = parse_recipients(recipients)?;
     let encryptor =
         age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))
@@ -463,8 +509,8 @@ pub fn encrypt_with_passphrase(
 fn armored(encryptor: age::Encryptor, plaintext: &[u8]) -> Result<String, BackupError> {
     let err = |e: std::io::Error| BackupError::Encrypt(e.to_string());
     let mut out = Vec::new();
-    let armor =
-        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).map_err(err)?;
+    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+        .map_err(err)?;
     let mut writer = encryptor.wrap_output(armor).map_err(err)?;
     writer.write_all(plaintext).map_err(err)?;
     writer.finish().map_err(err)?.finish().map_err(err)?;
@@ -529,10 +575,19 @@ mod tests {
         assert!(text.starts_with("# sealed-secrets-rs key backup"));
         assert!(text.contains("# exported-at: 2027-01-15T08:00:00Z\n"));
         for k in &e.keys {
-            assert!(text.contains(&format!("#   {} {}", k.name, k.fingerprint)), "{}", k.name);
+            assert!(
+                text.contains(&format!("#   {} {}", k.name, k.fingerprint)),
+                "{}",
+                k.name
+            );
         }
-        for gone in ["uid:", "resourceVersion", "creationTimestamp", "managedFields", "generateName"]
-        {
+        for gone in [
+            "uid:",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+            "generateName",
+        ] {
             assert!(!text.contains(gone), "{gone}");
         }
         let docs = crate::codec::parse_documents(text.as_bytes()).unwrap();
@@ -543,17 +598,33 @@ mod tests {
         for item in items {
             assert_eq!(item["type"], "kubernetes.io/tls");
             assert_eq!(item["metadata"]["labels"][KEY_LABEL], "active");
-            assert_eq!(item["metadata"]["annotations"][BACKED_UP_AT], "2027-01-15T08:00:00Z");
-            assert!(item["metadata"]["annotations"][KEY_FINGERPRINT].as_str().unwrap().starts_with("SHA256:"));
+            assert_eq!(
+                item["metadata"]["annotations"][BACKED_UP_AT],
+                "2027-01-15T08:00:00Z"
+            );
+            assert!(
+                item["metadata"]["annotations"][KEY_FINGERPRINT]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("SHA256:")
+            );
         }
         // Upstream's reader of --recovery-private-key accepts it (both keys).
-        assert_eq!(crate::keys::parse_recovery_keys(text.as_bytes()).unwrap().len(), 2);
+        assert_eq!(
+            crate::keys::parse_recovery_keys(text.as_bytes())
+                .unwrap()
+                .len(),
+            2
+        );
         // And it parses back: same names, labels, type, data; informational annotations dropped.
         let keys = parse(text.as_bytes()).unwrap();
         assert_eq!(keys.len(), 2);
         let originals = secrets();
         for k in &keys {
-            let orig = originals.iter().find(|o| o.metadata.name == k.info.name).unwrap();
+            let orig = originals
+                .iter()
+                .find(|o| o.metadata.name == k.info.name)
+                .unwrap();
             assert_eq!(k.secret.data, orig.data);
             assert_eq!(k.secret.type_, orig.type_);
             assert_eq!(k.secret.metadata.labels, orig.metadata.labels);
@@ -598,13 +669,20 @@ mod tests {
             BackupError::NoMatchingIdentity
         );
         // Two identity files, one matching.
-        assert!(decrypt_with_identities(file.as_bytes(), &[other_file.as_bytes(), id_file.as_bytes()]).is_ok());
+        assert!(
+            decrypt_with_identities(
+                file.as_bytes(),
+                &[other_file.as_bytes(), id_file.as_bytes()]
+            )
+            .is_ok()
+        );
         assert!(matches!(
             decrypt_with_identities(file.as_bytes(), &[b"not an identity"]).unwrap_err(),
             BackupError::InvalidIdentity(_)
         ));
         assert_eq!(
-            decrypt_with_passphrase(file.as_bytes(), &SecretString::from("x".to_string())).unwrap_err(),
+            decrypt_with_passphrase(file.as_bytes(), &SecretString::from("x".to_string()))
+                .unwrap_err(),
             BackupError::NeedsIdentity
         );
     }
@@ -624,12 +702,16 @@ mod tests {
         );
         let id = age::x25519::Identity::generate();
         assert_eq!(
-            decrypt_with_identities(file.as_bytes(), &[id.to_string().expose_secret().as_bytes()])
-                .unwrap_err(),
+            decrypt_with_identities(
+                file.as_bytes(),
+                &[id.to_string().expose_secret().as_bytes()]
+            )
+            .unwrap_err(),
             BackupError::NeedsPassphrase
         );
         assert_eq!(
-            encrypt_with_passphrase(b"x", &SecretString::from(String::new()), Some(10)).unwrap_err(),
+            encrypt_with_passphrase(b"x", &SecretString::from(String::new()), Some(10))
+                .unwrap_err(),
             BackupError::EmptyPassphrase
         );
     }
@@ -652,11 +734,20 @@ mod tests {
         let pos = bytes.len() - 80;
         bytes[pos] = if bytes[pos] == b'A' { b'B' } else { b'A' };
         let r = decrypt_with_passphrase(&bytes, &pass).unwrap_err();
-        assert!(matches!(r, BackupError::Corrupted(_) | BackupError::WrongPassphrase), "{r:?}");
-        assert_ne!(r, BackupError::WrongPassphrase, "payload damage is not a wrong passphrase");
+        assert!(
+            matches!(r, BackupError::Corrupted(_) | BackupError::WrongPassphrase),
+            "{r:?}"
+        );
+        assert_ne!(
+            r,
+            BackupError::WrongPassphrase,
+            "payload damage is not a wrong passphrase"
+        );
         // A header that is not age at all.
-        let r = envelope(b"-----BEGIN AGE ENCRYPTED FILE-----\nnope\n-----END AGE ENCRYPTED FILE-----\n")
-            .unwrap_err();
+        let r = envelope(
+            b"-----BEGIN AGE ENCRYPTED FILE-----\nnope\n-----END AGE ENCRYPTED FILE-----\n",
+        )
+        .unwrap_err();
         assert!(matches!(r, BackupError::Corrupted(_)), "{r:?}");
         // Plain but truncated YAML: a clear error, not a panic.
         let text: &str = &e.plaintext;
@@ -668,15 +759,24 @@ mod tests {
     fn non_rsa_and_incomplete_keys_are_rejected() {
         let ec: Secret = serde_json::from_value(server_secret("ec", EC_KEY, EC_CERT)).unwrap();
         let r = export(vec![ec.clone()], "kube-system", now()).unwrap_err();
-        assert_eq!(r.to_string(), "key Secret \"ec\": private key is not an RSA key");
+        assert_eq!(
+            r.to_string(),
+            "key Secret \"ec\": private key is not an RSA key"
+        );
         let list = json!({"kind": "List", "items": [server_secret("ok", KEY, CERT), server_secret("ec", EC_KEY, EC_CERT)]});
         let r = parse(serde_json::to_string(&list).unwrap().as_bytes()).unwrap_err();
-        assert_eq!(r.to_string(), "key Secret \"ec\": private key is not an RSA key");
+        assert_eq!(
+            r.to_string(),
+            "key Secret \"ec\": private key is not an RSA key"
+        );
         let mut nocert = server_secret("nocert", KEY, CERT);
         nocert["data"].as_object_mut().unwrap().remove("tls.crt");
         let r = parse(serde_json::to_string(&nocert).unwrap().as_bytes()).unwrap_err();
         assert_eq!(r.to_string(), "key Secret \"nocert\": no tls.crt");
-        assert_eq!(parse(b"kind: List\nitems: []\n").unwrap_err(), BackupError::NoKeys);
+        assert_eq!(
+            parse(b"kind: List\nitems: []\n").unwrap_err(),
+            BackupError::NoKeys
+        );
         assert!(matches!(
             parse(b"kind: ConfigMap\nmetadata: {name: x}\n").unwrap_err(),
             BackupError::Format(_)
@@ -699,14 +799,26 @@ mod tests {
         });
         let mut text = crate::codec::to_yaml(&list);
         text.push_str("---\n");
-        text.push_str(&crate::codec::to_yaml(&server_secret("sealed-secrets-key", OTHER_KEY, OTHER_CERT)));
+        text.push_str(&crate::codec::to_yaml(&server_secret(
+            "sealed-secrets-key",
+            OTHER_KEY,
+            OTHER_CERT,
+        )));
         let keys = parse(text.as_bytes()).unwrap();
         let names: Vec<_> = keys.iter().map(|k| k.info.name.as_str()).collect();
         assert_eq!(names, ["sealed-secrets-keyabcde", "sealed-secrets-key"]);
-        assert!(keys.iter().all(|k| k.secret.metadata.annotations.is_empty()));
+        assert!(
+            keys.iter()
+                .all(|k| k.secret.metadata.annotations.is_empty())
+        );
         // A List without kind (json.Marshal of a SecretList) too.
         let bare = json!({"items": [server_secret("a", KEY, CERT)]});
-        assert_eq!(parse(serde_json::to_string(&bare).unwrap().as_bytes()).unwrap().len(), 1);
+        assert_eq!(
+            parse(serde_json::to_string(&bare).unwrap().as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -715,6 +827,9 @@ mod tests {
             encrypt_to_recipients(b"x", &["age1nope".into()]).unwrap_err(),
             BackupError::InvalidRecipient("age1nope".into())
         );
-        assert_eq!(encrypt_to_recipients(b"x", &[]).unwrap_err(), BackupError::NoRecipient);
+        assert_eq!(
+            encrypt_to_recipients(b"x", &[]).unwrap_err(),
+            BackupError::NoRecipient
+        );
     }
 }

@@ -167,7 +167,10 @@ mod tests {
             std::fs::write(crd_path(), &want).unwrap();
         }
         let have = std::fs::read_to_string(crd_path()).unwrap_or_default();
-        assert!(have == want, "crds/sealedsecret.yaml is stale: run `make crds`");
+        assert!(
+            have == want,
+            "crds/sealedsecret.yaml is stale: run `make crds`"
+        );
     }
 
     fn schema_of(crd: &Value) -> &Value {
@@ -176,7 +179,12 @@ mod tests {
 
     /// Every property path (with its type) that `upstream` declares is declared the same in `ours`.
     fn assert_accepts(upstream: &Value, ours: &Value, path: &str) {
-        for key in ["type", "format", "nullable", "x-kubernetes-preserve-unknown-fields"] {
+        for key in [
+            "type",
+            "format",
+            "nullable",
+            "x-kubernetes-preserve-unknown-fields",
+        ] {
             assert_eq!(upstream.get(key), ours.get(key), "{path}: {key} differs");
         }
         if let Some(props) = upstream.get("properties").and_then(Value::as_object) {
@@ -192,20 +200,35 @@ mod tests {
                 assert_accepts(sub, &ours[key], &format!("{path}[{key}]"));
             }
         }
-        assert_eq!(upstream.get("required"), ours.get("required"), "{path}: required differs");
+        assert_eq!(
+            upstream.get("required"),
+            ours.get("required"),
+            "{path}: required differs"
+        );
     }
 
     #[test]
     fn accepts_every_field_of_the_upstream_crd() {
         let text = include_str!("../tests/fixtures/upstream/crd-v0.36.6.yaml");
-        let upstream = crate::codec::parse_documents(text.as_bytes()).unwrap().remove(0);
+        let upstream = crate::codec::parse_documents(text.as_bytes())
+            .unwrap()
+            .remove(0);
         let ours = sealed_secret_crd();
         assert_accepts(schema_of(&upstream), schema_of(&ours), "");
         for key in ["group", "names", "scope"] {
             assert_eq!(upstream["spec"][key], ours["spec"][key]);
         }
-        let (uv, ov) = (&upstream["spec"]["versions"][0], &ours["spec"]["versions"][0]);
-        for key in ["name", "served", "storage", "subresources", "additionalPrinterColumns"] {
+        let (uv, ov) = (
+            &upstream["spec"]["versions"][0],
+            &ours["spec"]["versions"][0],
+        );
+        for key in [
+            "name",
+            "served",
+            "storage",
+            "subresources",
+            "additionalPrinterColumns",
+        ] {
             assert_eq!(uv[key], ov[key], "versions[0].{key}");
         }
     }
@@ -216,7 +239,10 @@ mod tests {
         let full = SealedSecret {
             kind: KIND.into(),
             api_version: API_VERSION.into(),
-            metadata: ObjectMeta { name: "n".into(), ..Default::default() },
+            metadata: ObjectMeta {
+                name: "n".into(),
+                ..Default::default()
+            },
             spec: SealedSecretSpec {
                 template: SecretTemplateSpec {
                     metadata: ObjectMeta {
@@ -257,7 +283,9 @@ mod tests {
                             walk(v, sub, &format!("{path}.{k}"));
                         } else {
                             assert!(
-                                preserve || schema["type"] == "object" && schema.get("properties").is_none(),
+                                preserve
+                                    || schema["type"] == "object"
+                                        && schema.get("properties").is_none(),
                                 "{path}.{k} is not in the CRD schema"
                             );
                         }
@@ -267,6 +295,10 @@ mod tests {
                 _ => {}
             }
         }
-        walk(&serde_json::to_value(&full).unwrap(), schema_of(&sealed_secret_crd()), "");
+        walk(
+            &serde_json::to_value(&full).unwrap(),
+            schema_of(&sealed_secret_crd()),
+            "",
+        );
     }
 }

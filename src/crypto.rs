@@ -61,8 +61,12 @@ pub fn hybrid_encrypt(
         UnboundKey::new(&AES_256_GCM, session_key.as_ref()).map_err(|_| CryptoError::Encrypt)?,
     );
     let mut body = plaintext.to_vec();
-    aead.seal_in_place_append_tag(Nonce::assume_unique_for_key([0u8; 12]), Aad::empty(), &mut body)
-        .map_err(|_| CryptoError::Encrypt)?;
+    aead.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key([0u8; 12]),
+        Aad::empty(),
+        &mut body,
+    )
+    .map_err(|_| CryptoError::Encrypt)?;
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -73,7 +77,9 @@ pub fn hybrid_decrypt(
     ciphertext: &[u8],
     label: &[u8],
 ) -> Result<SecretBytes, CryptoError> {
-    let (len_bytes, rest) = ciphertext.split_first_chunk::<2>().ok_or(CryptoError::TooShort)?;
+    let (len_bytes, rest) = ciphertext
+        .split_first_chunk::<2>()
+        .ok_or(CryptoError::TooShort)?;
     let rsa_len = usize::from(u16::from_be_bytes(*len_bytes));
     if rest.len() < rsa_len {
         return Err(CryptoError::TooShort);
@@ -82,13 +88,22 @@ pub fn hybrid_decrypt(
 
     let mut session_key = Zeroizing::new(vec![0u8; key.min_output_size().max(SESSION_KEY_LEN)]);
     let session_key = key
-        .decrypt(&OAEP_SHA256_MGF1SHA256, rsa_part, session_key.as_mut_slice(), oaep_label(label))
+        .decrypt(
+            &OAEP_SHA256_MGF1SHA256,
+            rsa_part,
+            session_key.as_mut_slice(),
+            oaep_label(label),
+        )
         .map_err(|_| CryptoError::Decrypt)?;
     let unbound = UnboundKey::new(&AES_256_GCM, session_key).map_err(|_| CryptoError::Decrypt)?;
     let aead = LessSafeKey::new(unbound);
     let mut body = Zeroizing::new(aes_part.to_vec());
     let plain = aead
-        .open_in_place(Nonce::assume_unique_for_key([0u8; 12]), Aad::empty(), body.as_mut_slice())
+        .open_in_place(
+            Nonce::assume_unique_for_key([0u8; 12]),
+            Aad::empty(),
+            body.as_mut_slice(),
+        )
         .map_err(|_| CryptoError::Decrypt)?;
     Ok(SecretBytes::produced(plain.to_vec()))
 }
@@ -198,7 +213,10 @@ mod tests {
         // Values checked against Go 1.26 base64.StdEncoding.DecodeString.
         assert_eq!(go_base64_decode(b"YWJ").unwrap_err(), Base64Error(0));
         assert_eq!(go_base64_decode(b"YWJjZ").unwrap_err(), Base64Error(4));
-        assert_eq!(go_base64_decode(b"not base64!").unwrap_err(), Base64Error(3));
+        assert_eq!(
+            go_base64_decode(b"not base64!").unwrap_err(),
+            Base64Error(3)
+        );
         assert_eq!(go_base64_decode(b"YQ=").unwrap_err(), Base64Error(3));
         assert_eq!(go_base64_decode(b"YQ==YQ==").unwrap_err(), Base64Error(4));
         assert_eq!(go_base64_decode(b"=").unwrap_err(), Base64Error(0));

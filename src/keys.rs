@@ -63,7 +63,10 @@ impl PublicKey {
             .map_err(|e| KeyError::Invalid(format!("invalid RSA public key: {e}")))?;
         let oaep = OaepPublicEncryptingKey::new(key)
             .map_err(|_| KeyError::Invalid("invalid RSA public key".into()))?;
-        Ok(PublicKey { oaep, spki_der: spki_der.to_vec() })
+        Ok(PublicKey {
+            oaep,
+            spki_der: spki_der.to_vec(),
+        })
     }
 
     /// Seals one value with the scope label (§1.2, §1.3).
@@ -76,7 +79,10 @@ impl PublicKey {
     pub fn fingerprint(&self) -> String {
         use base64::Engine as _;
         let digest = Sha256::digest(&self.spki_der);
-        format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest))
+        format!(
+            "SHA256:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+        )
     }
 
     pub fn spki_der(&self) -> &[u8] {
@@ -162,7 +168,9 @@ fn pem_blocks(data: &[u8]) -> Vec<pem::Pem> {
     let mut rest: &str = &text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = rest.get(start..).unwrap_or_default();
-        let Some(end_marker) = after.find("-----END ") else { break };
+        let Some(end_marker) = after.find("-----END ") else {
+            break;
+        };
         let end = after
             .get(end_marker..)
             .and_then(|tail| tail.get(9..))
@@ -197,8 +205,7 @@ impl std::fmt::Debug for PrivateKey {
 
 impl PrivateKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        let info = rsa::pkcs8::PrivateKeyInfo::try_from(der)
-            .map_err(|_| KeyError::NoPrivateKey)?;
+        let info = rsa::pkcs8::PrivateKeyInfo::try_from(der).map_err(|_| KeyError::NoPrivateKey)?;
         if info.algorithm.oid.to_string() != RSA_ENCRYPTION_OID {
             return Err(KeyError::NotRsaPrivateKey);
         }
@@ -212,7 +219,11 @@ impl PrivateKey {
         )?;
         let oaep = OaepPrivateDecryptingKey::new(key)
             .map_err(|_| KeyError::Invalid("invalid RSA private key".into()))?;
-        Ok(PrivateKey { oaep, pkcs8: Zeroizing::new(der.to_vec()), public })
+        Ok(PrivateKey {
+            oaep,
+            pkcs8: Zeroizing::new(der.to_vec()),
+            public,
+        })
     }
 
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
@@ -248,7 +259,10 @@ impl PrivateKey {
     pub fn to_pkcs1_pem(&self) -> Result<Zeroizing<String>, KeyError> {
         let info = rsa::pkcs8::PrivateKeyInfo::try_from(self.pkcs8.as_slice())
             .map_err(|_| KeyError::NoPrivateKey)?;
-        Ok(Zeroizing::new(pem_encode("RSA PRIVATE KEY", info.private_key)))
+        Ok(Zeroizing::new(pem_encode(
+            "RSA PRIVATE KEY",
+            info.private_key,
+        )))
     }
 
     pub fn decrypt(&self, ciphertext: &[u8], label: &[u8]) -> Result<SecretBytes, CryptoError> {
@@ -281,7 +295,11 @@ impl KeyRing {
     /// Ties in ordering time keep the earlier-registered key as the latest (§3.2 step 4).
     pub fn add(&mut self, key: SealingKeyPair) -> bool {
         let id = key.private_key.public_key().fingerprint();
-        if self.keys.iter().any(|k| k.private_key.public_key().fingerprint() == id) {
+        if self
+            .keys
+            .iter()
+            .any(|k| k.private_key.public_key().fingerprint() == id)
+        {
             return false;
         }
         let newer = self
@@ -386,7 +404,11 @@ pub fn generate_key(
     };
     let signing = KeyPair::generate(size).map_err(|_| gen_err("RSA key generation"))?;
     let pkcs8 = Zeroizing::new(
-        signing.as_der().map_err(|_| gen_err("PKCS#8 encoding"))?.as_ref().to_vec(),
+        signing
+            .as_der()
+            .map_err(|_| gen_err("PKCS#8 encoding"))?
+            .as_ref()
+            .to_vec(),
     );
     let private_key = PrivateKey::from_pkcs8_der(&pkcs8)?;
     let spki = SubjectPublicKeyInfoOwned::from_der(private_key.public_key().spki_der())
@@ -412,7 +434,9 @@ pub fn generate_key(
     let serial = x509_cert::serial_number::SerialNumber::new(&serial)
         .map_err(|_| gen_err("serial number"))?;
 
-    let not_after = now.checked_add(ttl).ok_or_else(|| gen_err("certificate validity"))?;
+    let not_after = now
+        .checked_add(ttl)
+        .ok_or_else(|| gen_err("certificate validity"))?;
     let validity = x509_cert::time::Validity {
         not_before: x509_time(now).map_err(|_| gen_err("certificate validity"))?,
         not_after: x509_time(not_after).map_err(|_| gen_err("certificate validity"))?,
@@ -423,15 +447,17 @@ pub fn generate_key(
         parameters: Some(Any::null()),
     };
     let ski = SubjectKeyIdentifier(
-        OctetString::new(
-            sha1_of(spki.subject_public_key.raw_bytes()),
-        )
-        .map_err(|_| gen_err("subject key id"))?,
+        OctetString::new(sha1_of(spki.subject_public_key.raw_bytes()))
+            .map_err(|_| gen_err("subject key id"))?,
     );
     let ext = |e: Result<Extension, x509_cert::der::Error>| e.map_err(|_| gen_err("extensions"));
     let extensions = vec![
         ext(KeyUsage(KeyUsages::EncipherOnly.into()).to_extension(&name, &[]))?,
-        ext(BasicConstraints { ca: true, path_len_constraint: None }.to_extension(&name, &[]))?,
+        ext(BasicConstraints {
+            ca: true,
+            path_len_constraint: None,
+        }
+        .to_extension(&name, &[]))?,
         ext(ski.to_extension(&name, &[]))?,
     ];
     let tbs = x509_cert::TbsCertificate {
@@ -459,14 +485,19 @@ pub fn generate_key(
     let cert = x509_cert::Certificate {
         tbs_certificate: tbs,
         signature_algorithm: sig_alg,
-        signature: BitString::from_bytes(&signature).map_err(|_| gen_err("certificate encoding"))?,
+        signature: BitString::from_bytes(&signature)
+            .map_err(|_| gen_err("certificate encoding"))?,
     };
     let cert_der = cert.to_der().map_err(|_| gen_err("certificate encoding"))?;
     let certificate = Certificate::from_der(&cert_der)?;
     let certificate_pem = certificate.pem.clone();
     let private_key_pem = private_key.to_pkcs1_pem()?;
     Ok(GeneratedKey {
-        key_pair: SealingKeyPair { private_key, certificate, order_time: now },
+        key_pair: SealingKeyPair {
+            private_key,
+            certificate,
+            order_time: now,
+        },
         private_key_pem,
         certificate_pem,
     })
@@ -497,14 +528,19 @@ pub fn parse_recovery_keys(data: &[u8]) -> Result<Vec<PrivateKey>, crate::Error>
         Err(KeyError::NotRsaPrivateKey) => {
             return Err(KeyError::UnexpectedPrivateKeyType("*ecdsa.PrivateKey".into()).into());
         }
+        // PEM without a usable private key (a certificate, say) is not a document stream.
+        Err(e) if data.windows(11).any(|w| w == b"-----BEGIN ") => return Err(e.into()),
         Err(_) => {}
     }
-    let docs = crate::codec::parse_documents(data)
-        .map_err(|e| crate::Error::Message(e.to_string()))?;
+    let docs =
+        crate::codec::parse_documents(data).map_err(|e| crate::Error::Message(e.to_string()))?;
     let mut secrets = Vec::new();
     for doc in docs {
         let is_list = doc.get("items").is_some_and(|i| i.is_array())
-            && doc.get("kind").and_then(|k| k.as_str()).is_none_or(|k| k == "List" || k.ends_with("List"));
+            && doc
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .is_none_or(|k| k == "List" || k.ends_with("List"));
         if is_list {
             if let Some(items) = doc.get("items").and_then(|i| i.as_array()) {
                 secrets.extend(items.iter().cloned());
@@ -515,8 +551,12 @@ pub fn parse_recovery_keys(data: &[u8]) -> Result<Vec<PrivateKey>, crate::Error>
     }
     let mut keys = Vec::new();
     for doc in secrets {
-        let secret: crate::types::Secret = serde_json::from_value(doc)
-            .map_err(|e| crate::Error::Message(e.to_string()))?;
+        // serde's messages can quote the offending value (key material): say only what it is.
+        let secret: crate::types::Secret = serde_json::from_value(doc).map_err(|_| {
+            crate::Error::Message(
+                "private key file holds a document that is not a valid Secret".into(),
+            )
+        })?;
         let pem = secret.data.get("tls.key").ok_or(KeyError::MissingTlsKey)?;
         keys.push(PrivateKey::from_pem(pem.as_bytes()).map_err(|e| match e {
             KeyError::NotRsaPrivateKey => {
@@ -549,7 +589,11 @@ pub fn key_pair_from_secret(
             .and_then(parse_rfc3339)
             .unwrap_or(certificate.not_before),
     };
-    Ok(SealingKeyPair { private_key, certificate, order_time })
+    Ok(SealingKeyPair {
+        private_key,
+        certificate,
+        order_time,
+    })
 }
 
 /// `--key-order-priority`.

@@ -42,7 +42,9 @@ pub fn seal_secret(
         secret.metadata.name = opts.name.clone();
     }
     if secret.metadata.name.is_empty() {
-        return Err(Error::Message("missing metadata.name in input Secret".into()));
+        return Err(Error::Message(
+            "missing metadata.name in input Secret".into(),
+        ));
     }
     if opts.scope != Scope::Strict {
         opts.scope.apply_to(&mut secret.metadata.annotations);
@@ -87,10 +89,16 @@ pub fn new_sealed_secret(secret: &Secret, key: &PublicKey) -> Result<SealedSecre
     let label = scope.label(&meta.namespace, &meta.name);
     let mut encrypted_data = BTreeMap::new();
     for (k, v) in &secret.data {
-        encrypted_data.insert(k.clone(), base64_encode(&key.encrypt(v.as_bytes(), &label)?));
+        encrypted_data.insert(
+            k.clone(),
+            base64_encode(&key.encrypt(v.as_bytes(), &label)?),
+        );
     }
     for (k, v) in &secret.string_data {
-        encrypted_data.insert(k.clone(), base64_encode(&key.encrypt(v.0.as_bytes(), &label)?));
+        encrypted_data.insert(
+            k.clone(),
+            base64_encode(&key.encrypt(v.0.as_bytes(), &label)?),
+        );
     }
     Ok(SealedSecret {
         kind: crate::types::KIND.to_string(),
@@ -118,9 +126,15 @@ pub fn new_sealed_secret(secret: &Secret, key: &PublicKey) -> Result<SealedSecre
 /// `--merge-into` step 3: items of `update` are added to or replace those of `original`, and so are
 /// the template's annotations, labels and data entries (§7.6).
 pub fn merge_into(original: &mut SealedSecret, update: SealedSecret) {
-    original.spec.encrypted_data.extend(update.spec.encrypted_data);
+    original
+        .spec
+        .encrypted_data
+        .extend(update.spec.encrypted_data);
     let (orig_tpl, upd_tpl) = (&mut original.spec.template, update.spec.template);
-    orig_tpl.metadata.annotations.extend(upd_tpl.metadata.annotations);
+    orig_tpl
+        .metadata
+        .annotations
+        .extend(upd_tpl.metadata.annotations);
     orig_tpl.metadata.labels.extend(upd_tpl.metadata.labels);
     orig_tpl.data.extend(upd_tpl.data);
 }

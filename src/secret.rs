@@ -25,7 +25,10 @@ impl SecretBytes {
     /// The value as Go holds a freshly produced buffer: nil when empty.
     pub fn produced(bytes: Vec<u8>) -> Self {
         let nil = bytes.is_empty();
-        SecretBytes { bytes: Zeroizing::new(bytes), nil }
+        SecretBytes {
+            bytes: Zeroizing::new(bytes),
+            nil,
+        }
     }
 }
 
@@ -38,7 +41,10 @@ impl Eq for SecretBytes {}
 
 impl From<Vec<u8>> for SecretBytes {
     fn from(v: Vec<u8>) -> Self {
-        SecretBytes { bytes: Zeroizing::new(v), nil: false }
+        SecretBytes {
+            bytes: Zeroizing::new(v),
+            nil: false,
+        }
     }
 }
 
@@ -67,7 +73,10 @@ impl Serialize for SecretBytes {
 impl<'de> Deserialize<'de> for SecretBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Some(s) = Option::<String>::deserialize(d)?.map(Zeroizing::new) else {
-            return Ok(SecretBytes { bytes: Zeroizing::new(Vec::new()), nil: true });
+            return Ok(SecretBytes {
+                bytes: Zeroizing::new(Vec::new()),
+                nil: true,
+            });
         };
         crate::crypto::go_base64_decode(s.as_bytes())
             .map(SecretBytes::from)

@@ -35,10 +35,16 @@ fn keys() -> Vec<PrivateKey> {
 }
 
 fn data_of(s: &Secret) -> BTreeMap<String, Vec<u8>> {
-    s.data.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())).collect()
+    s.data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect()
 }
 
-const RECOVERY: UnsealOptions = UnsealOptions { accept_v1_data: false, render_templates: true };
+const RECOVERY: UnsealOptions = UnsealOptions {
+    accept_v1_data: false,
+    render_templates: true,
+};
 
 #[test]
 fn unseals_upstream_vectors_in_every_scope() {
@@ -65,7 +71,10 @@ fn pkcs8_and_pkcs1_forms_are_the_same_key() {
     assert_eq!(a.public_key().bits(), 4096);
     // PKCS#1 re-encoding round-trips.
     let again = PrivateKey::from_pem(a.to_pkcs1_pem().unwrap().as_bytes()).unwrap();
-    assert_eq!(again.public_key().fingerprint(), a.public_key().fingerprint());
+    assert_eq!(
+        again.public_key().fingerprint(),
+        a.public_key().fingerprint()
+    );
 }
 
 #[test]
@@ -74,12 +83,18 @@ fn scope_label_comes_from_the_object_not_the_template() {
     let mut ss = vector("strict");
     ss.metadata.name = "other".into();
     let err = unseal(&ss, &keys(), RECOVERY).unwrap_err();
-    assert_eq!(err.to_string(), "no key could decrypt secret (binary, empty, foo)");
+    assert_eq!(
+        err.to_string(),
+        "no key could decrypt secret (binary, empty, foo)"
+    );
     let mut ss = vector("strict");
     ss.spec.template.metadata.name = "other".into();
     ss.spec.template.metadata.namespace = "elsewhere".into();
     let secret = unseal(&ss, &keys(), RECOVERY).unwrap();
-    assert_eq!(secret.metadata.name, "mysecret", "name is forced to the SealedSecret's");
+    assert_eq!(
+        secret.metadata.name, "mysecret",
+        "name is forced to the SealedSecret's"
+    );
 
     // Namespace-wide: any name in the namespace, not another namespace.
     let mut ss = vector("namespace-wide");
@@ -97,7 +112,13 @@ fn scope_label_comes_from_the_object_not_the_template() {
     ss.metadata.name = "x".into();
     ss.metadata.namespace = "y".into();
     let secret = unseal(&ss, &keys(), RECOVERY).unwrap();
-    assert_eq!((secret.metadata.namespace.as_str(), secret.metadata.name.as_str()), ("y", "x"));
+    assert_eq!(
+        (
+            secret.metadata.namespace.as_str(),
+            secret.metadata.name.as_str()
+        ),
+        ("y", "x")
+    );
 }
 
 #[test]
@@ -111,8 +132,12 @@ fn template_output_matches_upstream_byte_for_byte() {
 #[test]
 fn errors_are_grouped_by_message() {
     let mut ss = vector("strict");
-    ss.spec.encrypted_data.insert("bad".into(), "not base64!".into());
-    ss.spec.encrypted_data.insert("worse".into(), "AAAA!".into());
+    ss.spec
+        .encrypted_data
+        .insert("bad".into(), "not base64!".into());
+    ss.spec
+        .encrypted_data
+        .insert("worse".into(), "AAAA!".into());
     ss.metadata.namespace = "moved".into();
     let err = unseal(&ss, &keys(), RECOVERY).unwrap_err().to_string();
     assert_eq!(
@@ -120,16 +145,25 @@ fn errors_are_grouped_by_message() {
         "illegal base64 data at input byte 3 (bad)\nno key could decrypt secret (binary, empty, foo)\nillegal base64 data at input byte 4 (worse)"
     );
     let mut ss = vector("strict");
-    ss.spec.template.data.insert("t".into(), "{{ env \"HOME\" }}".into());
+    ss.spec
+        .template
+        .data
+        .insert("t".into(), "{{ env \"HOME\" }}".into());
     let err = unseal(&ss, &keys(), RECOVERY).unwrap_err().to_string();
-    assert!(err.contains("function \"env\" not defined") && err.ends_with("(t)"), "{err}");
+    assert!(
+        err.contains("function \"env\" not defined") && err.ends_with("(t)"),
+        "{err}"
+    );
 }
 
 #[test]
 fn verify_never_renders_templates() {
     let mut ss = vector("strict");
     // A template that would fail (or leak) for some plaintexts must not change the answer.
-    ss.spec.template.data.insert("t".into(), "{{ if eq .foo \"bar\" }}{{ fail }}{{ end }}".into());
+    ss.spec.template.data.insert(
+        "t".into(),
+        "{{ if eq .foo \"bar\" }}{{ fail }}{{ end }}".into(),
+    );
     assert!(verify(&ss, &keys(), true));
     ss.metadata.name = "renamed".into();
     assert!(!verify(&ss, &keys(), true));
@@ -140,12 +174,17 @@ fn wrong_key_fails_and_all_keys_are_tried() {
     let ss = vector("strict");
     let other = vec![PrivateKey::from_pem(OTHER_KEY).unwrap()];
     assert!(unseal(&ss, &other, RECOVERY).is_err());
-    let both = vec![PrivateKey::from_pem(OTHER_KEY).unwrap(), PrivateKey::from_pem(KEY_PKCS8).unwrap()];
+    let both = vec![
+        PrivateKey::from_pem(OTHER_KEY).unwrap(),
+        PrivateKey::from_pem(KEY_PKCS8).unwrap(),
+    ];
     assert!(unseal(&ss, &both, RECOVERY).is_ok());
 }
 
 fn input_secret(yaml: &str) -> Secret {
-    let doc = crate::codec::parse_documents(yaml.as_bytes()).unwrap().remove(0);
+    let doc = crate::codec::parse_documents(yaml.as_bytes())
+        .unwrap()
+        .remove(0);
     serde_json::from_value(doc).unwrap()
 }
 
@@ -153,12 +192,36 @@ fn input_secret(yaml: &str) -> Secret {
 fn seal_then_unseal_round_trip_in_each_scope() {
     let cert = Certificate::from_pem(CERT).unwrap();
     let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: leak\nstringData:\n  password: s3cret\ndata:\n  password: aWdub3JlZA==\n  user: YWRtaW4=\n";
-    for scope in [crate::scope::Scope::Strict, crate::scope::Scope::NamespaceWide, crate::scope::Scope::ClusterWide] {
-        let opts = SealOptions { scope, namespace: "ctxns".into(), ..Default::default() };
+    for scope in [
+        crate::scope::Scope::Strict,
+        crate::scope::Scope::NamespaceWide,
+        crate::scope::Scope::ClusterWide,
+    ] {
+        let opts = SealOptions {
+            scope,
+            namespace: "ctxns".into(),
+            ..Default::default()
+        };
         let ss = seal_secret(input_secret(input), &cert.public_key, &opts).unwrap();
-        assert_eq!(ss.metadata.namespace, if scope == crate::scope::Scope::ClusterWide { "" } else { "ctxns" });
-        assert!(!ss.spec.template.metadata.annotations.contains_key("kubectl.kubernetes.io/last-applied-configuration"));
-        assert!(ss.spec.encrypted_data["password"].starts_with("Ag"), "u16 prefix 0x0200 of a 4096-bit key");
+        assert_eq!(
+            ss.metadata.namespace,
+            if scope == crate::scope::Scope::ClusterWide {
+                ""
+            } else {
+                "ctxns"
+            }
+        );
+        assert!(
+            !ss.spec
+                .template
+                .metadata
+                .annotations
+                .contains_key("kubectl.kubernetes.io/last-applied-configuration")
+        );
+        assert!(
+            ss.spec.encrypted_data["password"].starts_with("Ag"),
+            "u16 prefix 0x0200 of a 4096-bit key"
+        );
         let mut ss = ss;
         if scope == crate::scope::Scope::ClusterWide {
             ss.metadata.namespace = "anywhere".into();
@@ -172,29 +235,60 @@ fn seal_then_unseal_round_trip_in_each_scope() {
 #[test]
 fn seal_errors_use_upstream_text() {
     let cert = Certificate::from_pem(CERT).unwrap();
-    let opts = SealOptions { namespace: "flagns".into(), namespace_explicit: true, ..Default::default() };
-    let err = |yaml: &str, opts: &SealOptions| seal_secret(input_secret(yaml), &cert.public_key, opts).unwrap_err().to_string();
-    assert!(err("metadata:\n  name: a\n", &opts).starts_with("secret.data is empty in input Secret"));
-    assert_eq!(err("metadata:\n  namespace: x\ndata:\n  k: dg==\n", &opts), "missing metadata.name in input Secret");
+    let opts = SealOptions {
+        namespace: "flagns".into(),
+        namespace_explicit: true,
+        ..Default::default()
+    };
+    let err = |yaml: &str, opts: &SealOptions| {
+        seal_secret(input_secret(yaml), &cert.public_key, opts)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        err("metadata:\n  name: a\n", &opts).starts_with("secret.data is empty in input Secret")
+    );
     assert_eq!(
-        err("metadata:\n  name: a\n  namespace: other\ndata:\n  k: dg==\n", &opts),
+        err("metadata:\n  namespace: x\ndata:\n  k: dg==\n", &opts),
+        "missing metadata.name in input Secret"
+    );
+    assert_eq!(
+        err(
+            "metadata:\n  name: a\n  namespace: other\ndata:\n  k: dg==\n",
+            &opts
+        ),
         "namespace mismatch: input secret is in namespace \"other\" but \"flagns\" was specified"
     );
     let expired = Certificate::from_pem(EXPIRED_CERT).unwrap();
     assert_eq!(
-        expired.check_not_expired(SystemTime::now()).unwrap_err().to_string(),
+        expired
+            .check_not_expired(SystemTime::now())
+            .unwrap_err()
+            .to_string(),
         "failed to encrypt using an expired certificate on January 1, 2021"
     );
-    assert!(Certificate::from_pem(EC_CERT).unwrap_err().to_string().starts_with("expected RSA public key but found "));
-    assert_eq!(Certificate::from_pem(b"nothing").unwrap_err().to_string(), "data does not contain any valid RSA or ECDSA certificates");
-    assert_eq!(PrivateKey::from_pem(EC_KEY).unwrap_err().to_string(), "private key is not an RSA key");
+    assert!(
+        Certificate::from_pem(EC_CERT)
+            .unwrap_err()
+            .to_string()
+            .starts_with("expected RSA public key but found ")
+    );
+    assert_eq!(
+        Certificate::from_pem(b"nothing").unwrap_err().to_string(),
+        "data does not contain any valid RSA or ECDSA certificates"
+    );
+    assert_eq!(
+        PrivateKey::from_pem(EC_KEY).unwrap_err().to_string(),
+        "private key is not an RSA key"
+    );
 }
 
 #[test]
 fn merge_into_adds_and_replaces() {
     let mut original = vector("strict");
     let mut update = vector("cluster-wide");
-    update.spec.encrypted_data = BTreeMap::from([("foo".into(), "new".into()), ("added".into(), "x".into())]);
+    update.spec.encrypted_data =
+        BTreeMap::from([("foo".into(), "new".into()), ("added".into(), "x".into())]);
     update.spec.template.metadata.labels = BTreeMap::from([("l".into(), "v".into())]);
     merge_into(&mut original, update);
     assert_eq!(original.spec.encrypted_data["foo"], "new");
@@ -210,13 +304,23 @@ fn generated_key_has_upstream_shape_and_works() {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
     let ttl = Duration::from_secs(87600 * 3600);
     let g = generate_key(2048, "", ttl, now).unwrap();
-    assert!(g.private_key_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
-    assert!(g.certificate_pem.starts_with("-----BEGIN CERTIFICATE-----\n") && g.certificate_pem.ends_with("-----END CERTIFICATE-----\n"));
+    assert!(
+        g.private_key_pem
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----\n")
+    );
+    assert!(
+        g.certificate_pem
+            .starts_with("-----BEGIN CERTIFICATE-----\n")
+            && g.certificate_pem.ends_with("-----END CERTIFICATE-----\n")
+    );
     let cert = Certificate::from_pem(g.certificate_pem.as_bytes()).unwrap();
     assert_eq!(cert.not_before, now);
     assert_eq!(cert.not_after, now + ttl);
     let key = PrivateKey::from_pem(g.private_key_pem.as_bytes()).unwrap();
-    assert_eq!(key.public_key().fingerprint(), cert.public_key.fingerprint());
+    assert_eq!(
+        key.public_key().fingerprint(),
+        cert.public_key.fingerprint()
+    );
     let ct = cert.public_key.encrypt(b"hello", b"ns/name").unwrap();
     assert_eq!(&ct[..2], &[1, 0], "2048-bit key: 256-byte RSA part");
     assert_eq!(key.decrypt(&ct, b"ns/name").unwrap().as_bytes(), b"hello");
@@ -234,11 +338,18 @@ fn key_ring_latest_is_newest_and_ties_keep_the_first() {
     };
     let mut ring = KeyRing::new();
     assert!(ring.add(pair(KEY_PKCS1, CERT, 100)));
-    assert!(!ring.add(pair(KEY_PKCS8, CERT, 500)), "same public key counts once");
+    assert!(
+        !ring.add(pair(KEY_PKCS8, CERT, 500)),
+        "same public key counts once"
+    );
     let other_cert = include_bytes!("../tests/fixtures/keys/other-cert.pem");
     assert!(ring.add(pair(OTHER_KEY, other_cert, 100)));
     assert_eq!(ring.latest().unwrap().order_time, t(100));
-    assert_eq!(ring.latest().unwrap().certificate.public_key.bits(), 4096, "tie keeps the earlier key");
+    assert_eq!(
+        ring.latest().unwrap().certificate.public_key.bits(),
+        4096,
+        "tie keeps the earlier key"
+    );
     assert_eq!(ring.len(), 2);
 }
 
@@ -255,5 +366,26 @@ fn yaml_output_starts_with_separator() {
     let out = OutputFormat::Yaml.render(&vector("strict")).unwrap();
     assert!(out.starts_with("---\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"));
     assert!(!out.ends_with("---\n"));
-    assert!(OutputFormat::parse("xml").unwrap_err().to_string() == "unsupported output format: xml");
+    assert!(
+        OutputFormat::parse("xml").unwrap_err().to_string() == "unsupported output format: xml"
+    );
+}
+
+#[test]
+fn recovery_key_errors_never_quote_the_file() {
+    use crate::keys::parse_recovery_keys;
+    let cert_as_key = parse_recovery_keys(CERT).unwrap_err().to_string();
+    assert_eq!(
+        cert_as_key,
+        "data does not contain a valid RSA or ECDSA private key"
+    );
+    let bad = parse_recovery_keys(b"kind: Secret\ndata: not-a-map-SECRETVALUE\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!bad.contains("SECRETVALUE"), "{bad}");
+    let missing = parse_recovery_keys(b"kind: Secret\ndata:\n  other: dg==\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(missing, "secret must contain a 'tls.data' key");
+    assert_eq!(parse_recovery_keys(KEY_PKCS8).unwrap().len(), 1);
 }

@@ -20,7 +20,10 @@ pub struct UnsealOptions {
 
 impl Default for UnsealOptions {
     fn default() -> Self {
-        UnsealOptions { accept_v1_data: true, render_templates: true }
+        UnsealOptions {
+            accept_v1_data: true,
+            render_templates: true,
+        }
     }
 }
 
@@ -51,7 +54,13 @@ pub fn unseal(
 
 /// The controller ownerReference a Secret gets from its SealedSecret (§4.3 step 5).
 pub fn owner_reference(ss: &SealedSecret) -> OwnerReference {
-    let or_default = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
+    let or_default = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
     OwnerReference {
         api_version: or_default(&ss.api_version, API_VERSION),
         kind: or_default(&ss.kind, KIND),
@@ -65,7 +74,10 @@ pub fn owner_reference(ss: &SealedSecret) -> OwnerReference {
 /// `/v1/verify` (§5.2, §12): true when every item decrypts with the current keys. Templates are never
 /// executed, and the answer does not say which step failed.
 pub fn verify(ss: &SealedSecret, keys: &(impl Decrypter + ?Sized), accept_v1_data: bool) -> bool {
-    let opts = UnsealOptions { accept_v1_data, render_templates: false };
+    let opts = UnsealOptions {
+        accept_v1_data,
+        render_templates: false,
+    };
     unseal(ss, keys, opts).is_ok()
 }
 
@@ -109,7 +121,11 @@ fn unseal_items(
         }
     }
     zeroize_context(context);
-    if errors.is_empty() { Ok(secret) } else { Err(Error::Unseal(group_errors(errors))) }
+    if errors.is_empty() {
+        Ok(secret)
+    } else {
+        Err(Error::Unseal(group_errors(errors)))
+    }
 }
 
 fn zeroize_context(context: BTreeMap<String, Vec<u8>>) {

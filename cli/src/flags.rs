@@ -186,6 +186,30 @@ pub struct Cli {
     #[arg(help = "Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted. ", long, value_name = "strings", action = ArgAction::Append, value_parser = go_csv, allow_hyphen_values = true)]
     pub recovery_private_key: Vec<CsvList>,
 
+    /// Back up the controller's private keys (every key Secret in --controller-namespace) to the --sealed-secret-file or stdout. Encrypted with age to --backup-recipient, else with a passphrase (SEALED_SECRETS_BACKUP_PASSPHRASE, or asked on the terminal), else plain with --backup-plaintext. Marks the key Secrets with the sealedsecrets-rs.io/backed-up-at annotation.
+    #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub backup_keys: bool,
+
+    #[arg(help = "age recipient (age1...) to encrypt the --backup-keys file to. Multiple recipients accepted either via comma separated list or by repetition of the flag.", long, value_name = "strings", action = ArgAction::Append, value_parser = go_csv, allow_hyphen_values = true)]
+    pub backup_recipient: Vec<CsvList>,
+
+    /// Write the --backup-keys file unencrypted (it holds the private keys in clear text).
+    #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub backup_plaintext: bool,
+
+    #[arg(help = "age identity file to decrypt a backup with (--restore-keys, --recovery-unseal). Multiple files accepted either via comma separated list or by repetition of the flag. A passphrase-encrypted backup needs none: the passphrase comes from SEALED_SECRETS_BACKUP_PASSPHRASE or the terminal.", long, value_name = "strings", action = ArgAction::Append, value_parser = go_csv, allow_hyphen_values = true)]
+    pub backup_identity: Vec<CsvList>,
+
+    /// Restore the key Secrets of a backup file (ours, encrypted or plain, or upstream's kubectl List) into --controller-namespace. Existing keys are kept; nothing is overwritten.
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub restore_keys: String,
+
     /// Print this help message
     #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub help: bool,
@@ -467,6 +491,22 @@ impl Cli {
     /// All `--from-file` values, comma-separated occurrences flattened.
     pub fn raw_value_files(&self) -> Vec<String> {
         self.from_file
+            .iter()
+            .flat_map(|l| l.0.iter().cloned())
+            .collect()
+    }
+
+    /// All `--backup-recipient` values.
+    pub fn backup_recipients(&self) -> Vec<String> {
+        self.backup_recipient
+            .iter()
+            .flat_map(|l| l.0.iter().cloned())
+            .collect()
+    }
+
+    /// All `--backup-identity` files.
+    pub fn backup_identity_files(&self) -> Vec<String> {
+        self.backup_identity
             .iter()
             .flat_map(|l| l.0.iter().cloned())
             .collect()

@@ -2,6 +2,7 @@
 //! `sealed-secrets` core: flags, files, stdin/stdout and the API server live here; sealing,
 //! unsealing, key handling and document formats live in the core.
 
+mod backup;
 mod cert;
 mod cluster;
 mod documents;

@@ -54,6 +54,19 @@ pub fn run(mut cli: Cli) -> Result<(), String> {
         return Err("--from-file requires --raw".into());
     }
 
+    // Key backup and restore (docs/operations.md) read no documents from the input.
+    if !cli.restore_keys.is_empty() {
+        return crate::backup::restore_keys(&cli);
+    }
+    if cli.backup_keys {
+        let out = if cli.sealed_secret_file.is_empty() {
+            Output::stdout()
+        } else {
+            Output::file(&cli.sealed_secret_file)?
+        };
+        return crate::backup::backup_keys(&cli, out);
+    }
+
     let input = if !cli.secret_file.is_empty() {
         let f = File::open(&cli.secret_file)
             .map_err(|_| "Could not read file specified with --secret-file".to_string())?;
@@ -317,6 +330,8 @@ fn recovery_unseal(
         let data = zeroize::Zeroizing::new(
             std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))?,
         );
+        // An encrypted backup (`--backup-keys`) is decrypted first; its plaintext is a key List.
+        let data = crate::backup::open_backup(cli, path, &data)?;
         keys.extend(
             parse_recovery_keys(&data).map_err(|e| goerr::redact_serde_values(&e.to_string()))?,
         );

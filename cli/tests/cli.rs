@@ -263,6 +263,30 @@ fn private_key_and_secret_values_never_in_errors() {
         "error unmarshaling JSON: while decoding JSON: illegal base64 data at input byte 9"
     );
     assert!(!e.contains("topsecret"));
+    // A value where a map belongs: serde would quote it.
+    let e = error_of(
+        ks().args(["--cert", &fixture_str("cert.pem"), "-n", "ns"])
+            .write_stdin(r#"{"kind":"Secret","metadata":{"name":"x"},"stringData":"topsecret"}"#),
+    );
+    assert_eq!(e, "invalid type: string, expected a map");
+    // The same in a key file: the private key must not be echoed.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.yaml");
+    let key_b64 = b64(&std::fs::read_to_string(fixture("key.pem")).unwrap());
+    std::fs::write(
+        &key_file,
+        format!("kind: Secret\nmetadata: {{name: k}}\ndata: {key_b64}\n"),
+    )
+    .unwrap();
+    let e = error_of(
+        ks().args([
+            "--recovery-unseal",
+            "--recovery-private-key",
+            &key_file.to_string_lossy(),
+        ])
+        .write_stdin(seal(&["-n", "ns"], &secret_yaml())),
+    );
+    assert!(!e.contains(&key_b64[..40]), "{e}");
 }
 
 // ------------------------------------------------------------------------------------------------

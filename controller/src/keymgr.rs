@@ -89,11 +89,14 @@ impl BackupStatus {
     pub fn end_relist(&self, keep: &str) -> usize {
         let mut inner = self.lock();
         if let Some(seen) = inner.relisted.take() {
-            inner.keys.retain(|name, _| name == keep || seen.contains(name));
+            inner
+                .keys
+                .retain(|name, _| name == keep || seen.contains(name));
         }
         inner.not_backed_up()
     }
 
+    #[cfg(test)]
     pub fn not_backed_up(&self) -> usize {
         self.lock().not_backed_up()
     }

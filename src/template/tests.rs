@@ -457,8 +457,14 @@ struct Expected {
 /// `TEMPLATE_CORPUS=c.json TEMPLATE_EXPECTED=e.json cargo test -p sealed-secrets differential_against_go`
 /// (see tools/gotemplate-ref/README.md).
 fn differential_against_go() {
-    let (corpus, expected) = match (std::env::var("TEMPLATE_CORPUS"), std::env::var("TEMPLATE_EXPECTED")) {
-        (Ok(c), Ok(e)) => (std::fs::read_to_string(c).unwrap(), std::fs::read_to_string(e).unwrap()),
+    let (corpus, expected) = match (
+        std::env::var("TEMPLATE_CORPUS"),
+        std::env::var("TEMPLATE_EXPECTED"),
+    ) {
+        (Ok(c), Ok(e)) => (
+            std::fs::read_to_string(c).unwrap(),
+            std::fs::read_to_string(e).unwrap(),
+        ),
         _ => (
             include_str!("../../tests/fixtures/templates/corpus.json").to_string(),
             include_str!("../../tests/fixtures/templates/expected.json").to_string(),
@@ -535,4 +541,3 @@ fn compare_with_go(corpus: &str, expected: &str) -> Vec<String> {
     );
     failures
 }
-

@@ -8,29 +8,45 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn existing(var: &str, default: PathBuf) -> PathBuf {
     let path = std::env::var_os(var).map(PathBuf::from).unwrap_or(default);
-    assert!(path.exists(), "{} not found (set {var}; `make test` builds it)", path.display());
+    assert!(
+        path.exists(),
+        "{} not found (set {var}; `make test` builds it)",
+        path.display()
+    );
     path
 }
 
 fn cache_dir() -> PathBuf {
-    std::env::var_os("SSRS_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/sealed-secrets-rs")
-    })
+    std::env::var_os("SSRS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/sealed-secrets-rs")
+        })
 }
 
 /// Our kubeseal.
 pub fn ours() -> PathBuf {
-    existing("KUBESEAL_BIN", workspace_root().join("target/debug/kubeseal"))
+    existing(
+        "KUBESEAL_BIN",
+        workspace_root().join("target/debug/kubeseal"),
+    )
 }
 
 /// The real upstream kubeseal (scripts/tools.sh upstream).
 pub fn upstream() -> PathBuf {
-    existing("UPSTREAM_KUBESEAL", cache_dir().join("upstream-v0.36.6/bin/kubeseal"))
+    existing(
+        "UPSTREAM_KUBESEAL",
+        cache_dir().join("upstream-v0.36.6/bin/kubeseal"),
+    )
 }
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -84,7 +100,9 @@ impl Sandbox {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
         let mut input = child.stdin.take().unwrap();
         let data = stdin.to_vec();
         let writer = std::thread::spawn(move || {
@@ -152,13 +170,21 @@ impl Cluster {
             kubeconfig: env_path("KUBECONFIG"),
             kubectl: env_path("KUBECTL"),
             upstream_kubeseal: env_path("KUBESEAL_UPSTREAM"),
-            controller_namespace: std::env::var("SSRS_CONTROLLER_NAMESPACE").unwrap_or_else(|_| "kube-system".into()),
-            controller_name: std::env::var("SSRS_CONTROLLER_NAME").unwrap_or_else(|_| "sealed-secrets-controller".into()),
+            controller_namespace: std::env::var("SSRS_CONTROLLER_NAMESPACE")
+                .unwrap_or_else(|_| "kube-system".into()),
+            controller_name: std::env::var("SSRS_CONTROLLER_NAME")
+                .unwrap_or_else(|_| "sealed-secrets-controller".into()),
         }
     }
 
     /// Runs a command with this cluster's kubeconfig (and `extra_env`), feeding `stdin`.
-    pub fn run(&self, bin: &Path, args: &[&str], stdin: &[u8], extra_env: &[(&str, &Path)]) -> Output {
+    pub fn run(
+        &self,
+        bin: &Path,
+        args: &[&str],
+        stdin: &[u8],
+        extra_env: &[(&str, &Path)],
+    ) -> Output {
         let mut cmd = Command::new(bin);
         cmd.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -173,7 +199,9 @@ impl Cluster {
                 cmd.env_remove(k);
             }
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
         let mut input = child.stdin.take().unwrap();
         let data = stdin.to_vec();
         let writer = std::thread::spawn(move || {
@@ -191,13 +219,20 @@ impl Cluster {
     /// kubectl that must succeed; returns stdout.
     pub fn kubectl_ok(&self, args: &[&str], stdin: &[u8]) -> String {
         let out = self.kubectl(args, stdin);
-        assert!(out.status.success(), "kubectl {args:?} failed: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            stderr(&out)
+        );
         stdout(&out)
     }
 
     /// A fresh namespace for one test case, so cases run in parallel.
     pub fn namespace(&self, prefix: &str) -> String {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
         let name = format!("{prefix}-{:x}{:x}", std::process::id() & 0xfff, nanos);
         self.kubectl_ok(&["create", "namespace", &name], b"");
         name
@@ -210,7 +245,10 @@ impl Cluster {
             if let Some(v) = f() {
                 return v;
             }
-            assert!(std::time::Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after {secs}s waiting for {what}"
+            );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
@@ -218,7 +256,9 @@ impl Cluster {
     /// The Secret as JSON, if it exists.
     pub fn get_json(&self, kind: &str, ns: &str, name: &str) -> Option<serde_json::Value> {
         let out = self.kubectl(&["get", kind, "-n", ns, name, "-o", "json"], b"");
-        out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap())
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
 
     /// A copy of the kubeconfig whose current context has namespace `ns`.
@@ -226,7 +266,14 @@ impl Cluster {
         let path = dir.join(format!("kubeconfig-{ns}"));
         std::fs::copy(&self.kubeconfig, &path).unwrap();
         let out = Command::new(&self.kubectl)
-            .args(["config", "set-context", "--current", "--namespace", ns, "--kubeconfig"])
+            .args([
+                "config",
+                "set-context",
+                "--current",
+                "--namespace",
+                ns,
+                "--kubeconfig",
+            ])
             .arg(&path)
             .output()
             .unwrap();
@@ -245,10 +292,15 @@ pub fn b64decode(s: &str) -> Vec<u8> {
         b'/' => 63,
         _ => panic!("bad base64"),
     };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::new();
     for chunk in bytes.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| acc | (u32::from(val(c)) << (18 - 6 * i)));
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| {
+            acc | (u32::from(val(c)) << (18 - 6 * i))
+        });
         for i in 0..chunk.len().saturating_sub(1) {
             out.push((n >> (16 - 8 * i)) as u8);
         }
@@ -496,5 +548,137 @@ pub fn assert_log_clean(log: &Path, from: u64, secrets: &[String], key_material:
             !text.contains(b64.trim_end_matches('=')),
             "the controller log contains the plaintext {s:?} in base64"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the disaster-recovery drill (tests/tests/drill.rs), which runs its own clusters.
+
+/// A control plane of its own (`scripts/cluster.sh up` with a private `SSRS_CLUSTER_DIR`), torn
+/// down (`scripts/cluster.sh down`, etcd data included) when dropped, whatever happened.
+pub struct OwnCluster {
+    pub dir: PathBuf,
+    /// The variables of `$SSRS_CLUSTER_DIR/env` as of the last (re)start.
+    pub env: std::collections::BTreeMap<String, String>,
+    down: bool,
+}
+
+impl OwnCluster {
+    /// `scripts/cluster.sh up --controller <kind> [-- flags]` in a fresh state dir named after `tag`.
+    pub fn up(tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "ssrs-{tag}-{}-{}",
+            std::process::id(),
+            random_hex(6)
+        ));
+        let mut cluster = OwnCluster {
+            dir,
+            env: Default::default(),
+            down: false,
+        };
+        let mut args = vec!["up", "--controller", controller];
+        if !flags.is_empty() {
+            args.push("--");
+            args.extend_from_slice(flags);
+        }
+        cluster.script(&args);
+        cluster.reload_env();
+        cluster
+    }
+
+    /// Runs `scripts/cluster.sh ARGS` for this cluster; panics with its output on failure.
+    pub fn script(&self, args: &[&str]) {
+        let mut cmd = Command::new(workspace_root().join("scripts/cluster.sh"));
+        cmd.args(args)
+            .env("SSRS_CLUSTER_DIR", &self.dir)
+            .current_dir(workspace_root());
+        // The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
+        if std::env::var_os("CONTROLLER_BIN").is_none() {
+            cmd.env(
+                "CONTROLLER_BIN",
+                workspace_root().join("target/debug/sealed-secrets-controller"),
+            );
+        }
+        for var in ["CONTROLLER", "CONTROLLER_ARGS", "KUBECONFIG"] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/cluster.sh {args:?} failed:\n{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+
+    /// Re-reads `$DIR/env` (rewritten on every controller start).
+    pub fn reload_env(&mut self) {
+        let out = Command::new("bash")
+            .args(["-c", "set -a; source \"$1\"; env -0", "drill"])
+            .arg(self.dir.join("env"))
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        self.env = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter_map(|kv| {
+                std::str::from_utf8(kv)
+                    .ok()?
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+    }
+
+    pub fn var(&self, name: &str) -> &str {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{name} not in {}/env", self.dir.display()))
+    }
+
+    /// A [`Cluster`] for the helpers (admin kubeconfig).
+    pub fn cluster(&self) -> Cluster {
+        Cluster {
+            kubeconfig: PathBuf::from(self.var("KUBECONFIG")),
+            kubectl: PathBuf::from(self.var("KUBECTL")),
+            upstream_kubeseal: PathBuf::from(self.var("KUBESEAL_UPSTREAM")),
+            controller_namespace: self.var("SSRS_CONTROLLER_NAMESPACE").to_string(),
+            controller_name: self.var("SSRS_CONTROLLER_NAME").to_string(),
+        }
+    }
+
+    /// Tears the cluster down now (also done on drop).
+    pub fn down(&mut self) {
+        if !self.down {
+            self.down = true;
+            self.script(&["down"]);
+        }
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        if !self.down {
+            self.down = true;
+            if std::thread::panicking() {
+                let log = self.dir.join("controller.log");
+                if let Ok(text) = std::fs::read_to_string(&log) {
+                    let tail: Vec<&str> = text.lines().rev().take(30).collect();
+                    eprintln!("--- last lines of {}:", log.display());
+                    for l in tail.iter().rev() {
+                        eprintln!("{l}");
+                    }
+                }
+            }
+            let _ = Command::new(workspace_root().join("scripts/cluster.sh"))
+                .arg("down")
+                .env("SSRS_CLUSTER_DIR", &self.dir)
+                .current_dir(workspace_root())
+                .stdout(Stdio::null())
+                .status();
+        }
     }
 }

@@ -1,0 +1,378 @@
+//! `--backup-keys` and `--restore-keys` (docs/operations.md), and opening encrypted backups for
+//! `--recovery-unseal`. The file format, its encryption and the validation of keys live in the core
+//! (`sealed_secrets::backup`); here are the API calls, the passphrase and the messages.
+
+use std::io::IsTerminal as _;
+
+use k8s_openapi::api::core::v1::Secret as ApiSecret;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use sealed_secrets::backup::{
+    self, BACKED_UP_AT, BackupError, BackupKey, Envelope, KEY_LABEL, SecretString,
+};
+use sealed_secrets::types::Secret;
+use zeroize::{Zeroize as _, Zeroizing};
+
+use crate::cluster;
+use crate::flags::Cli;
+use crate::goerr;
+use crate::kubeconfig::ClientConfig;
+use crate::output::Output;
+
+/// The passphrase for automation; without it kubeseal asks on the terminal.
+pub const PASSPHRASE_ENV: &str = "SEALED_SECRETS_BACKUP_PASSPHRASE";
+/// The pre-0.9 key Secret, which has no label (spec §3.2 step 2).
+const LEGACY_KEY_NAME: &str = "sealed-secrets-key";
+const FIELD_MANAGER: &str = "kubeseal";
+
+fn notice(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The passphrase from [`PASSPHRASE_ENV`], else typed on the terminal (twice when `confirm`).
+fn passphrase(confirm: bool) -> Result<SecretString, String> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV)
+        && !p.is_empty()
+    {
+        return Ok(SecretString::from(p));
+    }
+    // The terminal (/dev/tty) is asked when the user is at one: stdin may be a file
+    // (`--recovery-unseal < sealed.yaml`), stderr may be redirected, not both.
+    if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
+        return Err(format!(
+            "no passphrase: set {PASSPHRASE_ENV} or run kubeseal on a terminal"
+        ));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                format!(
+                    "cannot read the passphrase from the terminal: {}",
+                    goerr::io_text(&e)
+                )
+            })
+    };
+    let first = ask("Backup passphrase: ")?;
+    if first.is_empty() {
+        return Err("empty passphrase".into());
+    }
+    if confirm {
+        let again = ask("Repeat the passphrase: ")?;
+        if *again != *first {
+            return Err("the passphrases do not match".into());
+        }
+    }
+    Ok(SecretString::from(first.to_string()))
+}
+
+/// The plaintext of a backup file: decrypted with `--backup-identity` files or the passphrase when it
+/// is an age file, as it is otherwise.
+pub fn open_backup(cli: &Cli, path: &str, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+    let in_file = |e: BackupError| format!("{path}: {e}");
+    match backup::envelope(data).map_err(in_file)? {
+        Envelope::Plain => Ok(Zeroizing::new(data.to_vec())),
+        Envelope::Recipients => {
+            let files = cli.backup_identity_files();
+            if files.is_empty() {
+                return Err(format!(
+                    "{path}: the backup is encrypted to age recipients: give the identity file with --backup-identity"
+                ));
+            }
+            let mut contents = Vec::new();
+            for f in &files {
+                contents.push(Zeroizing::new(
+                    std::fs::read(f).map_err(|e| goerr::path_error("open", f, &e))?,
+                ));
+            }
+            let refs: Vec<&[u8]> = contents.iter().map(|c| c.as_slice()).collect();
+            backup::decrypt_with_identities(data, &refs).map_err(in_file)
+        }
+        Envelope::Passphrase => {
+            let pass = passphrase(false)?;
+            backup::decrypt_with_passphrase(data, &pass).map_err(in_file)
+        }
+    }
+}
+
+/// How a new backup is protected, decided (and asked for) before the cluster is contacted.
+enum Protection {
+    Recipients(Vec<String>),
+    Passphrase(SecretString),
+    Plaintext,
+}
+
+fn protection(cli: &Cli) -> Result<Protection, String> {
+    let recipients = cli.backup_recipients();
+    if !recipients.is_empty() {
+        if cli.backup_plaintext {
+            return Err("--backup-plaintext and --backup-recipient exclude each other".into());
+        }
+        backup::parse_recipients(&recipients).map_err(|e| e.to_string())?;
+        return Ok(Protection::Recipients(recipients));
+    }
+    if cli.backup_plaintext {
+        return Ok(Protection::Plaintext);
+    }
+    passphrase(true).map(Protection::Passphrase).map_err(|e| {
+        if e.starts_with("no passphrase") {
+            format!(
+                "{e}; the backup is encrypted by default: give --backup-recipient age1..., or a passphrase, or --backup-plaintext"
+            )
+        } else {
+            e
+        }
+    })
+}
+
+fn api_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Core Secret from the API's, through a zeroized buffer.
+fn to_core(secret: &ApiSecret) -> Result<Secret, String> {
+    let buf = Zeroizing::new(serde_json::to_vec(secret).map_err(|e| e.to_string())?);
+    serde_json::from_slice(&buf).map_err(|e| goerr::redact_serde_values(&e.to_string()))
+}
+
+fn to_api(secret: &Secret) -> Result<ApiSecret, String> {
+    let buf = Zeroizing::new(serde_json::to_vec(secret).map_err(|e| e.to_string())?);
+    serde_json::from_slice(&buf).map_err(|e| goerr::redact_serde_values(&e.to_string()))
+}
+
+fn scrub(secret: &mut ApiSecret) {
+    if let Some(data) = secret.data.as_mut() {
+        data.values_mut().for_each(|v| v.0.zeroize());
+    }
+}
+
+async fn client(config: &ClientConfig<'_>) -> Result<kube::Client, String> {
+    let kube_config = config.kube_config().await?;
+    kube::Client::try_from(kube_config).map_err(|e| e.to_string())
+}
+
+/// `--backup-keys`: every key Secret of the controller (label `sealedsecrets.bitnami.com/sealed-secrets-key`
+/// with any value, and the legacy `sealed-secrets-key`) into one file; once the file is written, the
+/// Secrets get the `sealedsecrets-rs.io/backed-up-at` annotation.
+pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), String> {
+    let protection = protection(cli);
+    let protection = match protection {
+        Ok(p) => p,
+        Err(e) => {
+            out.finish(false)?;
+            return Err(e);
+        }
+    };
+    let config = ClientConfig::new(&cli.kubeconfig, &cli.kube);
+    let namespace = cli.controller_namespace.clone();
+    // One runtime for the whole command: the client does not outlive the runtime it was made on.
+    let mut out = Some(out);
+    let result = cluster::block_on(async {
+        let client = client(&config).await?;
+        let api: Api<ApiSecret> = Api::namespaced(client, &namespace);
+        let read_err = |e: kube::Error| {
+            format!(
+                "cannot read the key Secrets in namespace {namespace}: {}",
+                api_message(&e)
+            )
+        };
+        let mut listed = api
+            .list(&ListParams::default().labels(KEY_LABEL))
+            .await
+            .map_err(read_err)?
+            .items;
+        if !listed
+            .iter()
+            .any(|s| s.metadata.name.as_deref() == Some(LEGACY_KEY_NAME))
+            && let Some(legacy) = api.get_opt(LEGACY_KEY_NAME).await.map_err(read_err)?
+        {
+            listed.push(legacy);
+        }
+        let mut secrets = Vec::with_capacity(listed.len());
+        for s in listed.iter_mut() {
+            let converted = to_core(s);
+            scrub(s);
+            secrets.push(converted?);
+        }
+        if secrets.is_empty() {
+            return Err(format!(
+                "no key Secret found in namespace {namespace} (label {KEY_LABEL}, or named {LEGACY_KEY_NAME}); is --controller-namespace right?"
+            ));
+        }
+        let export = backup::export(secrets, &namespace, std::time::SystemTime::now())
+            .map_err(|e| e.to_string())?;
+        let text: Zeroizing<String> = match &protection {
+            Protection::Recipients(r) => Zeroizing::new(
+                backup::encrypt_to_recipients(export.plaintext.as_bytes(), r)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Protection::Passphrase(p) => Zeroizing::new(
+                backup::encrypt_with_passphrase(export.plaintext.as_bytes(), p, None)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Protection::Plaintext => export.plaintext.clone(),
+        };
+        let Some(mut output) = out.take() else {
+            return Err("output already used".into());
+        };
+        let written = output.write(text.as_bytes());
+        output.finish(written.is_ok())?;
+        written?;
+        for k in &export.keys {
+            notice(&format!(
+                "backed up {namespace}/{} {} (not before {}, not after {})",
+                k.name,
+                k.fingerprint,
+                backup::rfc3339(k.not_before),
+                backup::rfc3339(k.not_after)
+            ));
+        }
+        // Only now that the file exists are the keys marked as backed up (the controller's
+        // keys_not_backed_up gauge follows this annotation).
+        let patch = serde_json::json!({
+            "metadata": {"annotations": {BACKED_UP_AT: export.exported_at}}
+        });
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        for k in &export.keys {
+            match api.patch(&k.name, &pp, &Patch::Merge(&patch)).await {
+                Ok(mut s) => scrub(&mut s),
+                Err(e) => {
+                    return Err(format!(
+                        "the backup was written, but key Secret {namespace}/{} could not be marked with {BACKED_UP_AT}: {}",
+                        k.name,
+                        api_message(&e)
+                    ));
+                }
+            }
+        }
+        notice(&format!(
+            "marked {} key Secret(s) with {BACKED_UP_AT}={}",
+            export.keys.len(),
+            export.exported_at
+        ));
+        Ok(())
+    });
+    // On an error before the file was written, the pending file is removed.
+    if let Some(output) = out {
+        output.finish(false)?;
+    }
+    result
+}
+
+enum Plan {
+    Create(Box<BackupKey>),
+    Present(String),
+    Conflict(String),
+}
+
+/// `--restore-keys FILE`: creates the key Secrets of a backup in `--controller-namespace`, with their
+/// names, labels, annotations and type. A key already there is skipped; a different Secret under the
+/// same name is never overwritten. Everything is read, decrypted, validated and checked with a
+/// server-side dry run before the first write.
+pub fn restore_keys(cli: &Cli) -> Result<(), String> {
+    let path = cli.restore_keys.as_str();
+    let data =
+        Zeroizing::new(std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))?);
+    let plaintext = open_backup(cli, path, &data)?;
+    let keys = backup::parse(&plaintext).map_err(|e| format!("{path}: {e}"))?;
+    drop(plaintext);
+    let config = ClientConfig::new(&cli.kubeconfig, &cli.kube);
+    let namespace = cli.controller_namespace.clone();
+    cluster::block_on(async {
+        let client = client(&config).await?;
+        let api: Api<ApiSecret> = Api::namespaced(client, &namespace);
+        let denied = |e: kube::Error| {
+            format!(
+                "cannot restore keys into namespace {namespace}: {}; nothing was written",
+                api_message(&e)
+            )
+        };
+        let mut plan = Vec::new();
+        for mut key in keys {
+            key.secret.metadata.namespace = namespace.clone();
+            let name = key.info.name.clone();
+            match api.get_opt(&name).await.map_err(denied)? {
+                Some(mut existing) => {
+                    let same = to_core(&existing).map(|e| backup::same_key(&e, &key.secret));
+                    scrub(&mut existing);
+                    if same? {
+                        plan.push(Plan::Present(name));
+                    } else {
+                        plan.push(Plan::Conflict(name));
+                    }
+                }
+                None => plan.push(Plan::Create(Box::new(key))),
+            }
+        }
+        // Permission and admission checks of every create, without writing anything.
+        let dry = PostParams {
+            dry_run: true,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        for p in &plan {
+            if let Plan::Create(key) = p {
+                let mut obj = to_api(&key.secret)?;
+                let result = api.create(&dry, &obj).await;
+                scrub(&mut obj);
+                let mut created = result.map_err(denied)?;
+                scrub(&mut created);
+            }
+        }
+        let pp = PostParams {
+            dry_run: false,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        let (mut created, mut present, mut conflicts) = (0, 0, 0);
+        for p in plan {
+            match p {
+                Plan::Create(key) => {
+                    let mut obj = to_api(&key.secret)?;
+                    let result = api.create(&pp, &obj).await;
+                    scrub(&mut obj);
+                    match result {
+                        Ok(mut s) => {
+                            scrub(&mut s);
+                            created += 1;
+                            notice(&format!(
+                                "created {namespace}/{} {}",
+                                key.info.name, key.info.fingerprint
+                            ));
+                        }
+                        Err(e) => {
+                            return Err(format!(
+                                "cannot create key Secret {namespace}/{}: {} ({created} created before it)",
+                                key.info.name,
+                                api_message(&e)
+                            ));
+                        }
+                    }
+                }
+                Plan::Present(name) => {
+                    present += 1;
+                    notice(&format!("skipped {namespace}/{name}: already present"));
+                }
+                Plan::Conflict(name) => {
+                    conflicts += 1;
+                    notice(&format!(
+                        "skipped {namespace}/{name}: a different Secret with this name exists; not overwritten"
+                    ));
+                }
+            }
+        }
+        notice(&format!(
+            "restored {created} key(s) into namespace {namespace}, {present} already present"
+        ));
+        if conflicts > 0 {
+            return Err(format!(
+                "{conflicts} key(s) not restored: a different Secret has the same name in namespace {namespace}"
+            ));
+        }
+        Ok(())
+    })
+}
