@@ -1,14 +1,13 @@
 //! Client-side rate limiting of API requests (`--kubeclient-qps`, `--kubeclient-burst`): a token
 //! bucket like client-go's `flowcontrol.NewTokenBucketRateLimiter`, as a tower layer on the kube
-//! client. A request waits for its token in `poll_ready`.
+//! client, one bucket per API group as upstream's two clientsets have.
 
-use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 /// Token bucket as a virtual schedule: every request reserves the next slot; `burst` slots can be
 /// taken at once, then one per `interval`.
@@ -39,15 +38,29 @@ impl TokenBucket {
     }
 }
 
+/// Upstream's controller talks to the API server through two clientsets built from one rest config
+/// (core: Secrets, Events, Namespaces; `bitnami.com`: SealedSecrets and their status), and each
+/// clientset has its own token bucket. Requests are split the same way, so that at the same flags
+/// both controllers get the same request budget.
 #[derive(Clone)]
 pub struct QpsLayer {
-    bucket: Arc<Mutex<TokenBucket>>,
+    core: Arc<Mutex<TokenBucket>>,
+    sealed_secrets: Arc<Mutex<TokenBucket>>,
 }
 
 impl QpsLayer {
     pub fn new(qps: f64, burst: u32) -> Self {
         QpsLayer {
-            bucket: Arc::new(Mutex::new(TokenBucket::new(qps, burst))),
+            core: Arc::new(Mutex::new(TokenBucket::new(qps, burst))),
+            sealed_secrets: Arc::new(Mutex::new(TokenBucket::new(qps, burst))),
+        }
+    }
+
+    fn bucket_for(&self, path: &str) -> &Arc<Mutex<TokenBucket>> {
+        if path.starts_with("/apis/bitnami.com/") {
+            &self.sealed_secrets
+        } else {
+            &self.core
         }
     }
 }
@@ -57,53 +70,46 @@ impl<S> tower::Layer<S> for QpsLayer {
     fn layer(&self, inner: S) -> Qps<S> {
         Qps {
             inner,
-            bucket: self.bucket.clone(),
-            wait: None,
-            reserved: false,
+            buckets: self.clone(),
         }
     }
 }
 
 pub struct Qps<S> {
     inner: S,
-    bucket: Arc<Mutex<TokenBucket>>,
-    wait: Option<Pin<Box<Sleep>>>,
-    reserved: bool,
+    buckets: QpsLayer,
 }
 
-impl<S, R> tower::Service<R> for Qps<S>
+impl<S, B> tower::Service<http::Request<B>> for Qps<S>
 where
-    S: tower::Service<R>,
+    S: tower::Service<http::Request<B>>,
+    S::Future: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if !self.reserved {
-            let now = Instant::now();
-            let wait = self
-                .bucket
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .reserve(now);
-            self.reserved = true;
-            if !wait.is_zero() {
-                self.wait = Some(Box::pin(tokio::time::sleep_until(now + wait)));
-            }
-        }
-        if let Some(sleep) = self.wait.as_mut() {
-            if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.wait = None;
-        }
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: R) -> Self::Future {
-        self.reserved = false;
-        self.inner.call(req)
+    /// The token is reserved from the request's bucket; the request (a lazy future) is sent once
+    /// its slot has come.
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let now = Instant::now();
+        let wait = self
+            .buckets
+            .bucket_for(req.uri().path())
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reserve(now);
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            if !wait.is_zero() {
+                tokio::time::sleep_until(now + wait).await;
+            }
+            fut.await
+        })
     }
 }
 
@@ -130,15 +136,42 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn service_waits_for_tokens() {
+    async fn service_waits_for_tokens_per_api_group() {
         use tower::{Layer as _, Service as _, ServiceExt as _};
         let layer = QpsLayer::new(10.0, 1);
-        let mut svc = layer.layer(tower::service_fn(|x: u32| async move { Ok::<_, ()>(x) }));
+        let mut svc = layer.layer(tower::service_fn(|r: http::Request<()>| async move {
+            Ok::<_, ()>(r.uri().path().to_string())
+        }));
+        let req = |p: &str| http::Request::builder().uri(p).body(()).unwrap();
         let start = Instant::now();
-        for i in 0..3 {
-            let r = svc.ready().await.unwrap().call(i).await.unwrap();
-            assert_eq!(r, i);
+        for _ in 0..3 {
+            let r = svc
+                .ready()
+                .await
+                .unwrap()
+                .call(req("/api/v1/namespaces/a/secrets/x"))
+                .await
+                .unwrap();
+            assert_eq!(r, "/api/v1/namespaces/a/secrets/x");
         }
         assert_eq!(Instant::now() - start, Duration::from_millis(200));
+        // SealedSecret requests have a bucket of their own, as upstream's second clientset does.
+        let t = Instant::now();
+        svc.ready()
+            .await
+            .unwrap()
+            .call(req(
+                "/apis/bitnami.com/v1alpha1/namespaces/a/sealedsecrets/x/status",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(Instant::now() - t, Duration::ZERO);
+        svc.ready()
+            .await
+            .unwrap()
+            .call(req("/apis/bitnami.com/v1alpha1/sealedsecrets"))
+            .await
+            .unwrap();
+        assert_eq!(Instant::now() - t, Duration::from_millis(100));
     }
 }
