@@ -14,6 +14,8 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 use std::time::SystemTime;
 
+use crate::types::metav1_time;
+
 pub use age::secrecy::SecretString;
 use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
@@ -103,20 +105,6 @@ impl std::fmt::Debug for Export {
     }
 }
 
-/// RFC 3339, seconds, UTC (what `metav1.Time` prints).
-pub fn rfc3339(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
-}
-
 /// Checks that a Secret is a usable sealing key: an RSA private key in `tls.key` and a certificate
 /// in `tls.crt` (spec §3.2).
 pub fn key_info(secret: &Secret) -> Result<KeyInfo, BackupError> {
@@ -185,7 +173,7 @@ pub fn export(
     namespace: &str,
     now: SystemTime,
 ) -> Result<Export, BackupError> {
-    let exported_at = rfc3339(now);
+    let exported_at = metav1_time(now);
     let mut items: Vec<(KeyInfo, Secret)> = Vec::new();
     for secret in secrets {
         let info = key_info(&secret)?;
@@ -199,8 +187,8 @@ pub fn export(
         let a = &mut secret.metadata.annotations;
         a.insert(BACKED_UP_AT.into(), exported_at.clone());
         a.insert(KEY_FINGERPRINT.into(), info.fingerprint.clone());
-        a.insert(CERT_NOT_BEFORE.into(), rfc3339(info.not_before));
-        a.insert(CERT_NOT_AFTER.into(), rfc3339(info.not_after));
+        a.insert(CERT_NOT_BEFORE.into(), metav1_time(info.not_before));
+        a.insert(CERT_NOT_AFTER.into(), metav1_time(info.not_after));
         items.push((info, secret));
     }
     if items.is_empty() {
@@ -224,8 +212,8 @@ pub fn export(
             "#   {} {} not-before={} not-after={}\n",
             info.name,
             info.fingerprint,
-            rfc3339(info.not_before),
-            rfc3339(info.not_after)
+            metav1_time(info.not_before),
+            metav1_time(info.not_after)
         ));
     }
     header.push_str(

@@ -226,8 +226,8 @@ pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), String> {
                 "backed up {namespace}/{} {} (not before {}, not after {})",
                 k.name,
                 k.fingerprint,
-                backup::rfc3339(k.not_before),
-                backup::rfc3339(k.not_after)
+                sealed_secrets::types::metav1_time(k.not_before),
+                sealed_secrets::types::metav1_time(k.not_after)
             ));
         }
         // Only now that the file exists are the keys marked as backed up (the controller's

@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use k8s_openapi::api::core::v1::Event;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use sealed_secrets::types::metav1_time;
 use serde_json::json;
 
 pub const COMPONENT: &str = "sealed-secrets";
@@ -65,20 +66,6 @@ pub struct EventRecorder {
     cache: Mutex<HashMap<EventKey, Recorded>>,
 }
 
-/// `metav1.Time` JSON: RFC 3339, seconds, UTC.
-pub fn rfc3339_seconds(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
-}
-
 /// What client-go's broadcaster logs for each event (`StartLogging`).
 pub fn log_line(obj: &ObjectReference, type_: EventType, reason: &str, message: &str) -> String {
     format!(
@@ -107,7 +94,7 @@ pub fn new_event(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let ts = rfc3339_seconds(now);
+    let ts = metav1_time(now);
     json!({
         "apiVersion": "v1",
         "kind": "Event",
@@ -184,7 +171,7 @@ impl EventRecorder {
         if let Some(prev) = previous {
             let count = prev.count.saturating_add(1);
             let patch =
-                json!({"count": count, "lastTimestamp": rfc3339_seconds(now), "message": message});
+                json!({"count": count, "lastTimestamp": metav1_time(now), "message": message});
             match api
                 .patch(
                     &prev.name,

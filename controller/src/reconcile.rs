@@ -14,7 +14,7 @@ use sealed_secrets::types::{SealedSecret, SealedSecretStatus, Secret};
 use sealed_secrets::unseal::{UnsealOptions, unseal};
 use tracing::{error, info, warn};
 
-use crate::events::{EventRecorder, EventType, ObjectReference, rfc3339_seconds};
+use crate::events::{EventRecorder, EventType, ObjectReference};
 use crate::keymgr::Clock;
 use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
@@ -24,6 +24,7 @@ use crate::secret_update::{
     updated_secret,
 };
 use crate::status::{gauge_value, next_status};
+use sealed_secrets::types::metav1_time;
 
 pub const REASON_UNSEALED: &str = "Unsealed";
 pub const REASON_UNSEAL_FAILED: &str = "ErrUnsealFailed";
@@ -394,7 +395,7 @@ async fn write_status_once(
     error: Option<&str>,
     ctx: &Context,
 ) -> Result<SealedSecretStatus, kube::Error> {
-    let now = rfc3339_seconds(ctx.clock.now());
+    let now = metav1_time(ctx.clock.now());
     let generation = object.metadata.generation.unwrap_or(0);
     let (status, write) = next_status(current_status(&object).as_ref(), generation, error, &now);
     if write {
