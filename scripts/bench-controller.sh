@@ -14,15 +14,17 @@
 #      alternating, in one cluster; median).
 #
 # The throughput and memory cases run on a fresh cluster per controller and run (no leftover work
-# from the other one); the lifted-limit throughput, CPU-bound, runs R_LIFTED times each and the best
-# counts. Both controllers get exactly the same flags. Absolute figures move with the machine; the ratios are
-# what counts. Needs root (like cluster.sh) and the release binaries:
+# from the other one); the lifted-limit throughput is CPU-bound (the API server, etcd and kubectl
+# share the cores), so it runs R_LIFTED times per controller, alternating, and the best run counts.
+# Both controllers get exactly the same flags. Absolute figures move with the machine; the ratios
+# are what counts. Needs root (like cluster.sh) and the release binaries:
 #   cargo build --release -p sealed-secrets-controller -p kubeseal   (or: make bench-controller)
 #
-# Environment: N (1000), N_LIMITED (200), ITEMS (3), UNRELATED (5000), UNRELATED_NS (5),
-#   REPS (7), R_LIFTED (2), SETTLE (10 s), CREATE_PARALLEL (4 kubectl processes creating the SealedSecrets),
+# Environment: N (1000), N_LIMITED (200), ITEMS (3), UNRELATED (5000), UNRELATED_NS (5), REPS (7),
+#   R_LIFTED (2), SETTLE (10 s), CREATE_PARALLEL (4 kubectl processes creating the SealedSecrets),
 #   SSRS_CLUSTER_DIR (/tmp/ssrs-bench; owned by this script: an old cluster there is torn down),
 #   OURS_CONTROLLER, UPSTREAM_CONTROLLER, KUBESEAL (binaries), KEEP_WORK=1 (keep the work dir).
+# Helpers: scripts/bench/{gen,unseal_timer,healthz_poll,audit_summary}.py.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -73,6 +75,7 @@ trap 'exit 130' INT TERM HUP
 for kind in ours upstream; do
   if [[ $kind == ours ]]; then src=$OURS_CONTROLLER; else src=$UPSTREAM_CONTROLLER; fi
   cp "$src" "$PODBIN/controller-$kind"
+  # shellcheck disable=SC2016 # expanded by the wrapper, not here
   printf '#!/bin/bash\necho "ssrs-bench-exec ${EPOCHREALTIME/[.,]/}"\nexec %q "$@"\n' \
     "$PODBIN/controller-$kind" >"$PODBIN/wrapper-$kind"
   chmod 0755 "$PODBIN/controller-$kind" "$PODBIN/wrapper-$kind"
@@ -82,6 +85,7 @@ done
 # helpers
 
 cluster() { scripts/cluster.sh "$@" >>"$WORK/cluster.log" 2>&1 || { tail -n 30 "$WORK/cluster.log" >&2; return 1; }; }
+# shellcheck disable=SC1091 # written by cluster.sh up
 load_env() { source "$SSRS_CLUSTER_DIR/env"; }
 # cluster_up KIND FLAGS...: a fresh cluster with KIND's controller (which creates the first key).
 cluster_up() {
@@ -257,6 +261,7 @@ healthz() {
     done
   done
   for kind in upstream ours; do
+    # shellcheck disable=SC2086 # a space-separated list
     set_result "healthz.$kind.ms" "$(printf '%s\n' ${times[$kind]} | median)"
     echo "== /healthz / $kind: ms from exec to the first 200, $REPS starts (after one warm-up): ${times[$kind]}" >>"$WORK/details"
     log "healthz $kind: ${times[$kind]}ms"
