@@ -261,6 +261,27 @@ impl Cluster {
             .then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
 
+    /// The key Secrets in the controller namespace matching `selector` (e.g. the key label, or
+    /// `label=active`), oldest first.
+    pub fn key_secrets(&self, selector: &str) -> Vec<serde_json::Value> {
+        let list: serde_json::Value = serde_json::from_str(&self.kubectl_ok(
+            &[
+                "get",
+                "secret",
+                "-n",
+                &self.controller_namespace,
+                "-l",
+                selector,
+                "--sort-by=.metadata.creationTimestamp",
+                "-o",
+                "json",
+            ],
+            b"",
+        ))
+        .unwrap();
+        list["items"].as_array().cloned().unwrap_or_default()
+    }
+
     /// A copy of the kubeconfig whose current context has namespace `ns`.
     pub fn kubeconfig_with_namespace(&self, dir: &Path, ns: &str) -> PathBuf {
         let path = dir.join(format!("kubeconfig-{ns}"));
@@ -488,22 +509,8 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
 /// Strings that must never appear in a controller log: every PEM line and the Secret's base64 of
 /// each key Secret's private key (label `...sealed-secrets-key`, plus the legacy unlabelled one).
 pub fn private_key_material(c: &Cluster) -> Vec<String> {
-    let list: serde_json::Value = serde_json::from_str(&c.kubectl_ok(
-        &[
-            "get",
-            "secret",
-            "-n",
-            &c.controller_namespace,
-            "-l",
-            "sealedsecrets.bitnami.com/sealed-secrets-key",
-            "-o",
-            "json",
-        ],
-        b"",
-    ))
-    .unwrap();
     let mut out = Vec::new();
-    for item in list["items"].as_array().into_iter().flatten() {
+    for item in c.key_secrets("sealedsecrets.bitnami.com/sealed-secrets-key") {
         let Some(b64) = item["data"]["tls.key"].as_str() else {
             continue;
         };

@@ -55,26 +55,8 @@ fn fetch_cert_prints_the_controller_certificate() {
     let out = c.run(&ours(), &["--fetch-cert"], b"", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The newest active key Secret's certificate.
-    let list: serde_json::Value = serde_json::from_str(&c.kubectl_ok(
-        &[
-            "get",
-            "secret",
-            "-n",
-            &c.controller_namespace,
-            "-l",
-            KEY_LABEL,
-            "--sort-by=.metadata.creationTimestamp",
-            "-o",
-            "json",
-        ],
-        b"",
-    ))
-    .unwrap();
-    let newest = list["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .expect("no key Secret");
+    let keys = c.key_secrets(KEY_LABEL);
+    let newest = keys.last().expect("no key Secret");
     let crt = b64decode(newest["data"]["tls.crt"].as_str().unwrap());
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),

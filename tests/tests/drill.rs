@@ -94,21 +94,7 @@ fn fetch_cert(c: &OwnCluster) -> String {
 
 /// Key Secrets in the controller namespace: name → object.
 fn key_secrets(c: &OwnCluster) -> Vec<Value> {
-    let list: Value = serde_json::from_str(&c.cluster().kubectl_ok(
-        &[
-            "get",
-            "secret",
-            "-n",
-            "kube-system",
-            "-l",
-            KEY_LABEL,
-            "-o",
-            "json",
-        ],
-        b"",
-    ))
-    .unwrap();
-    list["items"].as_array().cloned().unwrap_or_default()
+    c.cluster().key_secrets(KEY_LABEL)
 }
 
 fn key_names(c: &OwnCluster) -> BTreeSet<String> {

@@ -46,23 +46,7 @@ fn our_controller() -> PathBuf {
 
 /// The key Secrets in the controller namespace: name → resourceVersion.
 fn key_secrets(t: &Case) -> BTreeMap<String, String> {
-    let list: Value = serde_json::from_str(&t.c.kubectl_ok(
-        &[
-            "get",
-            "secret",
-            "-n",
-            &t.c.controller_namespace,
-            "-l",
-            "sealedsecrets.bitnami.com/sealed-secrets-key",
-            "-o",
-            "json",
-        ],
-        b"",
-    ))
-    .unwrap();
-    list["items"]
-        .as_array()
-        .unwrap()
+    t.c.key_secrets("sealedsecrets.bitnami.com/sealed-secrets-key")
         .iter()
         .map(|s| {
             (
