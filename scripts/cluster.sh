@@ -2,7 +2,8 @@
 # A real, single-machine Kubernetes control plane for tests and humans (see docs/control-plane.md):
 # etcd + kube-apiserver (TLS, RBAC, service accounts) on the host, and the Sealed Secrets controller
 # running as a "pod" in its own network namespace, reached by kubeseal through the API server's
-# service proxy exactly as in a real cluster. No kube-controller-manager, scheduler or kubelet.
+# service proxy exactly as in a real cluster. kube-controller-manager runs the garbage collector and
+# the namespace controller (ownerReferences cascade, namespaces finish deleting); no scheduler or kubelet.
 #
 #   scripts/cluster.sh up [--controller upstream|ours|none] [-- CONTROLLER_ARGS...]
 #   scripts/cluster.sh down
@@ -214,6 +215,7 @@ teardown() {
   load_state
   stop_proc controller "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}"
   # Their state is thrown away: no point in a graceful shutdown (which takes seconds).
+  stop_proc kube-controller-manager "${KCM_PID:-}" "${KCM_START:-}" 0
   stop_proc kube-apiserver "${APISERVER_PID:-}" "${APISERVER_START:-}" 0
   stop_proc etcd "${ETCD_PID:-}" "${ETCD_START:-}" 0
   if [[ -n ${NETNS:-} ]] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$NETNS"; then
@@ -244,7 +246,7 @@ cluster_running() {
   (
     load_state
     proc_alive "${ETCD_PID:-}" "${ETCD_START:-}" || proc_alive "${APISERVER_PID:-}" "${APISERVER_START:-}" ||
-      proc_alive "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}"
+      proc_alive "${KCM_PID:-}" "${KCM_START:-}" || proc_alive "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}"
   )
 }
 
@@ -383,6 +385,18 @@ start_apiserver() {
   log "kube-apiserver starting on $APISERVER_URL (pod-side $APISERVER_POD_URL, pid $APISERVER_PID)"
   wait_until "kube-apiserver /readyz" "$TIMEOUT" "$DIR/apiserver.log" "$APISERVER_PID" "$APISERVER_START" \
     bash -c "[[ \$(curl -s --max-time 5 --cacert '$p/ca.crt' --cert '$p/admin.crt' --key '$p/admin.key' '$APISERVER_URL/readyz') == ok ]]"
+}
+
+# The two controllers whose absence a user of a real cluster would notice: the garbage collector
+# (a deleted SealedSecret takes its Secret with it) and the namespace controller (`kubectl delete
+# namespace` completes). Admin credentials; it serves nothing (--secure-port=0).
+start_kcm() {
+  start_daemon KCM "$DIR/kcm.log" "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig="$DIR/kubeconfig" --controllers=garbage-collector-controller,namespace-controller \
+    --leader-elect=false --secure-port=0 --use-service-account-credentials=false --v=1
+  log "kube-controller-manager starting (garbage collector, namespace controller; pid $KCM_PID)"
+  wait_until "kube-controller-manager garbage collector" "$TIMEOUT" "$DIR/kcm.log" "$KCM_PID" "$KCM_START" \
+    grep -q 'Garbage collector: all resource monitors have synced' "$DIR/kcm.log"
 }
 
 crd_file() {
@@ -709,7 +723,9 @@ cmd_up() {
   start_apiserver
   write_kubeconfig "$DIR/kubeconfig" admin "$DIR/pki/admin.crt" "$DIR/pki/admin.key"
   write_kubeconfig "$DIR/kubeconfig-user" ssrs-user "$DIR/pki/user.crt" "$DIR/pki/user.key"
+  # After the CRD, so that the garbage collector monitors SealedSecrets from its first sync.
   install_objects
+  start_kcm
   state_set CTRL_KIND none
   if [[ $kind != none ]]; then
     start_controller "$kind" "${OPT_ARGS[@]}"

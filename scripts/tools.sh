@@ -48,8 +48,18 @@ build_once() {
 }
 
 upstream_build() {
-  GOBIN=$PWD/bin go install -v "github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@$UPSTREAM_VERSION"
-  GOBIN=$PWD/bin go install -v "github.com/bitnami-labs/sealed-secrets/cmd/controller@$UPSTREAM_VERSION"
+  local mod=github.com/bitnami-labs/sealed-secrets
+  # From v0.38 upstream's go.mod declares `github.com/bitnami/sealed-secrets` while the module proxy
+  # serves it under the old path, so `go install pkg@version` refuses it ("module declares its path
+  # as ..."). Build inside a writable copy of the downloaded module source instead, setting the
+  # version the way upstream's Makefile does (GO_LD_FLAGS = -X main.VERSION=...). Older versions
+  # build the same way, so there is one path for every version.
+  local dir; dir=$(cd / && go mod download -json "$mod@$UPSTREAM_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [[ -n $dir && -d $dir ]] || { echo "go mod download $mod@$UPSTREAM_VERSION gave no source directory" >&2; return 1; }
+  cp -r "$dir" src && chmod -R u+w src
+  mkdir -p bin
+  (cd src && go build -v -trimpath -ldflags "-s -w -X main.VERSION=$UPSTREAM_VERSION" -o ../bin/ ./cmd/kubeseal ./cmd/controller)
+  rm -rf src
 }
 
 k8s_build() {
@@ -70,6 +80,7 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -78,7 +89,7 @@ GO
   ld+=" -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
   ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitTreeState=clean"
   mkdir -p bin
-  go build -v -trimpath -ldflags "$ld" -o bin/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  go build -v -trimpath -ldflags "$ld" -o bin/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
   rm -f go.sum tools.go
 }
 
@@ -102,8 +113,8 @@ what=${1:-all}
 case $what in
   upstream) build_once "$CACHE/upstream-$UPSTREAM_VERSION" "upstream kubeseal+controller $UPSTREAM_VERSION" upstream_build
             echo "$CACHE/upstream-$UPSTREAM_VERSION/bin" ;;
-  k8s)      build_once "$CACHE/k8s-$K8S_VERSION" "kube-apiserver+kubectl $K8S_VERSION (several minutes)" k8s_build
-            echo "$CACHE/k8s-$K8S_VERSION/bin" ;;
+  k8s)      build_once "$CACHE/kubernetes-$K8S_VERSION" "kube-apiserver+kube-controller-manager+kubectl $K8S_VERSION (several minutes)" k8s_build
+            echo "$CACHE/kubernetes-$K8S_VERSION/bin" ;;
   etcd)     build_once "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" etcd_build
             echo "$CACHE/etcd-$ETCD_VERSION/bin" ;;
   all)      "$0" upstream >/dev/null; "$0" etcd >/dev/null; "$0" k8s >/dev/null ;;
