@@ -32,8 +32,7 @@ test-interop: tools build
 
 ## End to end on real control planes (a fresh one per suite, always torn down):
 ##  - our kubeseal against the real upstream controller, then against ours;
-##  - our controller: upstream's integration scenarios (docs/upstream-scenarios.md), the security
-##    checks of docs/security.md, upstream kubeseal against it;
+##  - our controller: every scenario of spec §10, §12 security checks, upstream kubeseal against it;
 ##  - takeover of an upstream installation's keys and SealedSecrets by our controller;
 ##  - the key backup/restore drill, which runs its own two clusters in sequence (tests/tests/drill.rs).
 test-e2e: tools build
