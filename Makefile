@@ -49,7 +49,8 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Regenerates crds/ from the Rust types.
+## Rewrites crds/sealedsecret.yaml from the hand-written schema in src/crd.rs: the test that fails
+## when the checked-in file is stale writes it instead.
 crds:
 	UPDATE_CRDS=1 $(CARGO) test -p sealed-secrets crd::tests::checked_in_crd_is_current
 

@@ -683,7 +683,7 @@ cmd_up() {
   parse_controller_opts "$@"
   local kind=${OPT_CONTROLLER:-${ENV_CONTROLLER:-ours}}
   case $kind in upstream | ours | none) ;; *) die "unknown controller '$kind' (upstream|ours|none)" ;; esac
-  # Installed as a user would install each: ours from deploy/ (kustomize, with our generated CRD),
+  # Installed as a user would install each: ours from deploy/ (kustomize, with our CRD from crds/),
   # upstream with its own RBAC/Services (scripts/cluster/manifests) and its CRD.
   if [[ $kind == ours ]]; then
     : "${MANIFESTS_DIR:=$REPO/deploy}"
