@@ -1,27 +1,33 @@
-//! Command line and environment (spec §8): upstream's flag names, defaults and value syntax (Go
-//! durations, Go `ParseBool` booleans, RFC1123Z cutoff time, `k=v,...` lists), every flag also
-//! settable as `SEALED_SECRETS_<FLAG>`; the command line wins.
+//! Command line and environment (upstream `cmd/controller/main.go`): upstream's flag names,
+//! defaults and value syntax (Go durations, Go `ParseBool` booleans, RFC1123Z cutoff time,
+//! `k=v,...` lists), every flag also settable as `SEALED_SECRETS_<FLAG>`; the command line wins.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::{Duration, SystemTime};
 
 use clap::parser::ValueSource;
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser};
 use sealed_secrets::keys::KeyOrder;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 
 /// The label marking active key Secrets (spec §3.1).
 pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 const KEY_PREFIX_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789-";
 const KEY_PREFIX_MAX_LEN: usize = 245;
 const RFC1123Z: &str = "Mon, 02 Jan 2006 15:04:05 -0700";
+const RFC1123Z_FORMAT: &[BorrowedFormatItem<'_>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+);
 
 /// The raw flags, as upstream's `cmd/controller` binds them.
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "controller",
     about = "Sealed Secrets controller (sealed-secrets-rs)",
-    disable_version_flag = true
+    disable_version_flag = true,
+    mut_args = go_bool_flag
 )]
 pub struct Flags {
     /// Prefix used to name keys.
@@ -61,9 +67,11 @@ pub struct Flags {
     pub key_order_priority: String,
 
     /// Accept deprecated V1 data field.
-    #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value = "true",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA",
+        default_value = "true"
+    )]
     pub accept_deprecated_v1_data: bool,
 
     /// Create a new key if latest one is older than this cutoff time. RFC1123 format with numeric timezone expected.
@@ -71,9 +79,7 @@ pub struct Flags {
     pub key_cutoff_time: String,
 
     /// Scan all namespaces or only the current namespace (default=true).
-    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value = "true",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value = "true")]
     pub all_namespaces: bool,
 
     /// Comma-separated list of additional namespaces to be scanned.
@@ -105,34 +111,28 @@ pub struct Flags {
     pub privatekey_labels: String,
 
     /// Revert to old GC behavior where the controller deletes secrets instead of delegating that to k8s itself.
-    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value = "false")]
     pub old_gc_behavior: bool,
 
     /// beta: if true, the controller will update the status sub-resource whenever it processes a sealed secret
-    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value = "true",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value = "true")]
     pub update_status: bool,
 
     /// beta: If this is true, the controller will watch for key secrets. (Key Secrets are always
     /// watched by this implementation; the flag is accepted for compatibility.)
-    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_WATCH_FOR_SECRETS",
+        default_value = "false"
+    )]
     pub watch_for_secrets: bool,
 
     /// if true the controller will skip listening for managed secret changes to recreate them. This helps on limited permission environments.
-    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value = "false",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value = "false")]
     pub skip_recreate: bool,
 
     /// if true the controller will log info to stdout and error/warn to stderr.
-    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", default_value = "true",
-          num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", default_value = "true")]
     pub log_info_stdout: bool,
 
     /// Log level (DEBUG|INFO|WARN|ERROR).
@@ -191,9 +191,21 @@ pub struct Flags {
     pub write_timeout: Duration,
 
     /// Print version information and exit
-    #[arg(long, num_args = 0..=1, require_equals = true, default_value = "false",
-          default_missing_value = "true", action = ArgAction::Set, value_parser = parse_go_bool)]
+    #[arg(long, default_value = "false")]
     pub version: bool,
+}
+
+/// pflag's booleans, for every `bool` field: `--flag` means true, `--flag=<Go ParseBool value>`
+/// sets it, and a separate `--flag false` is not taken as its value.
+fn go_bool_flag(arg: Arg) -> Arg {
+    if !matches!(arg.get_action(), ArgAction::SetTrue) {
+        return arg;
+    }
+    arg.action(ArgAction::Set)
+        .num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+        .value_parser(parse_go_bool)
 }
 
 /// Where a flag's value came from, for the `--key-renew-period` / `--rotate-period` alias.
@@ -325,7 +337,7 @@ impl Config {
             other => (KeyOrder::CertNotBefore, Some(other.to_string())),
         };
         let mut privatekey_labels = parse_key_values(&f.privatekey_labels, "privatekey-labels")?;
-        // The active-key label is always set by the controller itself (spec §3.1).
+        // The active-key label is always set by the controller itself (upstream `writeKey`).
         privatekey_labels.remove(KEY_LABEL);
         let privatekey_annotations =
             parse_key_values(&f.privatekey_annotations, "privatekey-annotations")?;
@@ -376,7 +388,7 @@ impl Config {
     }
 }
 
-/// Upstream `validateKeyPrefix` (spec §3.1).
+/// Upstream `validateKeyPrefix`.
 pub fn validate_key_prefix(name: &str) -> Result<(), ConfigError> {
     if name.len() > KEY_PREFIX_MAX_LEN {
         return Err(ConfigError::KeyPrefixTooLong(name.len()));
@@ -398,9 +410,9 @@ pub fn split_dedup(s: &str) -> Vec<String> {
     out
 }
 
-/// `k=v,k2=v2` (spec §3.1): split on `,`, de-duplicate, split each item on `=` and use parts 0 and
-/// 1 (a second `=` truncates the value, as upstream). An item without `=` is rejected (upstream
-/// crashes); empty items (a trailing comma) are skipped.
+/// `k=v,k2=v2` (upstream `writeKey`'s label and annotation lists): split on `,`, de-duplicate,
+/// split each item on `=` and use parts 0 and 1 (a second `=` truncates the value, as upstream). An
+/// item without `=` is rejected (upstream crashes); empty items (a trailing comma) are skipped.
 pub fn parse_key_values(
     s: &str,
     flag: &'static str,
@@ -484,13 +496,9 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
 /// Go's `time.Parse(time.RFC1123Z, s)`: `Mon, 02 Jan 2006 15:04:05 -0700` (`date -R`).
 pub fn parse_rfc1123z(s: &str) -> Result<SystemTime, String> {
     let err = |detail: &str| format!("parsing time {s:?} as {RFC1123Z:?}: {detail}");
-    let format = time::format_description::parse_borrowed::<1>(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]",
-    )
-    .map_err(|e| err(&e.to_string()))?;
     let mut parsed = time::parsing::Parsed::new();
     let rest = parsed
-        .parse_items(s.as_bytes(), &format)
+        .parse_items(s.as_bytes(), RFC1123Z_FORMAT)
         .map_err(|e| err(&e.to_string()))?;
     if !rest.is_empty() {
         return Err(err("extra text after the time"));
@@ -671,6 +679,45 @@ mod tests {
         assert!(!p.flags.update_status);
         assert!(parse(&["--all-namespaces=maybe"]).is_err());
         assert!(parse(&["--version"]).unwrap().flags.version);
+        assert!(parse(&["--version=T"]).unwrap().flags.version);
+        // As pflag: a bool flag takes its value only after `=`.
+        assert!(parse(&["--old-gc-behavior", "false"]).is_err());
+    }
+
+    #[test]
+    fn every_bool_flag_is_go_style() {
+        let mut cmd = Flags::command();
+        cmd.build();
+        let go_style: Vec<&str> = cmd
+            .get_arguments()
+            .filter(|a| a.is_require_equals_set())
+            .map(|a| a.get_id().as_str())
+            .collect();
+        assert_eq!(
+            go_style,
+            [
+                "accept_deprecated_v1_data",
+                "all_namespaces",
+                "old_gc_behavior",
+                "update_status",
+                "watch_for_secrets",
+                "skip_recreate",
+                "log_info_stdout",
+                "version"
+            ]
+        );
+        for a in cmd.get_arguments().filter(|a| a.is_require_equals_set()) {
+            let id = a.get_id().as_str();
+            assert!(matches!(a.get_action(), ArgAction::Set), "{id}");
+            assert_eq!(a.get_num_args(), Some((0..=1).into()), "{id}");
+            // A bare `--flag` is true, whatever its default.
+            let long = format!("--{}", a.get_long().unwrap_or_default());
+            let m = cmd
+                .clone()
+                .try_get_matches_from(["controller", long.as_str()])
+                .unwrap();
+            assert_eq!(m.get_one::<bool>(id), Some(&true), "{id}");
+        }
     }
 
     #[test]

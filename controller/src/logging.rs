@@ -8,6 +8,9 @@
 
 use std::fmt::Write as _;
 
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -74,9 +77,12 @@ impl LogFormat {
     }
 }
 
+/// Why [`init`] failed (a global subscriber was already set).
+pub type InitError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Installs the global subscriber. `RUST_LOG`, when set, replaces the level filter (for debugging
 /// the kube client); by default other crates log only warnings and errors.
-pub fn init(level: &str, format: &str, info_to_stdout: bool) -> Result<(), String> {
+pub fn init(level: &str, format: &str, info_to_stdout: bool) -> Result<(), InitError> {
     let threshold = parse_slog_level(level).unwrap_or(SLOG_INFO);
     let ours = match threshold_to_filter(threshold) {
         Some(l) => l.as_str().to_ascii_lowercase(),
@@ -97,7 +103,7 @@ pub fn init(level: &str, format: &str, info_to_stdout: bool) -> Result<(), Strin
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .event_format(formatter);
-    let result = if info_to_stdout {
+    if info_to_stdout {
         builder
             .with_writer(
                 std::io::stderr
@@ -107,8 +113,7 @@ pub fn init(level: &str, format: &str, info_to_stdout: bool) -> Result<(), Strin
             .try_init()
     } else {
         builder.with_writer(std::io::stderr).try_init()
-    };
-    result.map_err(|e| e.to_string())
+    }
 }
 
 /// An event formatter printing slog's text or JSON layout.
@@ -203,15 +208,14 @@ fn text_value(s: &str) -> String {
     }
 }
 
+/// slog's time: RFC 3339 with milliseconds, here always in UTC.
+const SLOG_TIME: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
 fn now_rfc3339_millis() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let fmt = time::format_description::parse_borrowed::<1>(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z",
-    );
-    match fmt {
-        Ok(f) => now.format(&f).unwrap_or_default(),
-        Err(_) => String::new(),
-    }
+    time::OffsetDateTime::now_utc()
+        .format(SLOG_TIME)
+        .unwrap_or_default()
 }
 
 impl SlogFormat {

@@ -1,8 +1,10 @@
-//! Prometheus metrics with upstream's names and labels (spec §6), on an injected registry.
+//! Prometheus metrics with the names and labels of upstream's `pkg/controller/metrics.go`, on an
+//! injected registry.
 //!
 //! prometheus-client appends `_total` to counters (and a full stop to help texts) when it encodes
-//! them, so counters are registered without it; every name is registered in full (no registry prefix), so pass a registry that has no
-//! prefix of its own. The exposition is OpenMetrics text (see [`encode`]).
+//! them, so counters are registered without it. The names are registered under the
+//! `sealed_secrets_controller` prefix, so pass a registry that has no prefix of its own. The
+//! exposition is OpenMetrics text (see [`encode`]).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -94,47 +96,44 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric in `registry`.
+    /// Registers every metric in `registry`, under `sealed_secrets_controller_`.
     pub fn new(registry: &mut Registry) -> Self {
         let m = Metrics::default();
-        // Registered but never set: upstream exposes 0.
-        registry
-            .sub_registry_with_label(("revision".into(), REVISION.into()))
-            .register(
-                format!("{PREFIX}_build_info"),
-                "Build information",
-                m.build_info.clone(),
-            );
-        registry.register(
-            format!("{PREFIX}_unseal_requests"),
+        let r = registry.sub_registry_with_prefix(PREFIX);
+        r.register(
+            "unseal_requests",
             "Total number of sealed secret unseal requests",
             m.unseal_requests.clone(),
         );
-        registry.register(
-            format!("{PREFIX}_unseal_errors"),
+        r.register(
+            "unseal_errors",
             "Total number of sealed secret unseal errors by reason",
             m.unseal_errors.clone(),
         );
-        registry.register(
-            format!("{PREFIX}_condition_info"),
+        r.register(
+            "condition_info",
             "Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)",
             m.condition_info.clone(),
         );
-        registry.register(
-            format!("{PREFIX}_http_requests"),
+        r.register(
+            "http_requests",
             "A counter for requests to the wrapped handler",
             m.http_requests.clone(),
         );
-        registry.register(
-            format!("{PREFIX}_http_request_duration_seconds"),
+        r.register(
+            "http_request_duration_seconds",
             "A histogram of latencies for requests",
             m.http_request_duration.clone(),
         );
-        registry.register(
-            format!("{PREFIX}_keys_not_backed_up"),
+        r.register(
+            "keys_not_backed_up",
             "Number of current sealing key Secrets without the sealedsecrets-rs.io/backed-up-at annotation, i.e. in no backup made with kubeseal --backup-keys",
             m.keys_not_backed_up.clone(),
         );
+        // Registered but never set: upstream exposes 0. (A sub-registry's metrics are encoded after
+        // its parent's, so build_info comes last, as before.)
+        r.sub_registry_with_label(("revision".into(), REVISION.into()))
+            .register("build_info", "Build information", m.build_info.clone());
         m
     }
 

@@ -1,40 +1,47 @@
 //! Client-side rate limiting of API requests (`--kubeclient-qps`, `--kubeclient-burst`): a token
-//! bucket like client-go's `flowcontrol.NewTokenBucketRateLimiter`, as a tower layer on the kube
-//! client, one bucket per API group as upstream's two clientsets have.
+//! bucket like client-go's `flowcontrol.NewTokenBucketRateLimiter` (governor's GCRA: `burst`
+//! requests at once, then one per `1/qps`), as a tower layer on the kube client, one bucket per API
+//! group as upstream's two clientsets have.
 
+use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use governor::clock::Clock;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 
-/// Token bucket as a virtual schedule: every request reserves the next slot; `burst` slots can be
-/// taken at once, then one per `interval`.
-#[derive(Debug)]
-pub struct TokenBucket {
-    interval: Duration,
-    tolerance: Duration,
-    next_free: Option<Instant>,
+/// governor's clock on tokio's time, so that waiting uses tokio's timer (and tests can pause time).
+#[derive(Debug, Clone, Copy, Default)]
+struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> std::time::Instant {
+        tokio::time::Instant::now().into_std()
+    }
 }
 
-impl TokenBucket {
-    pub fn new(qps: f64, burst: u32) -> Self {
-        let interval = Duration::from_secs_f64(1.0 / qps.max(1e-6));
-        let tolerance = interval.saturating_mul(burst.saturating_sub(1));
-        TokenBucket {
-            interval,
-            tolerance,
-            next_free: None,
-        }
-    }
+type Bucket = RateLimiter<NotKeyed, InMemoryState, TokioClock>;
 
-    /// Reserves one token at `now`; returns how long to wait for it.
-    pub fn reserve(&mut self, now: Instant) -> Duration {
-        let tat = self.next_free.map_or(now, |t| t.max(now));
-        let allowed_at = tat.checked_sub(self.tolerance).map_or(now, |t| t.max(now));
-        self.next_free = Some(tat + self.interval);
-        allowed_at.saturating_duration_since(now)
+/// `qps` requests per second sustained, `burst` (at least 1) at once.
+fn bucket(qps: f64, burst: u32) -> Bucket {
+    // A huge QPS rounds the interval to zero, which governor refuses: one request per nanosecond
+    // is as good as unlimited.
+    let interval = Duration::from_secs_f64(1.0 / qps.max(1e-6)).max(Duration::from_nanos(1));
+    let quota = Quota::with_period(interval)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+    RateLimiter::direct_with_clock(quota, TokioClock)
+}
+
+/// Waits until `bucket` has a token for one request.
+async fn until_ready(bucket: &Bucket) {
+    while let Err(not_until) = bucket.check() {
+        tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
     }
 }
 
@@ -44,23 +51,23 @@ impl TokenBucket {
 /// both controllers get the same request budget.
 #[derive(Clone)]
 pub struct QpsLayer {
-    core: Arc<Mutex<TokenBucket>>,
-    sealed_secrets: Arc<Mutex<TokenBucket>>,
+    core: Arc<Bucket>,
+    sealed_secrets: Arc<Bucket>,
 }
 
 impl QpsLayer {
     pub fn new(qps: f64, burst: u32) -> Self {
         QpsLayer {
-            core: Arc::new(Mutex::new(TokenBucket::new(qps, burst))),
-            sealed_secrets: Arc::new(Mutex::new(TokenBucket::new(qps, burst))),
+            core: Arc::new(bucket(qps, burst)),
+            sealed_secrets: Arc::new(bucket(qps, burst)),
         }
     }
 
-    fn bucket_for(&self, path: &str) -> &Arc<Mutex<TokenBucket>> {
+    fn bucket_for(&self, path: &str) -> Arc<Bucket> {
         if path.starts_with("/apis/bitnami.com/") {
-            &self.sealed_secrets
+            self.sealed_secrets.clone()
         } else {
-            &self.core
+            self.core.clone()
         }
     }
 }
@@ -93,21 +100,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    /// The token is reserved from the request's bucket; the request (a lazy future) is sent once
-    /// its slot has come.
+    /// The request (a lazy future) is sent once its bucket has a token.
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let now = Instant::now();
-        let wait = self
-            .buckets
-            .bucket_for(req.uri().path())
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .reserve(now);
+        let bucket = self.buckets.bucket_for(req.uri().path());
         let fut = self.inner.call(req);
         Box::pin(async move {
-            if !wait.is_zero() {
-                tokio::time::sleep_until(now + wait).await;
-            }
+            until_ready(&bucket).await;
             fut.await
         })
     }
@@ -117,22 +115,61 @@ where
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
+
+    /// How long `until_ready` waits, on tokio's paused clock.
+    async fn wait(bucket: &Bucket) -> Duration {
+        let start = Instant::now();
+        until_ready(bucket).await;
+        Instant::now() - start
+    }
 
     #[tokio::test(start_paused = true)]
     async fn burst_then_rate() {
-        let mut b = TokenBucket::new(5.0, 10);
-        let now = Instant::now();
+        let b = bucket(5.0, 10);
         for _ in 0..10 {
-            assert_eq!(b.reserve(now), Duration::ZERO);
+            assert_eq!(wait(&b).await, Duration::ZERO);
         }
-        assert_eq!(b.reserve(now), Duration::from_millis(200));
-        assert_eq!(b.reserve(now), Duration::from_millis(400));
+        assert_eq!(wait(&b).await, Duration::from_millis(200));
+        assert_eq!(wait(&b).await, Duration::from_millis(200));
         // After a quiet period the bucket refills (up to the burst).
-        let later = now + Duration::from_secs(60);
+        tokio::time::advance(Duration::from_secs(60)).await;
         for _ in 0..10 {
-            assert_eq!(b.reserve(later), Duration::ZERO);
+            assert_eq!(wait(&b).await, Duration::ZERO);
         }
-        assert!(b.reserve(later) > Duration::ZERO);
+        assert!(wait(&b).await > Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn extreme_rates_do_not_panic() {
+        let fast = bucket(f64::INFINITY, 1);
+        assert_eq!(wait(&fast).await, Duration::ZERO);
+        tokio::time::advance(Duration::from_nanos(1)).await;
+        assert_eq!(wait(&fast).await, Duration::ZERO);
+        let slow = bucket(0.0, 1);
+        assert_eq!(wait(&slow).await, Duration::ZERO);
+        assert!(slow.check().is_err());
+        let nan = bucket(f64::NAN, 1);
+        assert_eq!(wait(&nan).await, Duration::ZERO);
+        assert!(nan.check().is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_requests_are_spread_at_the_rate() {
+        let b = Arc::new(bucket(10.0, 2));
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let b = b.clone();
+            tasks.spawn(async move {
+                until_ready(&b).await;
+                Instant::now() - start
+            });
+        }
+        let mut done = tasks.join_all().await;
+        done.sort();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(done, [ms(0), ms(0), ms(100), ms(200), ms(300), ms(400)]);
     }
 
     #[tokio::test(start_paused = true)]

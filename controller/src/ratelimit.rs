@@ -1,6 +1,12 @@
-//! The `/v1/verify` rate limiter (spec §5.3): GCRA with the parameters and results of upstream's
+//! The `/v1/verify` rate limiter: GCRA with the parameters and results of upstream's
 //! `throttled.GCRARateLimiter` over a bounded in-memory store, and the response headers of
 //! `throttled.HTTPRateLimiter`. Time is passed in so the behaviour is testable without sleeping.
+//!
+//! Ours rather than governor's keyed limiter (which `qps.rs` uses for the client side): the
+//! headers need throttled's exact `remaining` and reset arithmetic (governor reports neither in
+//! that form), and the per-client store must stay bounded (65536 buckets, keyed by a hash of the
+//! client-chosen `X-Forwarded-For`, evicting the bucket closest to full), where governor's keyed
+//! store grows with every new key until it is pruned.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
