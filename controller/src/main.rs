@@ -16,9 +16,7 @@ mod qps;
 mod ratelimit;
 mod reconcile;
 mod registry;
-mod scrub;
 mod secret_update;
-mod status;
 
 use std::process::ExitCode;
 use std::sync::Arc;
