@@ -20,11 +20,11 @@ pub use age::secrecy::SecretString;
 use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::key_secret::{TLS_CRT, TLS_KEY};
 use crate::keys::{Certificate, KeyError, PrivateKey};
 use crate::types::Secret;
 
-/// Label of active key Secrets (spec §3.1).
-pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+pub use crate::key_secret::KEY_LABEL;
 /// Set on a key Secret in the cluster after a successful backup, and on the items of the backup.
 pub const BACKED_UP_AT: &str = "sealedsecrets-rs.io/backed-up-at";
 /// Informational annotations on the items of a backup; not restored (they are derived from the data).
@@ -115,7 +115,7 @@ pub fn key_info(secret: &Secret) -> Result<KeyInfo, BackupError> {
     };
     let key = secret
         .data
-        .get("tls.key")
+        .get(TLS_KEY)
         .ok_or_else(|| bad("no tls.key".into()))?;
     PrivateKey::from_pem(key.as_bytes()).map_err(|e| match e {
         KeyError::NotRsaPrivateKey => bad("private key is not an RSA key".into()),
@@ -123,7 +123,7 @@ pub fn key_info(secret: &Secret) -> Result<KeyInfo, BackupError> {
     })?;
     let crt = secret
         .data
-        .get("tls.crt")
+        .get(TLS_CRT)
         .ok_or_else(|| bad("no tls.crt".into()))?;
     let cert = Certificate::from_pem(crt.as_bytes()).map_err(|e| bad(format!("tls.crt: {e}")))?;
     Ok(KeyInfo {
@@ -146,12 +146,12 @@ fn display_name(secret: &Secret) -> String {
 pub fn same_key(a: &Secret, b: &Secret) -> bool {
     let key_of = |s: &Secret| {
         s.data
-            .get("tls.key")
+            .get(TLS_KEY)
             .and_then(|k| PrivateKey::from_pem(k.as_bytes()).ok())
             .map(|k| k.public_key().fingerprint())
     };
     let ka = key_of(a);
-    ka.is_some() && ka == key_of(b) && a.data.get("tls.crt") == b.data.get("tls.crt")
+    ka.is_some() && ka == key_of(b) && a.data.get(TLS_CRT) == b.data.get(TLS_CRT)
 }
 
 /// The Secret as it goes into a backup or back into a cluster: no server-populated metadata.

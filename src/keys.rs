@@ -1,5 +1,6 @@
 //! Key material (spec §1.6, §1.7, §3): certificates, private keys, key generation and the key ring.
-//! RSA operations use aws-lc-rs; the rsa/pkcs8 and x509-cert crates only encode and decode.
+//! RSA operations and digests use aws-lc-rs; the pkcs1/pkcs8 and x509-cert crates only encode and
+//! decode (no RSA arithmetic outside aws-lc-rs, so no exposure to RUSTSEC-2023-0071).
 
 use std::time::{Duration, SystemTime};
 
@@ -8,8 +9,7 @@ use aws_lc_rs::rsa::{
     KeyPair, KeySize, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
     PublicEncryptingKey,
 };
-use rsa::pkcs8::der::{Decode, Encode};
-use sha2::{Digest, Sha256};
+use pkcs8::der::{Decode, Encode};
 use x509_cert::der::asn1::{BitString, GeneralizedTime, OctetString, UtcTime};
 use zeroize::Zeroizing;
 
@@ -42,6 +42,9 @@ pub enum KeyError {
     UnsupportedKeySize(usize),
     #[error("key generation failed: {0}")]
     Generation(String),
+    /// serde's messages can quote the offending value (key material): say only what it is.
+    #[error("private key file holds a document that is not a valid Secret")]
+    NotASecretDocument,
 }
 
 /// A public key that can seal (OAEP-SHA256 encryption).
@@ -78,10 +81,10 @@ impl PublicKey {
     /// allows any id; it only de-duplicates keys.
     pub fn fingerprint(&self) -> String {
         use base64::Engine as _;
-        let digest = Sha256::digest(&self.spki_der);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.spki_der);
         format!(
             "SHA256:{}",
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest.as_ref())
         )
     }
 
@@ -205,7 +208,7 @@ impl std::fmt::Debug for PrivateKey {
 
 impl PrivateKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        let info = rsa::pkcs8::PrivateKeyInfo::try_from(der).map_err(|_| KeyError::NoPrivateKey)?;
+        let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(|_| KeyError::NoPrivateKey)?;
         if info.algorithm.oid.to_string() != RSA_ENCRYPTION_OID {
             return Err(KeyError::NotRsaPrivateKey);
         }
@@ -227,7 +230,7 @@ impl PrivateKey {
     }
 
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let info = rsa::pkcs8::PrivateKeyInfo::new(rsa::pkcs1::ALGORITHM_ID, der);
+        let info = pkcs8::PrivateKeyInfo::new(pkcs1::ALGORITHM_ID, der);
         let pkcs8 = Zeroizing::new(info.to_der().map_err(|_| KeyError::NoPrivateKey)?);
         Self::from_pkcs8_der(&pkcs8)
     }
@@ -257,7 +260,7 @@ impl PrivateKey {
 
     /// PKCS#1 `RSA PRIVATE KEY` PEM, the form upstream writes to `tls.key`.
     pub fn to_pkcs1_pem(&self) -> Result<Zeroizing<String>, KeyError> {
-        let info = rsa::pkcs8::PrivateKeyInfo::try_from(self.pkcs8.as_slice())
+        let info = pkcs8::PrivateKeyInfo::try_from(self.pkcs8.as_slice())
             .map_err(|_| KeyError::NoPrivateKey)?;
         Ok(Zeroizing::new(pem_encode(
             "RSA PRIVATE KEY",
@@ -532,8 +535,7 @@ pub fn parse_recovery_keys(data: &[u8]) -> Result<Vec<PrivateKey>, crate::Error>
         Err(e) if data.windows(11).any(|w| w == b"-----BEGIN ") => return Err(e.into()),
         Err(_) => {}
     }
-    let docs =
-        crate::codec::parse_documents(data).map_err(|e| crate::Error::Message(e.to_string()))?;
+    let docs = crate::codec::parse_documents(data)?;
     let mut secrets = Vec::new();
     for doc in docs {
         let is_list = doc.get("items").is_some_and(|i| i.is_array())
@@ -551,49 +553,21 @@ pub fn parse_recovery_keys(data: &[u8]) -> Result<Vec<PrivateKey>, crate::Error>
     }
     let mut keys = Vec::new();
     for doc in secrets {
-        // serde's messages can quote the offending value (key material): say only what it is.
-        let secret: crate::types::Secret = serde_json::from_value(doc).map_err(|_| {
-            crate::Error::Message(
-                "private key file holds a document that is not a valid Secret".into(),
-            )
-        })?;
-        let pem = secret.data.get("tls.key").ok_or(KeyError::MissingTlsKey)?;
-        keys.push(PrivateKey::from_pem(pem.as_bytes()).map_err(|e| match e {
-            KeyError::NotRsaPrivateKey => {
-                KeyError::UnexpectedPrivateKeyType("*ecdsa.PrivateKey".into())
-            }
-            other => other,
-        })?);
+        let secret: crate::types::Secret =
+            serde_json::from_value(doc).map_err(|_| KeyError::NotASecretDocument)?;
+        keys.push(
+            crate::key_secret::private_key(&secret).map_err(|e| match e {
+                KeyError::NotRsaPrivateKey => {
+                    KeyError::UnexpectedPrivateKeyType("*ecdsa.PrivateKey".into())
+                }
+                other => other,
+            })?,
+        );
     }
     if keys.is_empty() {
         return Err(KeyError::NoPrivateKey.into());
     }
     Ok(keys)
-}
-
-/// A key Secret (`tls.key` + `tls.crt`) as the controller registers it (§3.2).
-pub fn key_pair_from_secret(
-    secret: &crate::types::Secret,
-    order: KeyOrder,
-) -> Result<SealingKeyPair, KeyError> {
-    let key = secret.data.get("tls.key").ok_or(KeyError::MissingTlsKey)?;
-    let private_key = PrivateKey::from_pem(key.as_bytes())?;
-    let crt = secret.data.get("tls.crt").ok_or(KeyError::NoCertificate)?;
-    let certificate = Certificate::from_pem(crt.as_bytes())?;
-    let order_time = match order {
-        KeyOrder::CertNotBefore => certificate.not_before,
-        KeyOrder::SecretCreationTimestamp => secret
-            .metadata
-            .creation_timestamp
-            .as_deref()
-            .and_then(parse_rfc3339)
-            .unwrap_or(certificate.not_before),
-    };
-    Ok(SealingKeyPair {
-        private_key,
-        certificate,
-        order_time,
-    })
 }
 
 /// `--key-order-priority`.

@@ -6,11 +6,19 @@ pub mod backup;
 pub mod codec;
 pub mod crd;
 pub mod crypto;
+pub mod decode;
+#[cfg(feature = "k8s-openapi")]
+pub mod k8s;
+pub mod key_secret;
 pub mod keys;
 pub mod output;
+pub mod ownership;
+pub mod renewal;
+pub mod reseal;
 pub mod scope;
 pub mod seal;
 pub mod secret;
+pub mod status;
 pub mod template;
 pub mod types;
 pub mod unseal;
@@ -18,19 +26,48 @@ pub mod unseal;
 #[cfg(test)]
 mod tests;
 
+/// Every failure of the core. The texts are upstream's where the spec gives them, and never contain
+/// plaintext or key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("no key could decrypt secret")]
     NoKeyCouldDecrypt,
-    /// Per-item unseal failures, already grouped as upstream prints them (§4.3).
+    /// Per-item unseal failures, grouped as upstream prints them.
     #[error("{0}")]
-    Unseal(String),
+    Unseal(unseal::ItemErrors),
     #[error(transparent)]
     Key(#[from] keys::KeyError),
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
     #[error(transparent)]
     Codec(#[from] codec::CodecError),
+    /// A value that is not Go-valid base64 (standard alphabet, padded).
+    #[error(transparent)]
+    Base64(#[from] crypto::Base64Error),
+    #[error("unsupported output format: {0}")]
+    UnsupportedOutputFormat(String),
+    /// An object could not be turned into JSON (serde's message, which names no values).
     #[error("{0}")]
-    Message(String),
+    Serialize(String),
+    #[error(
+        "secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used"
+    )]
+    EmptyData,
+    #[error("missing metadata.name in input Secret")]
+    MissingName,
+    #[error(
+        "namespace mismatch: input secret is in namespace {input:?} but {specified:?} was specified"
+    )]
+    NamespaceMismatch { input: String, specified: String },
+    #[error("secret must declare a namespace")]
+    MissingNamespace,
+    #[error("using deprecated 'data' field, use 'encryptedData' or flip the feature flag")]
+    DeprecatedDataRefused,
+    #[error(
+        "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time"
+    )]
+    DataAndEncryptedData,
+    /// The legacy `data` blob decrypted but is not a Secret (serde's message names positions only).
+    #[error("invalid secret in deprecated data field: {0}")]
+    InvalidV1Secret(String),
 }

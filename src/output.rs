@@ -17,13 +17,13 @@ impl OutputFormat {
         match s.to_ascii_lowercase().as_str() {
             "" | "json" => Ok(OutputFormat::Json),
             "yaml" => Ok(OutputFormat::Yaml),
-            _ => Err(Error::Message(format!("unsupported output format: {s}"))),
+            _ => Err(Error::UnsupportedOutputFormat(s.to_string())),
         }
     }
 
     /// One object: JSON pretty-printed plus `\n`, or `---\n` followed by YAML.
     pub fn render(self, object: &impl Serialize) -> Result<String, Error> {
-        let value = serde_json::to_value(object).map_err(|e| Error::Message(e.to_string()))?;
+        let value = serde_json::to_value(object).map_err(|e| Error::Serialize(e.to_string()))?;
         Ok(match self {
             OutputFormat::Json => crate::codec::to_json_pretty(&value),
             OutputFormat::Yaml => format!("---\n{}", crate::codec::try_to_yaml(&value)?),

@@ -34,17 +34,13 @@ pub fn seal_secret(
     opts: &SealOptions,
 ) -> Result<SealedSecret, Error> {
     if secret.data.is_empty() && secret.string_data.is_empty() && !opts.allow_empty_data {
-        return Err(Error::Message(
-            "secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used".into(),
-        ));
+        return Err(Error::EmptyData);
     }
     if !opts.name.is_empty() {
         secret.metadata.name = opts.name.clone();
     }
     if secret.metadata.name.is_empty() {
-        return Err(Error::Message(
-            "missing metadata.name in input Secret".into(),
-        ));
+        return Err(Error::MissingName);
     }
     if opts.scope != Scope::Strict {
         opts.scope.apply_to(&mut secret.metadata.annotations);
@@ -55,10 +51,10 @@ pub fn seal_secret(
             && !secret.metadata.namespace.is_empty()
             && secret.metadata.namespace != opts.namespace
         {
-            return Err(Error::Message(format!(
-                "namespace mismatch: input secret is in namespace {:?} but {:?} was specified",
-                secret.metadata.namespace, opts.namespace
-            )));
+            return Err(Error::NamespaceMismatch {
+                input: secret.metadata.namespace.clone(),
+                specified: opts.namespace.clone(),
+            });
         }
         if secret.metadata.namespace.is_empty() {
             secret.metadata.namespace = opts.namespace.clone();
@@ -74,7 +70,7 @@ pub fn new_sealed_secret(secret: &Secret, key: &PublicKey) -> Result<SealedSecre
     let meta = &secret.metadata;
     let scope = Scope::from_annotations(&meta.annotations);
     if scope != Scope::ClusterWide && meta.namespace.is_empty() {
-        return Err(Error::Message("secret must declare a namespace".into()));
+        return Err(Error::MissingNamespace);
     }
     let mut template_meta = meta.clone();
     for a in STRIPPED_ANNOTATIONS {

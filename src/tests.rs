@@ -389,3 +389,31 @@ fn recovery_key_errors_never_quote_the_file() {
     assert_eq!(missing, "secret must contain a 'tls.data' key");
     assert_eq!(parse_recovery_keys(KEY_PKCS8).unwrap().len(), 1);
 }
+
+/// The typed errors print exactly the texts users saw when they were strings.
+#[test]
+fn error_texts_are_unchanged() {
+    use crate::Error;
+    let cases = [
+        (Error::EmptyData, "secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used".to_string()),
+        (Error::MissingName, "missing metadata.name in input Secret".into()),
+        (
+            Error::NamespaceMismatch { input: "a".into(), specified: "b\"c".into() },
+            r#"namespace mismatch: input secret is in namespace "a" but "b\"c" was specified"#.into(),
+        ),
+        (Error::MissingNamespace, "secret must declare a namespace".into()),
+        (Error::DeprecatedDataRefused, "using deprecated 'data' field, use 'encryptedData' or flip the feature flag".into()),
+        (Error::DataAndEncryptedData, "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time".into()),
+        (Error::InvalidV1Secret("expected value at line 1 column 1".into()), "invalid secret in deprecated data field: expected value at line 1 column 1".into()),
+        (Error::UnsupportedOutputFormat("xml".into()), "unsupported output format: xml".into()),
+        (Error::Base64(crate::crypto::Base64Error(3)), "illegal base64 data at input byte 3".into()),
+        (Error::Key(crate::keys::KeyError::NotASecretDocument), "private key file holds a document that is not a valid Secret".into()),
+    ];
+    for (error, text) in cases {
+        assert_eq!(error.to_string(), text);
+    }
+    assert_eq!(
+        OutputFormat::parse("XmL").unwrap_err(),
+        Error::UnsupportedOutputFormat("XmL".into())
+    );
+}

@@ -98,7 +98,7 @@ fn unseal_items(
     let mut context: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (key, value) in &ss.spec.encrypted_data {
         let decrypted = go_base64_decode(value.as_bytes())
-            .map_err(|e| Error::Message(e.to_string()))
+            .map_err(Error::from)
             .and_then(|ct| keys.decrypt(&ct, label));
         match decrypted {
             Ok(plain) => {
@@ -124,7 +124,7 @@ fn unseal_items(
     if errors.is_empty() {
         Ok(secret)
     } else {
-        Err(Error::Unseal(group_errors(errors)))
+        Err(Error::Unseal(ItemErrors::group(errors)))
     }
 }
 
@@ -137,19 +137,36 @@ fn zeroize_context(context: BTreeMap<String, Vec<u8>>) {
 
 /// Upstream's multi-error text: identical messages grouped, `<message> (<key1>, <key2>)`, joined by
 /// newlines; groups in order of first occurrence, keys in item order.
-fn group_errors(errors: Vec<(String, String)>) -> String {
-    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    for (key, message) in errors {
-        match groups.iter_mut().find(|(m, _)| *m == message) {
-            Some((_, keys)) => keys.push(key),
-            None => groups.push((message, vec![key])),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemErrors {
+    /// (message, item keys), in order of first occurrence.
+    groups: Vec<(String, Vec<String>)>,
+}
+
+impl ItemErrors {
+    /// Groups `(item key, message)` pairs.
+    pub fn group(errors: Vec<(String, String)>) -> Self {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (key, message) in errors {
+            match groups.iter_mut().find(|(m, _)| *m == message) {
+                Some((_, keys)) => keys.push(key),
+                None => groups.push((message, vec![key])),
+            }
         }
+        ItemErrors { groups }
     }
-    groups
-        .into_iter()
-        .map(|(m, keys)| format!("{m} ({})", keys.join(", ")))
-        .collect::<Vec<_>>()
-        .join("\n")
+}
+
+impl std::fmt::Display for ItemErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (message, keys)) in self.groups.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{message} ({})", keys.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 fn unseal_v1(
@@ -160,19 +177,14 @@ fn unseal_v1(
     accept: bool,
 ) -> Result<Secret, Error> {
     if !accept {
-        return Err(Error::Message(
-            "using deprecated 'data' field, use 'encryptedData' or flip the feature flag".into(),
-        ));
+        return Err(Error::DeprecatedDataRefused);
     }
     if !ss.spec.encrypted_data.is_empty() {
-        return Err(Error::Message(
-            "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time"
-                .into(),
-        ));
+        return Err(Error::DataAndEncryptedData);
     }
-    let ct = go_base64_decode(data.as_bytes()).map_err(|e| Error::Message(e.to_string()))?;
+    let ct = go_base64_decode(data.as_bytes())?;
     let plain = keys.decrypt(&ct, label)?;
     // The plaintext is a whole Secret; serde errors name positions, never values.
     serde_json::from_slice::<Secret>(plain.as_bytes())
-        .map_err(|e| Error::Message(format!("invalid secret in deprecated data field: {e}")))
+        .map_err(|e| Error::InvalidV1Secret(e.to_string()))
 }

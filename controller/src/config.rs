@@ -8,12 +8,11 @@ use std::time::{Duration, SystemTime};
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser};
+use sealed_secrets::key_secret::KEY_LABEL;
 use sealed_secrets::keys::KeyOrder;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-/// The label marking active key Secrets (spec §3.1).
-pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 const KEY_PREFIX_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789-";
 const KEY_PREFIX_MAX_LEN: usize = 245;
 const RFC1123Z: &str = "Mon, 02 Jan 2006 15:04:05 -0700";

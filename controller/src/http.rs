@@ -20,10 +20,9 @@ use axum::routing::any;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use sealed_secrets::codec::{parse_documents, to_json_compact};
-use sealed_secrets::seal::new_sealed_secret;
-use sealed_secrets::types::{API_VERSION, KIND, SealedSecret};
-use sealed_secrets::unseal::{UnsealOptions, unseal, verify};
+use sealed_secrets::decode::sealed_secret_from_request;
+use sealed_secrets::reseal::{reseal, template_metadata_differs, to_response};
+use sealed_secrets::unseal::verify;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -46,7 +45,6 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
-const MULTI_DOC_ERROR: &str = "Multistream YAML not supported yet (see https://github.com/bitnami-labs/sealed-secrets/issues/114)";
 
 /// What the main listener needs from the rest of the controller.
 #[derive(Debug, Clone)]
@@ -375,7 +373,7 @@ async fn verify_request(app: &App, body: Body) -> Response {
     let keys = Arc::clone(&app.keys);
     let accept_v1_data = app.accept_v1_data;
     let outcome = run_blocking(app, move || {
-        let ss = decode_sealed_secret(&body)?;
+        let ss = sealed_secret_from_request(&body).map_err(|e| e.to_string())?;
         // Only checks that every item decrypts; templates are never executed (§12).
         let ring = keys.read();
         Ok(verify(&ss, &*ring, accept_v1_data))
@@ -419,83 +417,17 @@ async fn rotate_request(app: &App, body: Body) -> Response {
     }
 }
 
-/// Re-encrypts `body` with the latest key (§5.2, §12). The error texts are upstream's and never carry
-/// plaintext; the HTTP answer does not show them.
+/// Re-encrypts `body` with the latest key (the core's [`reseal`]). The error texts are upstream's
+/// and never carry plaintext; the HTTP answer does not show them.
 fn rotate(body: &[u8], keys: &KeyRegistry, accept_v1_data: bool) -> Result<String, String> {
-    let mut ss = decode_sealed_secret(body)?;
-    // Upstream: keep the scope by aligning the template metadata with the object's.
-    if ss.metadata != ss.spec.template.metadata {
-        ss.spec.template.metadata = ss.metadata.clone();
+    let ss = sealed_secret_from_request(body).map_err(|e| e.to_string())?;
+    if template_metadata_differs(&ss) {
         tracing::warn!(
             "Sealed Secret metadata doesn't match. Please align your Sealed Secret metadata"
         );
     }
-    let ring = keys.read();
-    // No template rendering: its output would be sealed and handed back to the caller (§12).
-    let opts = UnsealOptions {
-        accept_v1_data,
-        render_templates: false,
-    };
-    let mut secret =
-        unseal(&ss, &*ring, opts).map_err(|e| format!("error decrypting secret. {e}"))?;
-    // CVE-2026-22728: the new scope is the one the object's own metadata gives, which is also the one
-    // its ciphertexts were just decrypted under; never a scope carried by the template or the legacy
-    // `data` blob.
-    ss.scope().apply_to(&mut secret.metadata.annotations);
-    let latest = ring
-        .latest()
-        .ok_or_else(|| "error creating new sealed secret. no key available".to_string())?;
-    let mut resealed = new_sealed_secret(&secret, latest.private_key.public_key())
-        .map_err(|e| format!("error creating new sealed secret. {e}"))?;
-    drop(ring);
-    // Templates are not secret: hand them back untouched rather than baking their output into
-    // encryptedData as upstream does. A legacy `data` object never used its templates, so neither
-    // does the re-sealed one.
-    if ss.spec.data.is_none() {
-        resealed.spec.template.data = std::mem::take(&mut ss.spec.template.data);
-    }
-    // Upstream answers without TypeMeta; kubeseal re-adds it.
-    resealed.kind.clear();
-    resealed.api_version.clear();
-    let value = serde_json::to_value(&resealed)
-        .map_err(|e| format!("error marshalling new secret to json. {e}"))?;
-    Ok(to_json_compact(&value))
-}
-
-/// One SealedSecret document, as upstream's `runtime.Decode` with the universal decoder accepts it:
-/// apiVersion and kind must be present and be `bitnami.com/v1alpha1`/`SealedSecret`. More than one
-/// document is refused (upstream: verify refuses, rotate silently uses the first). Error texts quote no
-/// document content beyond its apiVersion/kind.
-fn decode_sealed_secret(body: &[u8]) -> Result<SealedSecret, String> {
-    let mut documents = parse_documents(body).map_err(|e| e.to_string())?;
-    if documents.len() > 1 {
-        return Err(MULTI_DOC_ERROR.to_string());
-    }
-    let document = documents
-        .pop()
-        .ok_or_else(|| "Object 'Kind' is missing in ''".to_string())?;
-    let field = |name: &str| {
-        document
-            .get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let (api_version, kind) = (field("apiVersion"), field("kind"));
-    if kind.is_empty() {
-        return Err("Object 'Kind' is missing".to_string());
-    }
-    if api_version != API_VERSION || kind != KIND {
-        let shorten = |s: &str| s.chars().take(100).collect::<String>();
-        return Err(format!(
-            "unexpected resource type: {}, Kind={}",
-            shorten(&api_version),
-            shorten(&kind)
-        ));
-    }
-    // serde's messages can quote field values: report only that the object is malformed.
-    serde_json::from_value::<SealedSecret>(document)
-        .map_err(|_| "cannot decode SealedSecret: malformed object".to_string())
+    let resealed = reseal(ss, &keys.read(), accept_v1_data).map_err(|e| e.to_string())?;
+    to_response(&resealed).map_err(|e| e.to_string())
 }
 
 /// Reads the whole body: 413 above [`MAX_BODY_BYTES`], 400 on a read error or timeout (upstream's
@@ -584,10 +516,13 @@ mod tests {
     use std::time::SystemTime;
 
     use axum::http::HeaderMap;
+    use sealed_secrets::codec::to_json_compact;
     use sealed_secrets::crypto::base64_encode;
     use sealed_secrets::keys::{Certificate, PrivateKey, SealingKeyPair};
     use sealed_secrets::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
     use sealed_secrets::types::Secret;
+    use sealed_secrets::types::{API_VERSION, KIND, SealedSecret};
+    use sealed_secrets::unseal::{UnsealOptions, unseal};
     use serde_json::{Value, json};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -12,22 +12,20 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use sealed_secrets::keys::{KeyOrder, SealingKeyPair, generate_key, key_pair_from_secret};
+use sealed_secrets::k8s::{from_k8s, to_k8s, zeroize_secret_data};
+use sealed_secrets::key_secret::{
+    KeySecretTemplate, key_pair_from_secret, key_selector, new_key_secret,
+};
+use sealed_secrets::keys::{KeyOrder, SealingKeyPair, generate_key};
+use sealed_secrets::ownership::FIELD_MANAGER;
+pub use sealed_secrets::renewal::{first_renewal_delay, needs_initial_key};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::config::KEY_LABEL;
 use crate::events::{EventRecorder, EventType, ObjectReference};
 use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
-use crate::scrub::{convert, zeroize_secret_data};
-use crate::secret_update::FIELD_MANAGER;
-
-/// Label selector of active key Secrets.
-pub fn key_selector() -> String {
-    format!("{KEY_LABEL}=active")
-}
 
 /// Event reason for a key Secret that cannot be used (ours; upstream has none, it crashes).
 pub const REASON_KEY_INVALID: &str = "ErrInvalidKey";
@@ -131,7 +129,7 @@ pub enum KeyError {
     #[error("key generation task failed: {0}")]
     Task(String),
     #[error("invalid key Secret: {0}")]
-    Convert(String),
+    Convert(#[from] sealed_secrets::k8s::ConvertError),
 }
 
 /// Everything needed to make and find key Secrets.
@@ -145,34 +143,6 @@ pub struct KeySettings {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub order: KeyOrder,
-}
-
-/// Upstream `initKeyRenewal` step 1: a key is generated at startup when there is none, or when the
-/// most recent one is older than `--key-cutoff-time`.
-pub fn needs_initial_key(latest: Option<SystemTime>, cutoff: Option<SystemTime>) -> bool {
-    match latest {
-        None => true,
-        Some(t) => cutoff.is_some_and(|c| t < c),
-    }
-}
-
-/// Delay before the first automatic renewal: `max(0, period - age(most recent key))`, where a key
-/// from the future has a negative age (as Go's `time.Since`). `None` when renewal is disabled.
-pub fn first_renewal_delay(
-    period: Duration,
-    latest: Option<SystemTime>,
-    now: SystemTime,
-) -> Option<Duration> {
-    if period.is_zero() {
-        return None;
-    }
-    let Some(latest) = latest else {
-        return Some(Duration::ZERO);
-    };
-    Some(match now.duration_since(latest) {
-        Ok(age) => period.saturating_sub(age),
-        Err(future) => period.saturating_add(future.duration()),
-    })
 }
 
 /// Runs `job` after `initial_delay` and then every `period` (a fixed schedule, not reset by manual
@@ -211,32 +181,15 @@ pub async fn run_schedule<F, Fut>(
     }
 }
 
-/// The key Secret upstream's `writeKey` creates (spec §3.1). The private key bytes are copied into
-/// the returned object: zeroize its data after use ([`zeroize_secret_data`]).
-pub fn key_secret(settings: &KeySettings, private_key_pem: &str, certificate_pem: &str) -> Secret {
-    let mut labels = settings.labels.clone();
-    labels.insert(KEY_LABEL.to_string(), "active".to_string());
-    let data = BTreeMap::from([
-        (
-            "tls.key".to_string(),
-            k8s_openapi::ByteString(private_key_pem.as_bytes().to_vec()),
-        ),
-        (
-            "tls.crt".to_string(),
-            k8s_openapi::ByteString(certificate_pem.as_bytes().to_vec()),
-        ),
-    ]);
-    Secret {
-        metadata: kube::api::ObjectMeta {
-            generate_name: Some(settings.prefix.clone()),
-            namespace: Some(settings.namespace.clone()),
-            labels: Some(labels),
-            annotations: Some(settings.annotations.clone()),
-            ..Default::default()
-        },
-        data: Some(data),
-        type_: Some("kubernetes.io/tls".to_string()),
-        ..Default::default()
+impl KeySettings {
+    /// Where and how new key Secrets are made.
+    pub fn key_secret_template(&self) -> KeySecretTemplate {
+        KeySecretTemplate {
+            namespace: self.namespace.clone(),
+            name_prefix: self.prefix.clone(),
+            labels: self.labels.clone(),
+            annotations: self.annotations.clone(),
+        }
     }
 }
 
@@ -260,13 +213,10 @@ pub fn sort_by_creation(secrets: &mut [Secret]) {
     });
 }
 
-/// A key Secret as the registry holds it (spec §3.2): PKCS#1 or PKCS#8 `tls.key`, the first
-/// certificate of `tls.crt`, ordered per `--key-order-priority`.
+/// A key Secret as the registry holds it (the core's [`key_pair_from_secret`]), read through the
+/// core's tolerant types (they zeroize the key bytes on drop).
 pub fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<SealingKeyPair, KeyError> {
-    // The core's tolerant types (they zeroize the key bytes on drop).
-    let core: sealed_secrets::types::Secret =
-        convert(secret).map_err(|e| KeyError::Convert(e.to_string()))?;
-    Ok(key_pair_from_secret(&core, order)?)
+    Ok(key_pair_from_secret(&from_k8s(secret)?, order)?)
 }
 
 /// Owns the key registry's link to the cluster.
@@ -392,17 +342,17 @@ impl KeyManager {
         let generated = tokio::task::spawn_blocking(move || generate_key(bits, &cn, ttl, now))
             .await
             .map_err(|e| KeyError::Task(e.to_string()))??;
-        let mut secret = key_secret(
-            &self.settings,
+        let secret = to_k8s(&new_key_secret(
+            &self.settings.key_secret_template(),
             &generated.private_key_pem,
             &generated.certificate_pem,
-        );
+        ))?;
         let pp = PostParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..Default::default()
         };
         let result = self.api().create(&pp, &secret).await;
-        zeroize_secret_data(&mut secret);
+        drop(secret);
         let mut created = result?;
         zeroize_secret_data(&mut created);
         let name = created.metadata.name.clone().unwrap_or_default();
@@ -506,35 +456,6 @@ mod tests {
         assert!(is_backed_up(&s));
     }
 
-    #[test]
-    fn initial_key_rules() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert!(needs_initial_key(None, None));
-        assert!(!needs_initial_key(Some(t), None));
-        assert!(needs_initial_key(Some(t), Some(t + H)));
-        assert!(!needs_initial_key(Some(t), Some(t)));
-        assert!(!needs_initial_key(Some(t + H), Some(t)));
-    }
-
-    #[test]
-    fn first_delay() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000_000);
-        let p = 720 * H;
-        assert_eq!(first_renewal_delay(Duration::ZERO, Some(now), now), None);
-        assert_eq!(first_renewal_delay(p, None, now), Some(Duration::ZERO));
-        assert_eq!(first_renewal_delay(p, Some(now), now), Some(p));
-        assert_eq!(
-            first_renewal_delay(p, Some(now - 10 * H), now),
-            Some(710 * H)
-        );
-        assert_eq!(
-            first_renewal_delay(p, Some(now - 1000 * H), now),
-            Some(Duration::ZERO)
-        );
-        // A key from the future (clock skew) waits longer, as Go's negative time.Since.
-        assert_eq!(first_renewal_delay(p, Some(now + H), now), Some(721 * H));
-    }
-
     /// A clock the test moves by hand.
     struct FakeClock(Mutex<SystemTime>);
     impl Clock for FakeClock {
@@ -624,6 +545,14 @@ mod tests {
         }
     }
 
+    /// The key Secret as the client sends it.
+    fn key_secret(settings: &KeySettings, key: &str, cert: &str) -> Secret {
+        to_k8s(&new_key_secret(&settings.key_secret_template(), key, cert))
+            .unwrap()
+            .0
+            .clone()
+    }
+
     #[test]
     fn key_secret_shape() {
         let mut s = key_secret(&settings(), "KEY", "CERT");
@@ -635,7 +564,7 @@ mod tests {
         assert_eq!(s.metadata.namespace.as_deref(), Some("kube-system"));
         assert_eq!(s.type_.as_deref(), Some("kubernetes.io/tls"));
         let labels = s.metadata.labels.clone().unwrap();
-        assert_eq!(labels[KEY_LABEL], "active");
+        assert_eq!(labels[sealed_secrets::key_secret::KEY_LABEL], "active");
         assert_eq!(labels["team"], "a");
         assert_eq!(s.metadata.annotations.clone().unwrap()["note"], "x");
         let data = s.data.clone().unwrap();
@@ -762,9 +691,10 @@ mod tests {
             KeyOrder::CertNotBefore,
         )
         .unwrap();
-        if a.order_time != b.order_time {
-            return;
-        }
+        assert_eq!(
+            a.order_time, b.order_time,
+            "the fixtures must tie on NotBefore for this test"
+        );
         let registry = KeyRegistry::new();
         registry.add(a);
         registry.add(b);

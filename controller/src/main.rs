@@ -17,9 +17,7 @@ mod qps;
 mod ratelimit;
 mod reconcile;
 mod registry;
-mod scrub;
 mod secret_update;
-mod status;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

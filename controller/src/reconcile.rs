@@ -9,8 +9,11 @@ use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt as _};
-use sealed_secrets::secret::SecretBytes;
-use sealed_secrets::types::{SealedSecret, SealedSecretStatus, Secret};
+use sealed_secrets::decode::{DecodeError, sealed_secret_from_object};
+use sealed_secrets::k8s::{Scrubbed, from_k8s, to_k8s};
+use sealed_secrets::ownership::{FIELD_MANAGER, Unmanaged, ownership, updated_secret};
+use sealed_secrets::status::{gauge_value, next_status};
+use sealed_secrets::types::{SealedSecret, SealedSecretStatus, metav1_time};
 use sealed_secrets::unseal::{UnsealOptions, unseal};
 use tracing::{error, info, warn};
 
@@ -18,13 +21,7 @@ use crate::events::{EventRecorder, EventType, ObjectReference};
 use crate::keymgr::Clock;
 use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
-use crate::scrub::{Scrubbed, convert};
-use crate::secret_update::{
-    FIELD_MANAGER, Ownership, immutable_message, is_immutable_error, ownership, unmanaged_message,
-    updated_secret,
-};
-use crate::status::{gauge_value, next_status};
-use sealed_secrets::types::metav1_time;
+use crate::secret_update::{immutable_message, is_immutable_error};
 
 pub const REASON_UNSEALED: &str = "Unsealed";
 pub const REASON_UNSEAL_FAILED: &str = "ErrUnsealFailed";
@@ -86,24 +83,27 @@ impl Context {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The object could not be read as a SealedSecret at all.
-    #[error("{0}")]
-    Malformed(String),
+    #[error(transparent)]
+    Malformed(DecodeError),
     /// Building the desired Secret failed (decryption, template, v1 data).
-    #[error("{0}")]
-    Unseal(String),
+    #[error(transparent)]
+    Unseal(sealed_secrets::Error),
+    /// The unseal job on the blocking pool did not finish (a panic or a shutdown).
+    #[error("unseal task failed: {0}")]
+    UnsealTask(String),
     /// The API server refused a read or write of the Secret; the raw API error text.
     #[error("{message}")]
     Api { message: String, immutable: bool },
     /// The ownership gate refused the existing Secret.
-    #[error("failed update: {}", unmanaged_message(.0))]
-    Unmanaged(String),
+    #[error("failed update: {0}")]
+    Unmanaged(Unmanaged),
 }
 
 impl Error {
     /// `unseal_errors_total{reason}`.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Error::Malformed(_) | Error::Unseal(_) => "unseal",
+            Error::Malformed(_) | Error::Unseal(_) | Error::UnsealTask(_) => "unseal",
             Error::Api { .. } => "update",
             Error::Unmanaged(_) => "unmanaged",
         }
@@ -159,18 +159,6 @@ pub fn object_key(obj: &DynamicObject) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
-/// The SealedSecret in the core's tolerant types (serde, never by hand). The status is left out:
-/// it plays no part in unsealing and is read separately ([`current_status`]).
-pub fn to_sealed_secret(obj: &DynamicObject) -> Result<SealedSecret, String> {
-    let mut value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
-    if let Some(map) = value.as_object_mut() {
-        map.remove("status");
-    }
-    serde_json::from_value::<SealedSecret>(value)
-        .map(SealedSecret::with_type_meta)
-        .map_err(|e| format!("invalid SealedSecret: {e}"))
-}
-
 /// The status of a possibly malformed object, read on its own.
 fn current_status(obj: &DynamicObject) -> Option<SealedSecretStatus> {
     obj.data
@@ -190,22 +178,6 @@ fn sealed_secret_ref(obj: &DynamicObject) -> ObjectReference {
     }
 }
 
-/// A core Secret as the k8s-openapi type the client sends. Go marshals a nil `[]byte` (an empty
-/// decrypted value) as `null`, which the API server stores as empty: send `""`.
-pub fn to_k8s_secret(secret: &Secret) -> Result<Scrubbed, String> {
-    let mut secret = secret.clone();
-    for v in secret.data.values_mut() {
-        if v.is_empty() {
-            *v = SecretBytes::from(Vec::new());
-        }
-    }
-    convert(&secret).map(Scrubbed).map_err(|e| e.to_string())
-}
-
-pub fn from_k8s_secret(secret: &K8sSecret) -> Result<Secret, String> {
-    convert(secret).map_err(|e| e.to_string())
-}
-
 /// One reconcile of an existing SealedSecret (spec §4.4).
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     ctx.metrics.unseal_request();
@@ -214,7 +186,7 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
     let ss_ref = sealed_secret_ref(&obj);
     info!(key = %key, "Updating");
 
-    let result = match to_sealed_secret(&obj) {
+    let result = match sealed_secret_from_object(&*obj) {
         Ok(ss) => unseal_and_write(&ss, &key, &ss_ref, &ctx).await,
         Err(e) => {
             error!(key = %key, error = %e, "Cannot read SealedSecret");
@@ -284,10 +256,10 @@ async fn unseal_and_write(
     let owned = ss.clone();
     let unsealed = tokio::task::spawn_blocking(move || {
         let ring = keys.read();
-        unseal(&owned, &*ring, opts).map_err(|e| e.to_string())
+        unseal(&owned, &*ring, opts).map_err(Error::Unseal)
     })
     .await
-    .unwrap_or_else(|e| Err(format!("unseal task failed: {e}")));
+    .unwrap_or_else(|e| Err(Error::UnsealTask(e.to_string())));
     let desired = match unsealed {
         Ok(secret) => secret,
         Err(e) => {
@@ -295,7 +267,7 @@ async fn unseal_and_write(
             ctx.recorder
                 .publish(ss_ref, EventType::Warning, REASON_UNSEAL_FAILED, &message)
                 .await;
-            return Err(Error::Unseal(e));
+            return Err(e);
         }
     };
 
@@ -319,9 +291,9 @@ async fn unseal_and_write(
     let existing = match api.get_opt(name).await {
         Ok(Some(s)) => Scrubbed(s),
         Ok(None) => {
-            let body = match to_k8s_secret(&desired) {
+            let body = match to_k8s(&desired) {
                 Ok(b) => b,
-                Err(e) => return update_failed(e).await,
+                Err(e) => return update_failed(e.to_string()).await,
             };
             match api.create(&pp, &body).await {
                 Ok(s) => Scrubbed(s),
@@ -330,24 +302,24 @@ async fn unseal_and_write(
         }
         Err(e) => return update_failed(api_error_message(&e)).await,
     };
-    let current = match from_k8s_secret(&existing) {
+    let current = match from_k8s(&existing) {
         Ok(s) => s,
-        Err(e) => return update_failed(e).await,
+        Err(e) => return update_failed(e.to_string()).await,
     };
 
-    if ownership(&current, ss) == Ownership::Denied {
-        let message = unmanaged_message(&current.metadata.name);
+    if let Err(unmanaged) = ownership(&current, ss).check(&current) {
+        let message = unmanaged.to_string();
         ctx.recorder
             .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &message)
             .await;
-        return Err(Error::Unmanaged(current.metadata.name.clone()));
+        return Err(Error::Unmanaged(unmanaged));
     }
 
     let updated = updated_secret(&current, &desired);
     if updated != current {
-        let body = match to_k8s_secret(&updated) {
+        let body = match to_k8s(&updated) {
             Ok(b) => b,
-            Err(e) => return update_failed(e).await,
+            Err(e) => return update_failed(e.to_string()).await,
         };
         let replaced = api.replace(name, &pp, &body).await.map(Scrubbed);
         if let Err(e) = replaced {
@@ -526,22 +498,29 @@ mod tests {
             }
             .is_retryable()
         );
-        assert!(Error::Unseal("x".into()).is_retryable());
-        assert!(!Error::Malformed("x".into()).is_retryable());
+        assert!(Error::Unseal(sealed_secrets::Error::NoKeyCouldDecrypt).is_retryable());
+        assert!(Error::UnsealTask("x".into()).is_retryable());
+        assert!(!Error::Malformed(DecodeError::Invalid("x".into())).is_retryable());
     }
 
     #[test]
     fn error_texts_and_labels() {
-        let e = Error::Unmanaged("mysecret".into());
+        let e = Error::Unmanaged(Unmanaged {
+            name: "mysecret".into(),
+        });
         assert_eq!(
             e.to_string(),
             "failed update: Resource \"mysecret\" already exists and is not managed by SealedSecret"
         );
         assert_eq!(e.metric_label(), "unmanaged");
         assert_eq!(
-            Error::Unseal("no key could decrypt secret (foo)".into()).metric_label(),
+            Error::Unseal(sealed_secrets::Error::NoKeyCouldDecrypt).metric_label(),
             "unseal"
         );
+        assert_eq!(Error::UnsealTask("x".into()).metric_label(), "unseal");
+        let malformed = Error::Malformed(DecodeError::Invalid("missing field".into()));
+        assert_eq!(malformed.to_string(), "invalid SealedSecret: missing field");
+        assert_eq!(malformed.metric_label(), "unseal");
         assert_eq!(
             Error::Api {
                 message: String::new(),
@@ -574,7 +553,7 @@ mod tests {
             },
             "status": {"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "True"}]}
         }));
-        let ss = to_sealed_secret(&obj).unwrap();
+        let ss = sealed_secret_from_object(&obj).unwrap();
         assert_eq!(ss.metadata.uid, "u");
         assert_eq!(ss.spec.encrypted_data["b"], "");
         assert_eq!(ss.spec.template.metadata.labels["x"], "y");
@@ -594,33 +573,12 @@ mod tests {
             "status": {"conditions": "garbage"}
         }));
         assert!(
-            to_sealed_secret(&odd)
+            sealed_secret_from_object(&odd)
                 .unwrap()
                 .spec
                 .encrypted_data
                 .is_empty()
         );
         assert!(current_status(&odd).is_none());
-    }
-
-    #[test]
-    fn secret_conversions() {
-        let core: Secret = serde_json::from_value(serde_json::json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "s", "namespace": "ns", "resourceVersion": "5",
-                         "managedFields": [{"manager": "sealed-secrets-controller", "operation": "Update"}]},
-            "data": {"a": "YmFy", "empty": null},
-            "type": "Opaque"
-        }))
-        .unwrap();
-        let k = to_k8s_secret(&core).unwrap();
-        let k = &k.0;
-        let data = k.data.clone().unwrap();
-        assert_eq!(data["a"].0, b"bar");
-        assert!(data["empty"].0.is_empty());
-        assert_eq!(k.metadata.resource_version.as_deref(), Some("5"));
-        let back = from_k8s_secret(k).unwrap();
-        assert_eq!(back.data["a"].as_bytes(), b"bar");
-        assert!(crate::secret_update::written_by_controller(&back));
     }
 }

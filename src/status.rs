@@ -1,6 +1,7 @@
-//! The SealedSecret status rules (spec §4.6), as pure functions.
+//! The SealedSecret status rules (upstream `pkg/controller/controller.go`,
+//! `updateSealedSecretsStatusConditions` and `updateSealedSecretStatus`), as pure functions.
 
-use sealed_secrets::types::{SealedSecretCondition, SealedSecretStatus};
+use crate::types::{SealedSecretCondition, SealedSecretStatus};
 
 pub const SYNCED: &str = "Synced";
 const TRUE: &str = "True";
