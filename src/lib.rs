@@ -3,7 +3,6 @@
 //! a typed error whose text matches upstream where the spec gives it, and never contains plaintext.
 
 pub mod backup;
-pub mod codec;
 pub mod crd;
 pub mod crypto;
 pub mod keys;
@@ -11,7 +10,6 @@ pub mod output;
 pub mod scope;
 pub mod seal;
 pub mod secret;
-pub mod template;
 pub mod types;
 pub mod unseal;
 
@@ -30,7 +28,7 @@ pub enum Error {
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
     #[error(transparent)]
-    Codec(#[from] codec::CodecError),
+    Codec(#[from] goyaml::CodecError),
     #[error("{0}")]
     Message(String),
 }

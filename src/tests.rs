@@ -182,9 +182,7 @@ fn wrong_key_fails_and_all_keys_are_tried() {
 }
 
 fn input_secret(yaml: &str) -> Secret {
-    let doc = crate::codec::parse_documents(yaml.as_bytes())
-        .unwrap()
-        .remove(0);
+    let doc = goyaml::parse_documents(yaml.as_bytes()).unwrap().remove(0);
     serde_json::from_value(doc).unwrap()
 }
 
