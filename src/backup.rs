@@ -225,7 +225,7 @@ pub fn export(
         values.push(serde_json::to_value(secret).map_err(|e| BackupError::Format(e.to_string()))?);
     }
     let mut list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": values});
-    let yaml = crate::codec::to_yaml(&list);
+    let yaml = goyaml::to_yaml(&list);
     zeroize_value(&mut list);
     let mut plaintext = Zeroizing::new(header);
     plaintext.push_str(&yaml);
@@ -253,7 +253,7 @@ fn zeroize_value(v: &mut Value) {
 /// stream of Secret documents. Everything is validated: one bad item fails the whole backup.
 pub fn parse(plaintext: &[u8]) -> Result<Vec<BackupKey>, BackupError> {
     let docs =
-        crate::codec::parse_documents(plaintext).map_err(|e| BackupError::Format(e.to_string()))?;
+        goyaml::parse_documents(plaintext).map_err(|e| BackupError::Format(e.to_string()))?;
     let mut raw = Vec::new();
     for doc in docs {
         let kind = doc
@@ -520,7 +520,7 @@ mod tests {
     const EC_CERT: &str = include_str!("../tests/fixtures/keys/ec-cert.pem");
 
     fn b64(s: &str) -> String {
-        crate::crypto::base64_encode(s.as_bytes())
+        go_semantics::base64::encode(s.as_bytes())
     }
 
     /// A key Secret as `kubectl get -o json` returns it.
@@ -578,7 +578,7 @@ mod tests {
         ] {
             assert!(!text.contains(gone), "{gone}");
         }
-        let docs = crate::codec::parse_documents(text.as_bytes()).unwrap();
+        let docs = goyaml::parse_documents(text.as_bytes()).unwrap();
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0]["kind"], "List");
         let items = docs[0]["items"].as_array().unwrap();
@@ -785,9 +785,9 @@ mod tests {
             "apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
             "items": [server_secret("sealed-secrets-keyabcde", KEY, CERT)]
         });
-        let mut text = crate::codec::to_yaml(&list);
+        let mut text = goyaml::to_yaml(&list);
         text.push_str("---\n");
-        text.push_str(&crate::codec::to_yaml(&server_secret(
+        text.push_str(&goyaml::to_yaml(&server_secret(
             "sealed-secrets-key",
             OTHER_KEY,
             OTHER_CERT,

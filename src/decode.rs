@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::codec::{CodecError, parse_documents};
+use goyaml::{CodecError, parse_documents};
 use crate::types::{API_VERSION, KIND, SealedSecret};
 
 /// Longest apiVersion or kind quoted in an error.
@@ -91,7 +91,7 @@ mod tests {
     use serde_json::json;
 
     fn request(v: &Value) -> Result<SealedSecret, DecodeError> {
-        sealed_secret_from_request(crate::codec::to_json_compact(v).as_bytes())
+        sealed_secret_from_request(goyaml::to_json_compact(v).as_bytes())
     }
 
     #[test]

@@ -80,12 +80,8 @@ impl PublicKey {
     /// Internal key id: `SHA256:` + unpadded base64 of SHA-256 over the SubjectPublicKeyInfo. Spec §1.6
     /// allows any id; it only de-duplicates keys.
     pub fn fingerprint(&self) -> String {
-        use base64::Engine as _;
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.spki_der);
-        format!(
-            "SHA256:{}",
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest.as_ref())
-        )
+        format!("SHA256:{}", go_semantics::base64::encode_unpadded(digest.as_ref()))
     }
 
     pub fn spki_der(&self) -> &[u8] {
@@ -535,7 +531,7 @@ pub fn parse_recovery_keys(data: &[u8]) -> Result<Vec<PrivateKey>, crate::Error>
         Err(e) if data.windows(11).any(|w| w == b"-----BEGIN ") => return Err(e.into()),
         Err(_) => {}
     }
-    let docs = crate::codec::parse_documents(data)?;
+    let docs = goyaml::parse_documents(data)?;
     let mut secrets = Vec::new();
     for doc in docs {
         let is_list = doc.get("items").is_some_and(|i| i.is_array())

@@ -3,7 +3,6 @@
 //! a typed error whose text matches upstream where the spec gives it, and never contains plaintext.
 
 pub mod backup;
-pub mod codec;
 pub mod crd;
 pub mod crypto;
 pub mod decode;
@@ -19,7 +18,6 @@ pub mod scope;
 pub mod seal;
 pub mod secret;
 pub mod status;
-pub mod template;
 pub mod types;
 pub mod unseal;
 
@@ -40,10 +38,10 @@ pub enum Error {
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
     #[error(transparent)]
-    Codec(#[from] codec::CodecError),
+    Codec(#[from] goyaml::CodecError),
     /// A value that is not Go-valid base64 (standard alphabet, padded).
     #[error(transparent)]
-    Base64(#[from] crypto::Base64Error),
+    Base64(#[from] go_semantics::base64::CorruptInputError),
     #[error("unsupported output format: {0}")]
     UnsupportedOutputFormat(String),
     /// An object could not be turned into JSON (serde's message, which names no values).

@@ -25,8 +25,8 @@ impl OutputFormat {
     pub fn render(self, object: &impl Serialize) -> Result<String, Error> {
         let value = serde_json::to_value(object).map_err(|e| Error::Serialize(e.to_string()))?;
         Ok(match self {
-            OutputFormat::Json => crate::codec::to_json_pretty(&value),
-            OutputFormat::Yaml => format!("---\n{}", crate::codec::try_to_yaml(&value)?),
+            OutputFormat::Json => goyaml::to_json_pretty(&value),
+            OutputFormat::Yaml => format!("---\n{}", goyaml::try_to_yaml(&value)?),
         })
     }
 }

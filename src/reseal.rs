@@ -7,7 +7,7 @@
 //! - templates are never executed (their output would be sealed and handed back to the caller):
 //!   they are returned untouched.
 
-use crate::codec::to_json_compact;
+use goyaml::to_json_compact;
 use crate::keys::KeyRing;
 use crate::seal::new_sealed_secret;
 use crate::types::SealedSecret;
@@ -73,7 +73,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::crypto::base64_encode;
+    use go_semantics::base64::encode as base64_encode;
     use crate::keys::{Certificate, PrivateKey, SealingKeyPair};
     use crate::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
     use crate::types::Secret;

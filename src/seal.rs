@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use crate::Error;
-use crate::crypto::base64_encode;
 use crate::keys::PublicKey;
 use crate::scope::Scope;
 use crate::types::{ObjectMeta, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec};
@@ -87,13 +86,13 @@ pub fn new_sealed_secret(secret: &Secret, key: &PublicKey) -> Result<SealedSecre
     for (k, v) in &secret.data {
         encrypted_data.insert(
             k.clone(),
-            base64_encode(&key.encrypt(v.as_bytes(), &label)?),
+            go_semantics::base64::encode(&key.encrypt(v.as_bytes(), &label)?),
         );
     }
     for (k, v) in &secret.string_data {
         encrypted_data.insert(
             k.clone(),
-            base64_encode(&key.encrypt(v.0.as_bytes(), &label)?),
+            go_semantics::base64::encode(&key.encrypt(v.0.as_bytes(), &label)?),
         );
     }
     Ok(SealedSecret {

@@ -66,7 +66,7 @@ impl Serialize for SecretBytes {
         if self.nil && self.bytes.is_empty() {
             return s.serialize_none();
         }
-        s.serialize_str(&crate::crypto::base64_encode(&self.bytes))
+        s.serialize_str(&go_semantics::base64::encode(&self.bytes))
     }
 }
 
@@ -78,7 +78,7 @@ impl<'de> Deserialize<'de> for SecretBytes {
                 nil: true,
             });
         };
-        crate::crypto::go_base64_decode(s.as_bytes())
+        go_semantics::base64::decode(s.as_bytes())
             .map(SecretBytes::from)
             .map_err(serde::de::Error::custom)
     }

@@ -182,9 +182,7 @@ fn wrong_key_fails_and_all_keys_are_tried() {
 }
 
 fn input_secret(yaml: &str) -> Secret {
-    let doc = crate::codec::parse_documents(yaml.as_bytes())
-        .unwrap()
-        .remove(0);
+    let doc = goyaml::parse_documents(yaml.as_bytes()).unwrap().remove(0);
     serde_json::from_value(doc).unwrap()
 }
 
@@ -406,7 +404,7 @@ fn error_texts_are_unchanged() {
         (Error::DataAndEncryptedData, "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time".into()),
         (Error::InvalidV1Secret("expected value at line 1 column 1".into()), "invalid secret in deprecated data field: expected value at line 1 column 1".into()),
         (Error::UnsupportedOutputFormat("xml".into()), "unsupported output format: xml".into()),
-        (Error::Base64(crate::crypto::Base64Error(3)), "illegal base64 data at input byte 3".into()),
+        (Error::Base64(go_semantics::base64::CorruptInputError(3)), "illegal base64 data at input byte 3".into()),
         (Error::Key(crate::keys::KeyError::NotASecretDocument), "private key file holds a document that is not a valid Secret".into()),
     ];
     for (error, text) in cases {

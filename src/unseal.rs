@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use crate::Error;
-use crate::crypto::go_base64_decode;
 use crate::keys::Decrypter;
 use crate::scope::{SKIP_SET_OWNER_REFERENCES_ANNOTATION, annotation_is_true};
 use crate::secret::SecretBytes;
@@ -97,7 +96,7 @@ fn unseal_items(
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut context: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (key, value) in &ss.spec.encrypted_data {
-        let decrypted = go_base64_decode(value.as_bytes())
+        let decrypted = go_semantics::base64::decode(value.as_bytes())
             .map_err(Error::from)
             .and_then(|ct| keys.decrypt(&ct, label));
         match decrypted {
@@ -112,7 +111,7 @@ fn unseal_items(
     }
     if render_templates {
         for (key, source) in &template.data {
-            match crate::template::render(key, source, &context) {
+            match gotemplate::render(key, source, &context) {
                 Ok(out) => {
                     secret.data.insert(key.clone(), SecretBytes::produced(out));
                 }
@@ -182,7 +181,7 @@ fn unseal_v1(
     if !ss.spec.encrypted_data.is_empty() {
         return Err(Error::DataAndEncryptedData);
     }
-    let ct = go_base64_decode(data.as_bytes())?;
+    let ct = go_semantics::base64::decode(data.as_bytes())?;
     let plain = keys.decrypt(&ct, label)?;
     // The plaintext is a whole Secret; serde errors name positions, never values.
     serde_json::from_slice::<Secret>(plain.as_bytes())

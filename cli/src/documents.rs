@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use sealed_secrets::codec::parse_documents;
+use goyaml::parse_documents;
 use sealed_secrets::types::{SealedSecret, Secret};
 
 const NO_SECRETS: &str = "no secrets found. Ensure the input is valid and UTF-8 encoded";

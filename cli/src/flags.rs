@@ -523,20 +523,11 @@ impl Cli {
 
 /// Go `strconv.ParseBool`.
 pub fn parse_go_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
+    go_semantics::strconv::parse_bool(s).ok()
 }
 
 fn go_bool(s: &str) -> Result<bool, String> {
-    parse_go_bool(s).ok_or_else(|| {
-        format!(
-            "strconv.ParseBool: parsing {}: invalid syntax",
-            goerr::quote(s)
-        )
-    })
+    go_semantics::strconv::parse_bool(s).map_err(|e| e.to_string())
 }
 
 fn go_int32(s: &str) -> Result<i32, String> {

@@ -1,8 +1,8 @@
 //! Error texts in the shape Go prints them, for messages users and scripts compare with upstream's.
 
-/// Go's `%q` of a string (close enough for paths, names and flag values: JSON string escaping).
+/// Go's `%q` of a string (`strconv.Quote`).
 pub fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    go_semantics::strconv::quote(s.as_bytes())
 }
 
 /// The errno text Go prints: `no such file or directory`, `permission denied`, `is a directory`.

@@ -5,8 +5,6 @@ use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, Write};
 use std::time::SystemTime;
 
-use sealed_secrets::codec;
-use sealed_secrets::crypto::base64_encode;
 use sealed_secrets::keys::{Certificate, PrivateKey, PublicKey, parse_recovery_keys};
 use sealed_secrets::output::OutputFormat;
 use sealed_secrets::scope::Scope;
@@ -269,7 +267,7 @@ fn encrypt_raw(
     });
     let label = cli.scope.label(&namespace, &cli.name);
     let sealed = key.encrypt(&data, &label).map_err(|e| e.to_string())?;
-    out.write(base64_encode(&sealed).as_bytes())
+    out.write(go_semantics::base64::encode(&sealed).as_bytes())
 }
 
 /// `--merge-into <file>` (§7.6): seal the input with the file's name and namespace, merge the
@@ -419,5 +417,5 @@ fn re_encrypt(
 /// Go's `json.Marshal` of a decoded object: what upstream sends to the controller.
 fn compact_json(object: &impl Serialize) -> Result<Vec<u8>, String> {
     let value = serde_json::to_value(object).map_err(|e| e.to_string())?;
-    Ok(codec::to_json_compact(&value).into_bytes())
+    Ok(goyaml::to_json_compact(&value).into_bytes())
 }

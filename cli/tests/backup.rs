@@ -34,12 +34,8 @@ fn write(dir: &Path, name: &str, data: &[u8]) -> String {
 /// The plaintext of a backup of the fixture key (what `--backup-keys --backup-plaintext` writes).
 fn plain_backup() -> String {
     let text = std::fs::read(fixture("key-secret.yaml")).unwrap();
-    let secret: Secret = serde_json::from_value(
-        sealed_secrets::codec::parse_documents(&text)
-            .unwrap()
-            .remove(0),
-    )
-    .unwrap();
+    let secret: Secret =
+        serde_json::from_value(goyaml::parse_documents(&text).unwrap().remove(0)).unwrap();
     let export = backup::export(vec![secret], "kube-system", std::time::SystemTime::now()).unwrap();
     export.plaintext.to_string()
 }
@@ -224,13 +220,13 @@ fn restore_rejects_bad_files_before_contacting_the_cluster() {
     );
 
     // A backup holding a non-RSA key.
-    let ec_key = sealed_secrets::crypto::base64_encode(
+    let ec_key = go_semantics::base64::encode(
         &std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/keys/ec-key.pem"),
         )
         .unwrap(),
     );
-    let ec_cert = sealed_secrets::crypto::base64_encode(
+    let ec_cert = go_semantics::base64::encode(
         &std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/keys/ec-cert.pem"),
         )

@@ -96,12 +96,12 @@ fn unseal(sealed: &str) -> Value {
 }
 
 fn b64(s: &str) -> String {
-    sealed_secrets::crypto::base64_encode(s.as_bytes())
+    go_semantics::base64::encode(s.as_bytes())
 }
 
 /// Splits `---`-prefixed YAML output into documents and converts each to JSON with the core codec.
 fn yaml_docs(out: &str) -> Vec<Value> {
-    sealed_secrets::codec::parse_documents(out.as_bytes()).unwrap()
+    goyaml::parse_documents(out.as_bytes()).unwrap()
 }
 
 // ------------------------------------------------------------------------------------------------

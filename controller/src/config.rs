@@ -430,66 +430,24 @@ pub fn parse_key_values(
 
 /// Go's `strconv.ParseBool`.
 pub fn parse_go_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {s:?}: invalid syntax")),
-    }
+    go_semantics::strconv::parse_bool(s)
+        .map_err(|_| format!("strconv.ParseBool: parsing {s:?}: invalid syntax"))
 }
 
 /// Go's `time.ParseDuration` (`720h`, `1h30m`, `1.5s`, `300ms`, `0`), restricted to non-negative
 /// values: a negative renewal period would make upstream generate keys in a tight loop.
 pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let invalid = || format!("time: invalid duration {s:?}");
-    let mut rest = s;
-    let mut negative = false;
-    if let Some(r) = rest.strip_prefix('-') {
-        negative = true;
-        rest = r;
-    } else if let Some(r) = rest.strip_prefix('+') {
-        rest = r;
-    }
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(num_len);
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return Err(invalid());
+    use go_semantics::time::{DurationError, parse_duration};
+    let nanos = parse_duration(s).map_err(|e| match e {
+        DurationError::Invalid { .. } => format!("time: invalid duration {s:?}"),
+        DurationError::MissingUnit { .. } => format!("time: missing unit in duration {s:?}"),
+        DurationError::UnknownUnit { unit, .. } => {
+            format!("time: unknown unit {unit:?} in duration {s:?}")
         }
-        let value: f64 = num.parse().map_err(|_| invalid())?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("time: missing unit in duration {s:?}")),
-            other => return Err(format!("time: unknown unit {other:?} in duration {s:?}")),
-        };
-        total += value * scale;
-        rest = tail;
-    }
-    if negative && total > 0.0 {
-        return Err(format!("negative duration {s:?} is not allowed"));
-    }
-    // Go durations are int64 nanoseconds (about 292 years).
-    if !total.is_finite() || total > 9.2e9 {
-        return Err(invalid());
-    }
-    Ok(Duration::from_secs_f64(total))
+    })?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("negative duration {s:?} is not allowed"))
 }
 
 /// Go's `time.Parse(time.RFC1123Z, s)`: `Mon, 02 Jan 2006 15:04:05 -0700` (`date -R`).

@@ -17,6 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use goyaml::{parse_documents, to_json_compact};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -516,8 +517,8 @@ mod tests {
     use std::time::SystemTime;
 
     use axum::http::HeaderMap;
-    use sealed_secrets::codec::to_json_compact;
-    use sealed_secrets::crypto::base64_encode;
+    use go_semantics::base64::encode as base64_encode;
+    use goyaml::to_json_compact;
     use sealed_secrets::keys::{Certificate, PrivateKey, SealingKeyPair};
     use sealed_secrets::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
     use sealed_secrets::types::Secret;
@@ -718,7 +719,7 @@ mod tests {
             assert_eq!(reply.status, StatusCode::OK, "{name}");
             assert_eq!(reply.body, "");
         }
-        let yaml = sealed_secrets::codec::to_yaml(&vector("strict"));
+        let yaml = goyaml::to_yaml(&vector("strict"));
         assert_eq!(post(&app, VERIFY_PATH, yaml).await.status, StatusCode::OK);
     }
 
@@ -746,7 +747,7 @@ mod tests {
     #[tokio::test]
     async fn verify_rejects_what_is_not_one_sealed_secret() {
         let app = app();
-        let yaml = sealed_secrets::codec::to_yaml(&vector("strict"));
+        let yaml = goyaml::to_yaml(&vector("strict"));
         let mut secret_kind = vector("strict");
         secret_kind["kind"] = json!("Secret");
         let mut other_group = vector("strict");
@@ -1012,7 +1013,7 @@ mod tests {
         bad_base64["spec"]["encryptedData"]["foo"] = json!("not base64!");
         let mut secret_kind = vector("strict");
         secret_kind["kind"] = json!("Secret");
-        let yaml = sealed_secrets::codec::to_yaml(&vector("strict"));
+        let yaml = goyaml::to_yaml(&vector("strict"));
         let bodies = vec![
             json_body(&moved),
             json_body(&bad_base64),

@@ -115,7 +115,7 @@ fn not_backed_up_metric(c: &OwnCluster) -> Option<f64> {
 
 /// The Secrets of one "commit": (file name, scope, Secret manifest).
 fn secrets_of_set(set: u32) -> Vec<(String, &'static str, Value)> {
-    let b64 = |s: &[u8]| sealed_secrets::crypto::base64_encode(s);
+    let b64 = |s: &[u8]| go_semantics::base64::encode(s);
     let labels = json!({"app": "drill", "set": set.to_string()});
     vec![
         (

@@ -1,0 +1,220 @@
+"""Writes crates/goyaml/tests/fixtures/decode_corpus.json (see README.md)."""
+import json, os, base64, collections
+O = collections.OrderedDict
+cases = []
+def add(name, s): cases.append(O([("name", name), ("input", s)]))
+def addb(name, b): cases.append(O([("name", name), ("input_b64", base64.b64encode(b).decode())]))
+add("secret_yaml", """apiVersion: v1
+kind: Secret
+metadata:
+  name: mysecret
+  namespace: default
+  labels:
+    app.kubernetes.io/name: web
+  annotations:
+    note: "quoted # not comment"
+type: Opaque
+data:
+  password: cGFzc3dvcmQ=   # comment
+stringData:
+  user: admin
+""")
+add("scalars_yaml11", """
+bools: [true, True, TRUE, false, yes, Yes, YES, no, No, NO, on, On, ON, off, Off, OFF, y, Y, n, N]
+nulls: [null, Null, NULL, ~, ]
+ints: [0, 1, -1, +1, 0x1F, 0X1f, 0o17, 017, 08, 0b101, -0b101, 1_000, 9223372036854775807, 9223372036854775808, 18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809]
+floats: [1.5, -1.5, .5, 1., 1e3, 1E3, 1.5e-3, 1e400, .inf, -.inf, +.inf, 1e21, 0.000001, 1e-7, 123456789.5, 1_0.5, .5_0]
+strs: [1:20, 2001-12-14, 2001-12-14T21:59:43.10Z, 2001-12-14 21:59:43.10, "1", '2', abc, <<, 0x, 1e, .e5]
+""")
+add("escape_slash", r'''a: "x\/y"
+''')
+add("escape_squote", r'''a: "x\'y"
+''')
+add("escape_surrogate", r'''a: "\ud83d\ude00"
+''')
+add("escape_tab", 'a: "x\\\ty"\n')
+add("json_consume_short", '{"a": 1} xy')
+add("json_consume_ok", '{"a": 1} \nb: 2\n')
+add("json_consume_newline_short", '{"a": 1}\n{')
+add("nan", "a: .nan\n")
+add("inf", "a: .inf\n")
+add("map_keys", """
+1: int
+1.5: float
+0.1: f2
+1e20: big
+true: bool
+yes: y
+2001-12-14: ts
+"q": quoted
+0x10: hex
+""")
+add("null_key", "~: x\n")
+add("uint_key", "18446744073709551615: x\n")
+add("seq_key", "? [a]\n: x\n")
+add("anchors_aliases", """
+base: &base
+  a: 1
+  b: 2
+other: *base
+list: &l [x, y]
+copy: *l
+s: &s str
+t: *s
+""")
+add("merge_keys", """
+base: &base {a: 1, b: 2}
+over: &over {b: 3, c: 4}
+m1:
+  <<: *base
+  b: 20
+m2:
+  b: 20
+  <<: *base
+m3:
+  <<: [*over, *base]
+m4:
+  "<<": not merge
+m5:
+  <<: {x: 1}
+""")
+add("merge_bad", "a:\n  <<: 1\n")
+add("self_alias", "a: &a [*a]\n")
+add("unknown_alias", "a: *nope\n")
+add("tags", """
+a: !!str 123
+b: !!int "42"
+c: !!float 1
+d: !!bool "yes"
+e: !!null ""
+f: !custom value
+g: ! 123
+h: !!binary aGVsbG8=
+i: !!timestamp 2001-01-01
+j: !<tag:yaml.org,2002:str> 7
+k: !!str
+l: !!map {a: 1}
+""")
+add("tag_bad_int", "a: !!int abc\n")
+add("binary_invalid_utf8", "a: !!binary //79\n")
+add("binary_bad", "a: !!binary '***'\n")
+add("block_scalars", """
+lit: |
+  line1
+  line2
+lit_strip: |-
+  a
+  b
+lit_keep: |+
+  a
+
+fold: >
+  folded
+  text
+
+  para
+fold_strip: >-
+  x
+  y
+indent_hint: |2
+    indented
+quoted_multi: "a
+  b\\tc"
+single_multi: 'it''s
+  here'
+plain_multi: plain
+  continued
+  here
+""")
+add("escapes", r'''a: "\x41\u00e9\U0001F600\n\t\\\"\0\a\b\e\f\r\v\N\_\L\P\ "
+''')
+add("multi_docs", """a: 1
+---
+b: 2
+---
+# only comment
+---
+
+---
+c: 3
+...
+""")
+add("leading_separator", "---\na: 1\n---\nb: 2\n")
+add("separator_comment", "a: 1\n--- # comment\nb: 2\n---   \nc: 3\n")
+add("separator_invalid", "a: 1\n--- x\nb: 2\n")
+add("separator_dashes4", "a: 1\n----\nb: 2\n")
+add("separator_inside_literal", "a: |\n  x\n---\n  y\n")
+add("crlf", "a: 1\r\nb: |\r\n  x\r\n  y\r\n---\r\nc: 2\r\n")
+add("empty", "")
+add("whitespace_only", "  \n\n  ")
+add("comments_only", "# hello\n# world\n")
+add("null_doc", "null\n---\n~\n")
+add("scalar_doc", "just a string\n")
+add("list_doc", "- a\n- b\n")
+add("json_object", '{"kind": "Secret", "data": {"a": "b"}, "n": 1.0, "big": 12345678901234567890123, "arr": [1, 2.5, "x", null, true]}')
+add("json_stream", '{"a": 1}\n{"b": 2}  {"c": 3}\n')
+add("json_stream_ws", '  \n\t {"a": "<&>"}')
+add("json_then_yaml", '{"a": 1}\nb: 2\n---\nc: 3\n')
+add("json_then_garbage_after_two", '{"a": 1}\n{"b": 2}\nc: 3\n')
+add("json_flow_yaml", '{a: 1, b: [x, y]}\n')
+add("json_invalid", '{"a": 1,,}')
+add("json_trailing", '{"a": 1} xyz')
+add("json_unicode_escape", '{"a": "\\u00e9\\ud83d\\ude00\\u2028"}')
+add("json_dup_keys", '{"a": 1, "b": 2, "a": 3}')
+add("json_nested_empty", '{"a": {}, "b": [], "c": [{}], "d": ""}')
+add("json_array_first", '[{"a": 1}]')
+add("json_after_nbsp", '\u00a0{"a": 1}')
+add("yaml_syntax_error", "a: b: c\n")
+add("yaml_bad_indent", "a:\n  b: 1\n c: 2\n")
+add("yaml_unclosed_quote", 'a: "abc\n')
+add("yaml_tab_indent", "a:\n\tb: 1\n")
+add("yaml_second_doc_error", "a: 1\n---\nb: [\n")
+add("duplicate_keys", "a: 1\na: 2\nb: 3\n")
+add("deep_nesting", "a:\n" + "".join("  " * i + "- b:\n" for i in range(1, 30)) + "  " * 30 + "  c\n")
+add("long_lines", "a: " + "x" * 5000 + "\n" + "b: " + " ".join(["word"] * 2000) + "\n")
+add("document_end_marker", "a: 1\n...\ngarbage: [\n")
+add("explicit_doc_start", "--- \na: 1\n")
+add("directive", "%YAML 1.1\n---\na: 1\n")
+add("bom", "\ufeffa: 1\n")
+add("flow_complex", "a: {b: [1, {c: d}], 'e': \"f\", g: }\n")
+add("plain_with_colons", "url: http://x:8080/a\ntime: 12:30\nratio: 1:20\nweird: a:b:c\n")
+add("quoted_keys", "'yes': 1\n\"no\": 2\n'123': 3\n")
+add("empty_values", "a:\nb: ''\nc: \"\"\nd: []\ne: {}\n")
+add("indentless_seq", "a:\n- 1\n- 2\nb:\n  - 3\n")
+add("numbers_as_strings_in_data", "stringData:\n  port: 8080\n  enabled: yes\n  ratio: 1.50\n")
+addb("invalid_utf8_yaml", b"a: \xff\xfe\n")
+addb("invalid_utf8_json", b'{"a": "\xff"}')
+addb("control_char_yaml", b"a: b\x01c\n")
+addb("del_char_yaml", b"a: b\x7fc\n")
+addb("nul_yaml", b"a: b\x00c\n")
+add("only_separator", "---\n")
+add("separators_only", "---\n---\n---\n")
+add("no_trailing_newline", "a: 1\n---\nb: 2")
+add("cr_only", "a: 1\rb: 2\r")
+add("anchor_on_key", "&k key: value\n*k : again\n")
+add("alias_bomb_small", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n")
+add("alias_bomb", "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n")
+add("nested_flow_in_block", "a:\n  - {b: 1}\n  - [c, d]\n  -\n    e: f\n")
+add("plain_multiline_key_value", "key: value with # hash\nother: 'single # x'\n")
+add("special_floats_keys", ".inf: a\n-.inf: b\n.nan: c\n")
+add("big_float_key", "123456789.0: a\n1e-7: b\n")
+add("dash_in_flow", "a: [-, x, -]\nb: {c: -}\n")
+add("root_scalar_then_more", "a #b: 0\nc: 1\n")
+add("root_flow_then_more", "[a, b] junk\n")
+add("block_map_then_brace", "a: 1\n}\n")
+add("null_key_overridden", "k:\n  ~: x\nk: 2\n")
+add("nan_overridden", "a: .nan\na: 1\n")
+add("neg_zero_keys", "-0.0: a\n0: b\nx:\n  0.0: c\n  -0.0: d\n")
+add("binary_prefix_sign", "a: 0b-1\nb: 0b+1\nc: -0b-1\nd: 0b\n")
+add("many_squote_escapes", 'a: "' + "\\'" * 200 + '"\nb: "x\\\'y\\\'z"\n')
+add("json_secret_kubectl", '{\n    "apiVersion": "v1",\n    "data": {\n        "password": "c2VjcmV0"\n    },\n    "kind": "Secret",\n    "metadata": {\n        "creationTimestamp": null,\n        "name": "mysecret"\n    }\n}\n')
+add("yaml_secret_kubectl", "apiVersion: v1\ndata:\n  password: c2VjcmV0\nkind: Secret\nmetadata:\n  creationTimestamp: null\n  name: mysecret\n")
+add("multiline_string_data", "stringData:\n  config.yaml: |\n    key: value\n    list:\n      - a\n  script.sh: |-\n    #!/bin/sh\n    echo \"hi\"\n  folded: >\n    one\n    two\n")
+add("windows_line_endings_multi", "a: |\r\n  x\r\n\r\n  y\r\n---\r\nb: 'q'\r\n")
+add("tab_separated_value", "a:\tb\n")
+add("anchor_merge_list", "defaults: &d\n  x: 1\n  y: 2\nitems:\n  - <<: *d\n    y: 3\n  - <<: [*d]\n")
+add("explicit_key", "? a\n: 1\n? |\n  multi\n: 2\n")
+add("quoted_special_keys", "'': empty\n\"~\": tilde\n'null': n\n")
+add("unicode_keys_values", "ключ: значение\n日本: 語\nemoji😀: \"😀\"\n")
+json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
+print(len(cases), "cases")

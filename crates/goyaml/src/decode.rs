@@ -1,0 +1,868 @@
+//! Input side: `k8s.io/apimachinery/pkg/util/yaml.NewYAMLOrJSONDecoder(r, 4096)` as kubeseal's
+//! `readSecrets` uses it, with each YAML document decoded as `sigs.k8s.io/yaml.YAMLToJSON`
+//! (go-yaml v2 `Unmarshal` into `interface{}`, then `json.Marshal`) would decode it.
+//!
+//! YAML syntax is parsed by `granit-parser` (the event parser under serde-saphyr, YAML 1.2);
+//! everything that gives the events a meaning (YAML 1.1 scalar resolution, tags, merge keys,
+//! aliases, key stringification, float formatting) follows go-yaml v2 `decode.go` /
+//! `resolve.go` and sigs.k8s.io/yaml. Where libyaml (YAML 1.1) and granit disagree on syntax
+//! the differences that matter are patched here (`\'` and `\/` escapes, surrogate escapes,
+//! control characters).
+
+use std::collections::HashMap;
+
+use go_semantics::utf8::decode_valid_rune;
+use serde_json::{Map, Number, Value};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
+
+use super::CodecError;
+use super::keysort;
+use super::resolve::{self, BINARY_TAG, MERGE_TAG, Resolved};
+
+/// How deep decoded values may nest (aliases can nest deeper than the parser's own limits).
+const MAX_DEPTH: usize = 400;
+/// Upper bound on one document's size in decoded nodes, on top of go-yaml's alias ratio check.
+const MAX_DECODE_COUNT: u64 = 20_000_000;
+
+fn yaml_err(msg: impl std::fmt::Display) -> CodecError {
+    CodecError(format!("error converting YAML to JSON: yaml: {msg}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream level.
+
+/// See `super::parse_documents`.
+pub(super) fn parse_documents(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+    if is_json_buffer(input) {
+        parse_json_stream(input)
+    } else {
+        parse_yaml_stream(input)
+    }
+}
+
+/// `GuessJSONStream` + `IsJSONBuffer`: within the first 4096 bytes, the first rune that is not
+/// `unicode.IsSpace` is `{`.
+fn is_json_buffer(input: &[u8]) -> bool {
+    let peek = input.get(..input.len().min(4096)).unwrap_or(&[]);
+    let mut i = 0;
+    while let Some((c, n)) = decode_valid_rune(peek.get(i..).unwrap_or(&[])) {
+        if !keysort::is_space(c) {
+            break;
+        }
+        i += n;
+    }
+    peek.get(i) == Some(&b'{')
+}
+
+/// Go's lossy view of bytes as a string: every byte that does not start a valid UTF-8
+/// sequence becomes U+FFFD (what `encoding/json` does with invalid UTF-8).
+fn go_lossy_utf8(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                match decode_valid_rune(b.get(i..).unwrap_or(&[])) {
+                    Some((c, n)) => {
+                        out.push(c);
+                        i += n;
+                    }
+                    None => {
+                        out.push('\u{FFFD}');
+                        i += 1;
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The JSON branch of `YAMLOrJSONDecoder.Decode`: a stream of JSON values; if one fails to
+/// decode after at most one success, the rest of the stream is retried as YAML.
+fn parse_json_stream(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+    let text = go_lossy_utf8(input);
+    let bytes = text.as_bytes();
+    let mut docs = Vec::new();
+    let mut count = 0usize;
+    let mut pos = 0usize;
+    loop {
+        let rest = bytes.get(pos..).unwrap_or(&[]);
+        if rest.iter().all(|&b| is_json_ws(b)) {
+            return Ok(docs);
+        }
+        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+        match stream.next() {
+            Some(Ok(v)) => {
+                pos += stream.byte_offset();
+                count += 1;
+                if !v.is_null() {
+                    docs.push(v);
+                }
+            }
+            None => return Ok(docs),
+            Some(Err(e)) => {
+                let json_err = CodecError(format!("json: {e}"));
+                if count > 1 {
+                    return Err(json_err);
+                }
+                // consumeWhitespace, then YAML from there; the first YAML error reports the
+                // JSON error instead.
+                let Some(start) = consume_whitespace(bytes, pos) else {
+                    return Err(json_err);
+                };
+                let mut first = true;
+                for item in yaml_documents(bytes.get(start..).unwrap_or(&[])) {
+                    match item.and_then(|chunk| decode_yaml_document(&chunk)) {
+                        Ok(Some(v)) => docs.push(v),
+                        Ok(None) => {}
+                        Err(e) => return Err(if first { json_err } else { e }),
+                    }
+                    first = false;
+                }
+                return Ok(docs);
+            }
+        }
+    }
+}
+
+/// `YAMLOrJSONDecoder.consumeWhitespace` over the stream from `pos`: skips `unicode.IsSpace`
+/// runes up to and including the first newline. Like Go it gives up (`None`) when fewer than
+/// four bytes are left to peek at, or on an invalid rune.
+fn consume_whitespace(b: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let rest = b.get(pos..)?;
+        if rest.len() < 4 {
+            return None;
+        }
+        let (c, n) = decode_valid_rune(rest.get(..4)?)?;
+        if c == '\u{FFFD}' {
+            return None;
+        }
+        if !keysort::is_space(c) {
+            return Some(pos);
+        }
+        pos += n;
+        if c == '\n' {
+            return Some(pos);
+        }
+    }
+}
+
+fn parse_yaml_stream(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+    let mut docs = Vec::new();
+    for item in yaml_documents(input) {
+        if let Some(v) = decode_yaml_document(&item?)? {
+            docs.push(v);
+        }
+    }
+    Ok(docs)
+}
+
+/// `YAMLReader.Read` over `LineReader`: documents split on lines starting with `---` (only
+/// spaces or a comment may follow); a leading separator stays in its document; lines end
+/// in `\n` (a `\r\n` ending becomes `\n`).
+fn yaml_documents(input: &[u8]) -> Vec<Result<Vec<u8>, CodecError>> {
+    let mut out = Vec::new();
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut rest = input;
+    let mut line_no = 0usize;
+    while !rest.is_empty() {
+        let (mut line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let line = rest.get(..i).unwrap_or(&[]);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                (line.to_vec(), rest.get(i + 1..).unwrap_or(&[]))
+            }
+            None => (rest.to_vec(), &[][..]),
+        };
+        rest = next;
+        line_no += 1;
+        line.push(b'\n');
+        if let Some(after) = line.strip_prefix(b"---") {
+            let mut j = 0;
+            while let Some((c, n)) = decode_valid_rune(after.get(j..).unwrap_or(&[])) {
+                if !keysort::is_space(c) {
+                    break;
+                }
+                j += n;
+            }
+            if let Some(&c) = after.get(j)
+                && c != b'#'
+            {
+                out.push(Err(CodecError(format!(
+                    "invalid Yaml document separator at line {line_no}"
+                ))));
+                buffer.clear();
+                continue;
+            }
+            if !buffer.is_empty() {
+                out.push(Ok(std::mem::take(&mut buffer)));
+                continue;
+            }
+        }
+        buffer.extend_from_slice(&line);
+    }
+    if !buffer.is_empty() {
+        out.push(Ok(buffer));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// One document: checks libyaml makes before parsing.
+
+/// The reader of libyaml: UTF-8 only (go-yaml also reads UTF-16 with a BOM; not supported
+/// here) and no control characters outside of escapes.
+fn check_input(chunk: &[u8]) -> Result<&str, CodecError> {
+    let text = std::str::from_utf8(chunk).map_err(|_| yaml_err("invalid leading UTF-8 octet"))?;
+    for c in text.chars() {
+        let v = c as u32;
+        let ok = v == 0x09
+            || v == 0x0A
+            || v == 0x0D
+            || (0x20..=0x7E).contains(&v)
+            || v == 0x85
+            || (0xA0..=0xD7FF).contains(&v)
+            || (0xE000..=0xFFFD).contains(&v)
+            || (0x10000..=0x10FFFF).contains(&v);
+        if !ok {
+            return Err(yaml_err("control characters are not allowed"));
+        }
+    }
+    Ok(text)
+}
+
+/// Rewrites every `\'` escape of the double-quoted scalar starting at byte `start` of `text`
+/// as `\x27`; `None` if it has none.
+fn rewrite_squote_escapes(text: &str, start: usize) -> Option<String> {
+    let b = text.as_bytes();
+    let mut i = start;
+    if b.get(i) == Some(&b'"') {
+        i += 1;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(text.get(..i)?);
+    let mut copied = i;
+    let mut found = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => break,
+            b'\\' => {
+                if b.get(i + 1) == Some(&b'\'') {
+                    out.push_str(text.get(copied..i)?);
+                    out.push_str("\\x27");
+                    copied = i + 2;
+                    found = true;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(text.get(copied..)?);
+    found.then_some(out)
+}
+
+/// libyaml rejects `\/` and `\u`/`\U` escapes of surrogates, which YAML 1.2 accepts.
+fn check_double_quoted(text: &str, start: usize, end: usize) -> Result<(), CodecError> {
+    let b = text.as_bytes();
+    let mut i = start + 1;
+    while i < end {
+        match b.get(i) {
+            Some(b'\\') => {
+                let e = b.get(i + 1).copied().unwrap_or(0);
+                let len = match e {
+                    b'/' => return Err(yaml_err("found unknown escape character")),
+                    b'x' => 2,
+                    b'u' => 4,
+                    b'U' => 8,
+                    _ => 0,
+                };
+                if len > 0 {
+                    let hex = text.get(i + 2..i + 2 + len).unwrap_or("");
+                    if let Ok(v) = u32::from_str_radix(hex, 16)
+                        && ((0xD800..=0xDFFF).contains(&v) || v > 0x10FFFF)
+                    {
+                        return Err(yaml_err("found invalid Unicode character escape code"));
+                    }
+                }
+                i += 2 + len;
+            }
+            Some(_) => i += 1,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// How many times a document is re-parsed after rewriting YAML 1.1 syntax granit rejects.
+const MAX_REWRITES: usize = 64;
+
+/// Decodes one document chunk as `yaml.Unmarshal` + YAMLToJSON would; `None` for a document
+/// that is empty, only comments, or null.
+fn decode_yaml_document(chunk: &[u8]) -> Result<Option<Value>, CodecError> {
+    use serde_saphyr::granit_parser::ErrorKind;
+    let text = check_input(chunk)?;
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    // libyaml accepts two things granit (YAML 1.2) rejects; both are rewritten to an equivalent
+    // spelling and the document parsed again:
+    // * the `\'` escape in double-quoted scalars (becomes `\x27`);
+    // * a plain `-` right before a flow indicator (`[a, -]`; becomes `'-'`, which resolves to
+    //   the same string).
+    let mut owned: Option<String> = None;
+    for _ in 0..=MAX_REWRITES {
+        let current = owned.as_deref().unwrap_or(text);
+        let e = match build_tree(current) {
+            Ok(tree) => {
+                return tree
+                    .map(|t| decode_tree(&t))
+                    .transpose()
+                    .map(Option::flatten);
+            }
+            Err(TreeError::Other(e)) => return Err(e),
+            Err(TreeError::Scan(e)) => e,
+        };
+        let at = e.marker().byte_offset();
+        let fixed = match (e.kind(), at) {
+            (ErrorKind::UnknownQuotedScalarEscape, Some(start)) => {
+                rewrite_squote_escapes(current, start)
+            }
+            (ErrorKind::PlainScalarStartsWithDashFlowIndicator, Some(i))
+                if current.as_bytes().get(i) == Some(&b'-') =>
+            {
+                let mut s = String::with_capacity(current.len() + 2);
+                s.push_str(current.get(..i).unwrap_or(""));
+                s.push_str("'-'");
+                s.push_str(current.get(i + 1..).unwrap_or(""));
+                Some(s)
+            }
+            _ => None,
+        };
+        let Some(fixed) = fixed else {
+            return Err(scan_error(&e));
+        };
+        owned = Some(fixed);
+    }
+    Err(yaml_err("document too hard to parse"))
+}
+
+fn scan_error(e: &ScanError) -> CodecError {
+    use serde_saphyr::granit_parser::ErrorKind;
+    let line = e.marker().line();
+    // Messages that could quote document text are replaced by generic ones.
+    let msg = match e.kind() {
+        ErrorKind::UnexpectedCharacter { .. } => {
+            "found character that cannot start any token".to_string()
+        }
+        ErrorKind::Custom(_) | ErrorKind::InputDecoding { .. } | ErrorKind::InputIo { .. } => {
+            "invalid YAML".to_string()
+        }
+        kind => kind.to_string(),
+    };
+    yaml_err(format!("line {line}: {msg}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node tree (go-yaml's `parser`).
+
+enum Kind {
+    Scalar {
+        value: String,
+        tag: String,
+        implicit: bool,
+    },
+    Sequence(Vec<usize>),
+    /// Keys and values interleaved.
+    Mapping(Vec<usize>),
+    /// The node the alias refers to.
+    Alias(usize),
+}
+
+struct Node {
+    kind: Kind,
+}
+
+enum TreeError {
+    Scan(ScanError),
+    Other(CodecError),
+}
+
+/// Parses the first document of `text` into a node arena (root is the last pushed top-level
+/// node); `None` when there is no document.
+fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut anchors: HashMap<usize, usize> = HashMap::new();
+    // Open collections: node index.
+    let mut stack: Vec<usize> = Vec::new();
+    let mut root: Option<usize> = None;
+    let mut in_document = false;
+
+    let attach = |nodes: &mut Vec<Node>,
+                  stack: &[usize],
+                  child: usize,
+                  root: &mut Option<usize>| {
+        match stack.last() {
+            Some(&parent) => {
+                if let Some(Node {
+                    kind: Kind::Sequence(c) | Kind::Mapping(c),
+                }) = nodes.get_mut(parent)
+                {
+                    c.push(child);
+                }
+            }
+            None => *root = Some(child),
+        }
+    };
+
+    for item in parser.by_ref() {
+        let (event, span) = match item {
+            Ok(x) => x,
+            // libyaml only looks at the token after a complete root node to see that the
+            // document ended (go-yaml reads nothing more), so what follows a complete root
+            // scalar or flow collection is not an error there.
+            Err(_) if in_document && stack.is_empty() && root.is_some() => break,
+            Err(e) => return Err(TreeError::Scan(e)),
+        };
+        match event {
+            Event::StreamStart => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(..) => in_document = true,
+            Event::DocumentEnd => break,
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag
+                    .map(|t| format!("{}{}", t.handle(), t.suffix()))
+                    .unwrap_or_default();
+                if style == ScalarStyle::DoubleQuoted
+                    && let (Some(s), Some(e)) = (span.start.byte_offset(), span.end.byte_offset())
+                {
+                    check_double_quoted(text, s, e).map_err(TreeError::Other)?;
+                }
+                let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
+                let idx = nodes.len();
+                nodes.push(Node {
+                    kind: Kind::Scalar {
+                        value: value.into_owned(),
+                        tag,
+                        implicit,
+                    },
+                });
+                if anchor != 0 {
+                    anchors.insert(anchor, idx);
+                }
+                attach(&mut nodes, &stack, idx, &mut root);
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                let idx = nodes.len();
+                let kind = if matches!(event, Event::SequenceStart(..)) {
+                    Kind::Sequence(Vec::new())
+                } else {
+                    Kind::Mapping(Vec::new())
+                };
+                nodes.push(Node { kind });
+                if anchor != 0 {
+                    anchors.insert(anchor, idx);
+                }
+                attach(&mut nodes, &stack, idx, &mut root);
+                stack.push(idx);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+            }
+            Event::Alias(id) => {
+                let Some(&target) = anchors.get(&id) else {
+                    return Err(TreeError::Other(yaml_err("unknown anchor referenced")));
+                };
+                let idx = nodes.len();
+                nodes.push(Node {
+                    kind: Kind::Alias(target),
+                });
+                attach(&mut nodes, &stack, idx, &mut root);
+            }
+            _ => {}
+        }
+    }
+    if !in_document {
+        return Ok(None);
+    }
+    Ok(root.map(|root| Tree { nodes, root }))
+}
+
+struct Tree {
+    nodes: Vec<Node>,
+    root: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding (go-yaml's `decoder` into interface{}, then sigs.k8s.io/yaml's JSON conversion).
+
+/// What go-yaml v2 produces for `interface{}`.
+enum GoValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Seq(Vec<GoValue>),
+    Map(GoMap),
+}
+
+/// A key of go-yaml's `map[interface{}]interface{}` (keys of different Go types differ).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum GoKey {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(u64),
+    Str(String),
+}
+
+#[derive(Default)]
+struct GoMap {
+    entries: Vec<(GoKey, GoValue)>,
+    index: HashMap<GoKey, usize>,
+}
+
+impl GoMap {
+    /// Go map assignment: an equal key keeps its slot; the stored key is updated too (which
+    /// only shows for float keys, where 0 and -0 are equal).
+    fn insert(&mut self, k: GoKey, v: GoValue) {
+        let norm = match k {
+            GoKey::Float(bits) if f64::from_bits(bits) == 0.0 => GoKey::Float(0),
+            ref other => other.clone(),
+        };
+        match self.index.get(&norm).and_then(|&i| self.entries.get_mut(i)) {
+            Some(slot) => *slot = (k, v),
+            None => {
+                self.index.insert(norm, self.entries.len());
+                self.entries.push((k, v));
+            }
+        }
+    }
+}
+
+struct Decoder<'a> {
+    nodes: &'a [Node],
+    decode_count: u64,
+    alias_count: u64,
+    alias_depth: u64,
+    active_aliases: Vec<bool>,
+    depth: usize,
+}
+
+fn decode_tree(tree: &Tree) -> Result<Option<Value>, CodecError> {
+    let mut d = Decoder {
+        nodes: &tree.nodes,
+        decode_count: 1, // the document node
+        alias_count: 0,
+        alias_depth: 0,
+        active_aliases: vec![false; tree.nodes.len()],
+        depth: 0,
+    };
+    let v = d.unmarshal(tree.root)?;
+    if matches!(v, GoValue::Null) {
+        return Ok(None);
+    }
+    to_json(v).map(Some)
+}
+
+fn allowed_alias_ratio(decode_count: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        #[allow(clippy::cast_precision_loss)]
+        let r = (decode_count - LOW) as f64 / (HIGH - LOW) as f64;
+        0.99 - 0.89 * r
+    }
+}
+
+impl Decoder<'_> {
+    fn count(&mut self) -> Result<(), CodecError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = self.alias_count as f64 / self.decode_count as f64;
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && ratio > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(yaml_err("document contains excessive aliasing"));
+        }
+        if self.decode_count > MAX_DECODE_COUNT {
+            return Err(yaml_err("document is too large"));
+        }
+        Ok(())
+    }
+
+    fn node(&self, idx: usize) -> Result<&Node, CodecError> {
+        self.nodes
+            .get(idx)
+            .ok_or_else(|| yaml_err("internal error: bad node"))
+    }
+
+    fn enter(&mut self) -> Result<(), CodecError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(yaml_err("exceeded max depth"));
+        }
+        Ok(())
+    }
+
+    fn unmarshal(&mut self, idx: usize) -> Result<GoValue, CodecError> {
+        self.count()?;
+        self.enter()?;
+        let out = self.unmarshal_inner(idx);
+        self.depth -= 1;
+        out
+    }
+
+    fn unmarshal_inner(&mut self, idx: usize) -> Result<GoValue, CodecError> {
+        let nodes = self.nodes;
+        let node = nodes
+            .get(idx)
+            .ok_or_else(|| yaml_err("internal error: bad node"))?;
+        match &node.kind {
+            Kind::Alias(target) => {
+                let target = *target;
+                self.with_alias(idx, |d| d.unmarshal(target))
+            }
+            Kind::Scalar {
+                value,
+                tag,
+                implicit,
+            } => scalar(value, tag, *implicit),
+            Kind::Sequence(children) => {
+                let mut out = Vec::with_capacity(children.len());
+                for &c in children {
+                    out.push(self.unmarshal(c)?);
+                }
+                Ok(GoValue::Seq(out))
+            }
+            Kind::Mapping(_) => {
+                let mut map = GoMap::default();
+                self.mapping_into(idx, &mut map)?;
+                Ok(GoValue::Map(map))
+            }
+        }
+    }
+
+    fn with_alias<T>(
+        &mut self,
+        alias_idx: usize,
+        f: impl FnOnce(&mut Self) -> Result<T, CodecError>,
+    ) -> Result<T, CodecError> {
+        if self.active_aliases.get(alias_idx).copied().unwrap_or(false) {
+            return Err(yaml_err("anchor value contains itself"));
+        }
+        if let Some(slot) = self.active_aliases.get_mut(alias_idx) {
+            *slot = true;
+        }
+        self.alias_depth += 1;
+        let out = f(self);
+        self.alias_depth -= 1;
+        if let Some(slot) = self.active_aliases.get_mut(alias_idx) {
+            *slot = false;
+        }
+        out
+    }
+
+    /// `decoder.mapping` into an existing map (also used by merges).
+    fn mapping_into(&mut self, idx: usize, map: &mut GoMap) -> Result<(), CodecError> {
+        let nodes = self.nodes;
+        let Some(Node {
+            kind: Kind::Mapping(children),
+        }) = nodes.get(idx)
+        else {
+            return Err(yaml_err("internal error: not a mapping"));
+        };
+        for pair in children.chunks(2) {
+            let (Some(&k), Some(&v)) = (pair.first(), pair.get(1)) else {
+                continue;
+            };
+            if self.is_merge(k) {
+                self.merge(v, map)?;
+                continue;
+            }
+            let key = self.unmarshal(k)?;
+            let key = match key {
+                GoValue::Seq(_) | GoValue::Map(_) => return Err(yaml_err("invalid map key")),
+                GoValue::Null => GoKey::Null,
+                GoValue::Bool(b) => GoKey::Bool(b),
+                GoValue::Int(i) => GoKey::Int(i),
+                GoValue::Uint(u) => GoKey::Uint(u),
+                GoValue::Float(f) => GoKey::Float(f.to_bits()),
+                GoValue::Str(s) => GoKey::Str(s),
+                GoValue::Bytes(b) => GoKey::Str(go_lossy_utf8(&b)),
+            };
+            let value = self.unmarshal(v)?;
+            map.insert(key, value);
+        }
+        Ok(())
+    }
+
+    fn is_merge(&self, idx: usize) -> bool {
+        matches!(self.nodes.get(idx), Some(Node { kind: Kind::Scalar { value, tag, implicit } })
+            if value == "<<" && (*implicit || tag == MERGE_TAG))
+    }
+
+    /// The node an alias points to (for kind checks), or the node itself.
+    fn resolve_alias(&self, idx: usize) -> usize {
+        match self.nodes.get(idx) {
+            Some(Node {
+                kind: Kind::Alias(t),
+            }) => *t,
+            _ => idx,
+        }
+    }
+
+    fn is_mapping(&self, idx: usize) -> bool {
+        matches!(
+            self.nodes.get(idx),
+            Some(Node {
+                kind: Kind::Mapping(_)
+            })
+        )
+    }
+
+    fn merge_one(&mut self, idx: usize, map: &mut GoMap) -> Result<(), CodecError> {
+        // d.unmarshal(n, out) on a mapping or an alias of one, decoding into `map`.
+        self.count()?;
+        self.enter()?;
+        let out = match self.node(idx)?.kind {
+            Kind::Alias(target) => self.with_alias(idx, |d| {
+                d.count()?;
+                d.mapping_into(target, map)
+            }),
+            _ => self.mapping_into(idx, map),
+        };
+        self.depth -= 1;
+        out
+    }
+
+    fn merge(&mut self, idx: usize, map: &mut GoMap) -> Result<(), CodecError> {
+        let want_map = || yaml_err("map merge requires map or sequence of maps as the value");
+        match &self.node(idx)?.kind {
+            Kind::Mapping(_) => self.merge_one(idx, map),
+            Kind::Alias(target) => {
+                if !self.is_mapping(*target) {
+                    return Err(want_map());
+                }
+                self.merge_one(idx, map)
+            }
+            Kind::Sequence(children) => {
+                let children = children.clone();
+                for &c in children.iter().rev() {
+                    if !self.is_mapping(self.resolve_alias(c)) {
+                        return Err(want_map());
+                    }
+                    self.merge_one(c, map)?;
+                }
+                Ok(())
+            }
+            Kind::Scalar { .. } => Err(want_map()),
+        }
+    }
+}
+
+/// `decoder.scalar` into `interface{}`.
+fn scalar(value: &str, tag: &str, implicit: bool) -> Result<GoValue, CodecError> {
+    if tag.is_empty() && !implicit {
+        return Ok(GoValue::Str(value.to_string()));
+    }
+    if tag == BINARY_TAG {
+        let data = go_semantics::base64::decode(value.as_bytes())
+            .map_err(|_| yaml_err("!!binary value contains invalid base64 data"))?;
+        return Ok(GoValue::Bytes(data));
+    }
+    let (_, r) = resolve::resolve_tagged(tag, value).map_err(yaml_err)?;
+    Ok(match r {
+        Resolved::Null => GoValue::Null,
+        Resolved::Bool(b) => GoValue::Bool(b),
+        Resolved::Int(i) => GoValue::Int(i),
+        Resolved::Uint(u) => GoValue::Uint(u),
+        Resolved::Float(f) => GoValue::Float(f),
+        Resolved::Str | Resolved::Timestamp | Resolved::Merge => GoValue::Str(value.to_string()),
+    })
+}
+
+/// sigs.k8s.io/yaml's conversion of a map key to a JSON object key.
+fn key_string(k: GoKey) -> Result<String, CodecError> {
+    let unsupported = |t: &str| {
+        CodecError(format!(
+            "error converting YAML to JSON: unsupported map key of type: {t}"
+        ))
+    };
+    Ok(match k {
+        GoKey::Str(s) => s,
+        GoKey::Int(i) => i.to_string(),
+        GoKey::Float(bits) => {
+            let s = go_semantics::strconv::format_float(f64::from_bits(bits), b'g', -1, 32);
+            match s.as_str() {
+                "+Inf" => ".inf".to_string(),
+                "-Inf" => "-.inf".to_string(),
+                "NaN" => ".nan".to_string(),
+                _ => s,
+            }
+        }
+        GoKey::Bool(b) => b.to_string(),
+        GoKey::Null => return Err(unsupported("<nil>")),
+        GoKey::Uint(_) => return Err(unsupported("uint64")),
+    })
+}
+
+/// `json.Marshal` of the converted value, read back as a `serde_json::Value`.
+fn to_json(v: GoValue) -> Result<Value, CodecError> {
+    Ok(match v {
+        GoValue::Null => Value::Null,
+        GoValue::Bool(b) => Value::Bool(b),
+        GoValue::Int(i) => Value::Number(Number::from(i)),
+        GoValue::Uint(u) => Value::Number(Number::from(u)),
+        GoValue::Float(f) => {
+            if f.is_nan() {
+                return Err(CodecError(
+                    "error converting YAML to JSON: json: unsupported value: NaN".to_string(),
+                ));
+            }
+            if f.is_infinite() {
+                let s = if f > 0.0 { "+Inf" } else { "-Inf" };
+                return Err(CodecError(format!(
+                    "error converting YAML to JSON: json: unsupported value: {s}"
+                )));
+            }
+            // Kept a float (also when integral: YAML `1.0` is f64 1.0, printed "1" like Go) so
+            // that callers can tell YAML floats from ints, as sigs.k8s.io/yaml does when it
+            // turns numbers into strings for string fields (see `yaml_scalar_as_go_string`).
+            let n = Number::from_f64(f).ok_or_else(|| {
+                CodecError("error converting YAML to JSON: json: unsupported value".to_string())
+            })?;
+            Value::Number(n)
+        }
+        GoValue::Str(s) => Value::String(s),
+        GoValue::Bytes(b) => Value::String(go_lossy_utf8(&b)),
+        GoValue::Seq(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        GoValue::Map(m) => {
+            let mut out = Map::new();
+            for (k, v) in m.entries {
+                out.insert(key_string(k)?, to_json(v)?);
+            }
+            Value::Object(out)
+        }
+    })
+}
