@@ -21,26 +21,27 @@ release:
 tools:
 	scripts/tools.sh all
 
-## Everything: unit and CLI tests, then the interoperability and end-to-end suites against real binaries.
-test: tools build test-unit test-interop test-e2e
+## Everything: unit and CLI tests, then every interoperability and end-to-end suite at once (the
+## e2e test binary, tests/tests/e2e/; SSRS_E2E_CLUSTERS control planes at a time, default 2).
+test: tools build test-unit
+	$(CARGO) test -p e2e -- --ignored
 
 test-unit:
 	$(CARGO) test --workspace
 
+## Offline interoperability with the upstream kubeseal binary (no control plane).
 test-interop: tools build
-	$(CARGO) test -p e2e --test interop -- --ignored
+	$(CARGO) test -p e2e --test e2e -- --ignored interop::
 
-## End to end on real control planes (a fresh one per suite, always torn down):
-##  - our kubeseal against the real upstream controller, then against ours;
-##  - our controller: every scenario of spec §10, §12 security checks, upstream kubeseal against it;
-##  - takeover of an upstream installation's keys and SealedSecrets by our controller;
-##  - the key backup/restore drill, which runs its own two clusters in sequence (tests/tests/drill.rs).
+## End to end on real control planes, each suite on a fresh one of its own (always torn down), the
+## suites in parallel; one suite by hand: `cargo test -p e2e --test e2e -- --ignored controller::`.
+##  - our kubeseal against the real upstream controller (cluster_upstream) and against ours (cluster_ours);
+##  - our controller: every upstream integration scenario, the security checks, upstream kubeseal
+##    against it (controller);
+##  - takeover of an upstream installation's keys and SealedSecrets by our controller (takeover);
+##  - the key backup/restore drill, which runs its own two clusters in sequence (drill).
 test-e2e: tools build
-	scripts/e2e.sh --controller upstream cluster
-	scripts/e2e.sh --controller ours cluster
-	scripts/e2e.sh --controller ours controller
-	scripts/e2e.sh --controller upstream takeover
-	$(CARGO) test -p e2e --test drill -- --ignored
+	$(CARGO) test -p e2e --test e2e -- --ignored --skip interop::
 
 lint:
 	$(CARGO) fmt --all -- --check

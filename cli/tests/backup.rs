@@ -1,7 +1,7 @@
 //! CLI tests of key backups that need no cluster: `--recovery-unseal` with plain and encrypted
 //! backups, and the errors of `--backup-keys` / `--restore-keys` that come before any API call
 //! (wrong passphrase or identity, damaged files, non-RSA keys, missing encryption). Backups with
-//! a cluster are covered by the drill (tests/tests/drill.rs).
+//! a cluster are covered by the drill (tests/tests/e2e/drill.rs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -3,9 +3,11 @@
 //! the test loudly instead of skipping it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,22 +98,28 @@ impl Sandbox {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .env("KUBECONFIG", self.path("kubeconfig"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-        let mut input = child.stdin.take().unwrap();
-        let data = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        out
+            .env("KUBECONFIG", self.path("kubeconfig"));
+        run_with_stdin(&mut cmd, stdin)
     }
+}
+
+/// Runs `cmd` to its end, feeding it `stdin` (from another thread, so that a child that writes a
+/// lot before reading cannot deadlock); returns its output.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -148,33 +156,68 @@ pub fn mask_ciphertexts(text: &str) -> String {
     out
 }
 
-/// The control plane started by `scripts/cluster.sh up`, described by the variables of its `env`
-/// file (the Makefile sources it before running the cluster suites).
+/// A control plane started by `scripts/cluster.sh up` (see [`OwnCluster`]), described by the
+/// variables of its `$SSRS_CLUSTER_DIR/env` file.
 pub struct Cluster {
+    pub dir: PathBuf,
     pub kubeconfig: PathBuf,
     pub kubectl: PathBuf,
     pub upstream_kubeseal: PathBuf,
     pub controller_namespace: String,
     pub controller_name: String,
-}
-
-fn env_path(var: &str) -> PathBuf {
-    let v = std::env::var_os(var)
-        .unwrap_or_else(|| panic!("{var} is not set: run the cluster suites through `make test` (it starts the control plane)"));
-    PathBuf::from(v)
+    /// The variables of the env file, as of the last (re)start of the controller.
+    pub env: BTreeMap<String, String>,
+    sealing_cert: OnceLock<Vec<u8>>,
 }
 
 impl Cluster {
-    pub fn from_env() -> Cluster {
+    /// Reads `$dir/env` (sourced by bash, so the `%q` quoting is undone exactly).
+    pub fn from_env_file(dir: &Path) -> Cluster {
+        let out = Command::new("bash")
+            .args(["-c", "set -a; source \"$1\"; env -0", "e2e"])
+            .arg(dir.join("env"))
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let env: BTreeMap<String, String> = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter_map(|kv| {
+                std::str::from_utf8(kv)
+                    .ok()?
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        let var = |name: &str| {
+            env.get(name)
+                .cloned()
+                .unwrap_or_else(|| panic!("{name} not in {}/env", dir.display()))
+        };
         Cluster {
-            kubeconfig: env_path("KUBECONFIG"),
-            kubectl: env_path("KUBECTL"),
-            upstream_kubeseal: env_path("KUBESEAL_UPSTREAM"),
-            controller_namespace: std::env::var("SSRS_CONTROLLER_NAMESPACE")
-                .unwrap_or_else(|_| "kube-system".into()),
-            controller_name: std::env::var("SSRS_CONTROLLER_NAME")
-                .unwrap_or_else(|_| "sealed-secrets-controller".into()),
+            dir: dir.to_path_buf(),
+            kubeconfig: var("KUBECONFIG").into(),
+            kubectl: var("KUBECTL").into(),
+            upstream_kubeseal: var("KUBESEAL_UPSTREAM").into(),
+            controller_namespace: var("SSRS_CONTROLLER_NAMESPACE"),
+            controller_name: var("SSRS_CONTROLLER_NAME"),
+            env,
+            sealing_cert: OnceLock::new(),
         }
+    }
+
+    /// A variable of the env file (e.g. `SSRS_METRICS_URL`).
+    pub fn var(&self, name: &str) -> &str {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{name} not in {}/env", self.dir.display()))
+    }
+
+    /// Runs `scripts/cluster.sh ARGS` for this cluster; panics with its output on failure.
+    pub fn script(&self, args: &[&str]) {
+        cluster_script(&self.dir, args);
     }
 
     /// Runs a command with this cluster's kubeconfig (and `extra_env`), feeding `stdin`.
@@ -188,9 +231,7 @@ impl Cluster {
         let mut cmd = Command::new(bin);
         cmd.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("KUBECACHEDIR", self.var("KUBECACHEDIR"));
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -199,17 +240,7 @@ impl Cluster {
                 cmd.env_remove(k);
             }
         }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-        let mut input = child.stdin.take().unwrap();
-        let data = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        out
+        run_with_stdin(&mut cmd, stdin)
     }
 
     pub fn kubectl(&self, args: &[&str], stdin: &[u8]) -> Output {
@@ -229,28 +260,9 @@ impl Cluster {
 
     /// A fresh namespace for one test case, so cases run in parallel.
     pub fn namespace(&self, prefix: &str) -> String {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("{prefix}-{:x}{:x}", std::process::id() & 0xfff, nanos);
+        let name = format!("{prefix}-{}", random_hex(8));
         self.kubectl_ok(&["create", "namespace", &name], b"");
         name
-    }
-
-    /// Polls `f` every 100 ms for up to `secs` seconds.
-    pub fn wait_for<T>(&self, secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        loop {
-            if let Some(v) = f() {
-                return v;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out after {secs}s waiting for {what}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
     }
 
     /// The Secret as JSON, if it exists.
@@ -282,6 +294,24 @@ impl Cluster {
         list["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The controller's certificate, fetched once by our kubeseal (through the service proxy).
+    pub fn sealing_cert(&self) -> &[u8] {
+        self.sealing_cert.get_or_init(|| {
+            let out = self.run(&ours(), &["--fetch-cert"], b"", &[]);
+            assert!(
+                out.status.success(),
+                "our kubeseal --fetch-cert: {}",
+                stderr(&out)
+            );
+            assert!(
+                stdout(&out).starts_with("-----BEGIN CERTIFICATE-----\n"),
+                "{}",
+                stdout(&out)
+            );
+            out.stdout
+        })
+    }
+
     /// A copy of the kubeconfig whose current context has namespace `ns`.
     pub fn kubeconfig_with_namespace(&self, dir: &Path, ns: &str) -> PathBuf {
         let path = dir.join(format!("kubeconfig-{ns}"));
@@ -303,80 +333,45 @@ impl Cluster {
     }
 }
 
-/// Decodes standard base64 (test helper; values here are test data, not secrets).
-pub fn b64decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("bad base64"),
-    };
-    let bytes: Vec<u8> = s
-        .bytes()
-        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| {
-            acc | (u32::from(val(c)) << (18 - 6 * i))
-        });
-        for i in 0..chunk.len().saturating_sub(1) {
-            out.push((n >> (16 - 8 * i)) as u8);
+/// Polls `f` every 100 ms until it returns `Some`, for up to `secs` seconds.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    out
 }
 
-// ---------------------------------------------------------------------------------------------
-// Helpers of the controller and takeover suites (tests/tests/controller.rs, takeover.rs).
-
-/// A variable of the control plane's env file (`scripts/cluster.sh`), which the suites run under.
-pub fn cluster_env(var: &str) -> String {
-    std::env::var(var)
-        .unwrap_or_else(|_| panic!("{var} is not set: run the cluster suites through scripts/e2e.sh (it starts the control plane)"))
+/// Decodes standard base64 (test helper; values here are test data, not secrets).
+pub fn b64decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .unwrap_or_else(|e| panic!("bad base64 ({e})"))
 }
 
 /// Standard base64 with padding (test helper; the counterpart of [`b64decode`]).
 pub fn b64encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// `n` random lowercase hex digits (from the std hasher's random keys; no rand crate needed).
+/// `n` random lowercase hex digits.
 pub fn random_hex(n: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    while out.len() < n {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos(),
-        );
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
+    let mut bytes = vec![0u8; n.div_ceil(2)];
+    getrandom::fill(&mut bytes).unwrap();
+    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     out.truncate(n);
     out
 }
 
-/// An HTTP/1.1 reply, as read by [`http_request`].
+/// An HTTP reply, as read by [`http_request`].
 #[derive(Debug)]
 pub struct HttpReply {
     pub status: u16,
@@ -398,8 +393,8 @@ impl HttpReply {
     }
 }
 
-/// A plain-HTTP request to `base` (`http://host:port`, e.g. `$SSRS_CONTROLLER_URL`), one connection
-/// per request. Enough HTTP for the controller's endpoints: Content-Length or chunked replies.
+/// A plain-HTTP request to `base` (`http://host:port`, e.g. `SSRS_CONTROLLER_URL` of the env
+/// file), one connection per request; any status is a reply (only transport errors are `Err`).
 pub fn http_request(
     base: &str,
     method: &str,
@@ -407,80 +402,42 @@ pub fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<HttpReply> {
-    use std::io::Read;
-    use std::net::ToSocketAddrs;
-    let authority = base
-        .strip_prefix("http://")
-        .unwrap_or(base)
-        .trim_end_matches('/');
-    let addr = authority.to_socket_addrs()?.next().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("no address for {authority}"),
-        )
-    })?;
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(10))?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_idle_connections(0)
+        .timeout_connect(Some(std::time::Duration::from_secs(10)))
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", base.trim_end_matches('/')));
     for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
+        request = request.header(*k, *v);
     }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    stream.write_all(&bytes)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut rest = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad status line"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+    let sent = if body.is_empty() {
+        agent.run(request.body(()).map_err(std::io::Error::other)?)
+    } else {
+        agent.run(request.body(body.to_vec()).map_err(std::io::Error::other)?)
+    };
+    let mut reply = sent.map_err(std::io::Error::other)?;
+    let headers = reply
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        let mut body = Vec::new();
-        loop {
-            let eol = rest
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .ok_or_else(|| bad("bad chunk"))?;
-            let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| bad("bad chunk size"))?;
-            if size == 0 {
-                break;
-            }
-            let start = eol + 2;
-            let chunk = rest
-                .get(start..start + size)
-                .ok_or_else(|| bad("short chunk"))?;
-            body.extend_from_slice(chunk);
-            rest = rest.get(start + size + 2..).unwrap_or_default().to_vec();
-        }
-        rest = body;
-    }
     Ok(HttpReply {
-        status,
+        status: reply.status().as_u16(),
         headers,
-        body: rest,
+        body: reply
+            .body_mut()
+            .read_to_vec()
+            .map_err(std::io::Error::other)?,
     })
 }
 
@@ -533,159 +490,317 @@ pub fn private_key_material(c: &Cluster) -> Vec<String> {
 /// Panics when the controller log, from byte `from` on, contains `PRIVATE KEY`, any of `secrets`
 /// (plaintexts, as such and in base64) or any of `key_material`. The message never quotes the line.
 pub fn assert_log_clean(log: &Path, from: u64, secrets: &[String], key_material: &[String]) {
+    if let Some(leak) = log_leak(log, from, secrets, key_material) {
+        panic!("{leak}");
+    }
+}
+
+/// What [`assert_log_clean`] finds wrong with the log, if anything.
+pub fn log_leak(
+    log: &Path,
+    from: u64,
+    secrets: &[String],
+    key_material: &[String],
+) -> Option<String> {
     let text = std::fs::read(log).unwrap_or_else(|e| panic!("read {}: {e}", log.display()));
     let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default()).into_owned();
-    assert!(
-        !text.contains("PRIVATE KEY"),
-        "the controller log contains `PRIVATE KEY`"
-    );
-    for (i, k) in key_material.iter().enumerate() {
-        assert!(
-            !text.contains(k.as_str()),
+    if text.contains("PRIVATE KEY") {
+        return Some("the controller log contains `PRIVATE KEY`".into());
+    }
+    if let Some(i) = key_material.iter().position(|k| text.contains(k.as_str())) {
+        return Some(format!(
             "the controller log contains private key material (item {i})"
-        );
+        ));
     }
-    for s in secrets {
-        assert!(
-            !text.contains(s.as_str()),
-            "the controller log contains the plaintext {s:?}"
-        );
-        let b64 = b64encode(s.as_bytes());
-        assert!(
-            !text.contains(b64.trim_end_matches('=')),
-            "the controller log contains the plaintext {s:?} in base64"
-        );
-    }
+    secrets.iter().find_map(|s| {
+        if text.contains(s.as_str()) {
+            Some(format!("the controller log contains the plaintext {s:?}"))
+        } else {
+            let b64 = b64encode(s.as_bytes());
+            text.contains(b64.trim_end_matches('='))
+                .then(|| format!("the controller log contains the plaintext {s:?} in base64"))
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers of the disaster-recovery drill (tests/tests/drill.rs), which runs its own clusters.
+// Control planes of their own: every suite that needs one, and the drill (two in sequence).
 
-/// A control plane of its own (`scripts/cluster.sh up` with a private `SSRS_CLUSTER_DIR`), torn
-/// down (`scripts/cluster.sh down`, etcd data included) when dropped, whatever happened.
+/// How many control planes may run at once: `SSRS_E2E_CLUSTERS`, default 2 (each is an etcd, a
+/// kube-apiserver and a controller; on 2 cores more only makes each slower).
+pub fn max_clusters() -> usize {
+    std::env::var("SSRS_E2E_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(2)
+}
+
+struct Slots {
+    busy: usize,
+    queue: VecDeque<u64>,
+    next_ticket: u64,
+}
+
+static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+    busy: 0,
+    queue: VecDeque::new(),
+    next_ticket: 0,
+});
+static SLOT_FREED: Condvar = Condvar::new();
+
+/// The right to run one control plane, out of [`max_clusters`]; given out first come, first
+/// served, and given back when dropped.
+struct ClusterSlot;
+
+impl ClusterSlot {
+    fn acquire() -> ClusterSlot {
+        let max = max_clusters();
+        let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = slots.next_ticket;
+        slots.next_ticket += 1;
+        slots.queue.push_back(ticket);
+        while slots.busy >= max || slots.queue.front() != Some(&ticket) {
+            slots = SLOT_FREED
+                .wait(slots)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        slots.queue.pop_front();
+        slots.busy += 1;
+        SLOT_FREED.notify_all();
+        ClusterSlot
+    }
+}
+
+impl Drop for ClusterSlot {
+    fn drop(&mut self) {
+        let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.busy -= 1;
+        SLOT_FREED.notify_all();
+    }
+}
+
+/// `scripts/cluster.sh` for the cluster in `dir`.
+fn cluster_sh(dir: &Path) -> Command {
+    let mut cmd = Command::new(workspace_root().join("scripts/cluster.sh"));
+    cmd.env("SSRS_CLUSTER_DIR", dir)
+        .current_dir(workspace_root());
+    cmd
+}
+
+/// `scripts/cluster.sh ARGS` for the cluster in `dir`; panics with its output on failure. Our
+/// controller is `CONTROLLER_BIN`, else the debug build just made (cluster.sh would otherwise
+/// prefer a release build).
+fn cluster_script(dir: &Path, args: &[&str]) {
+    let mut cmd = cluster_sh(dir);
+    cmd.args(args);
+    if std::env::var_os("CONTROLLER_BIN").is_none() {
+        cmd.env(
+            "CONTROLLER_BIN",
+            workspace_root().join("target/debug/sealed-secrets-controller"),
+        );
+    }
+    for var in ["CONTROLLER", "CONTROLLER_ARGS", "KUBECONFIG"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/cluster.sh {args:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// A control plane of its own (`scripts/cluster.sh up` with a private `SSRS_CLUSTER_DIR`; cluster.sh
+/// picks free ports and a network namespace of its own, so several run at once), torn down
+/// (`scripts/cluster.sh down`, etcd data included) by [`OwnCluster::down`] or when dropped, also
+/// while a panic unwinds. Should this process die without unwinding (a signal, an abort), a
+/// watchdog started with the cluster tears it down: a shell in a process group of its own (so
+/// that Ctrl-C does not reach it) that waits for the end of a pipe only this process holds.
 pub struct OwnCluster {
     pub dir: PathBuf,
-    /// The variables of `$SSRS_CLUSTER_DIR/env` as of the last (re)start.
-    pub env: std::collections::BTreeMap<String, String>,
+    cluster: Option<Cluster>,
     down: bool,
+    watchdog: Option<(Child, ChildStdin)>,
+    /// Given back when dropped (or handed on by [`OwnCluster::then_up`]).
+    slot: Option<ClusterSlot>,
 }
 
 impl OwnCluster {
-    /// `scripts/cluster.sh up --controller <kind> [-- flags]` in a fresh state dir named after `tag`.
+    /// `scripts/cluster.sh up --controller <kind> [-- flags]` in a fresh state dir named after `tag`,
+    /// once one of the [`max_clusters`] slots is free.
     pub fn up(tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
+        Self::up_in(ClusterSlot::acquire(), tag, controller, flags)
+    }
+
+    /// Tears this cluster down (see [`OwnCluster::down`]) and brings up the next one in its slot
+    /// (so that a test running clusters in sequence does not queue again for the second).
+    pub fn then_up(mut self, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
+        self.down();
+        let slot = self.slot.take().unwrap();
+        Self::up_in(slot, tag, controller, flags)
+    }
+
+    fn up_in(slot: ClusterSlot, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
         let dir = std::env::temp_dir().join(format!(
             "ssrs-{tag}-{}-{}",
             std::process::id(),
             random_hex(6)
         ));
-        let mut cluster = OwnCluster {
+        let watchdog = Self::watchdog(&dir);
+        let mut own = OwnCluster {
             dir,
-            env: Default::default(),
+            cluster: None,
             down: false,
+            watchdog: Some(watchdog),
+            slot: Some(slot),
         };
         let mut args = vec!["up", "--controller", controller];
         if !flags.is_empty() {
             args.push("--");
             args.extend_from_slice(flags);
         }
-        cluster.script(&args);
-        cluster.reload_env();
-        cluster
+        own.script(&args);
+        own.reload_env();
+        own
+    }
+
+    fn watchdog(dir: &Path) -> (Child, ChildStdin) {
+        use std::os::unix::process::CommandExt as _;
+        let mut child = Command::new("bash")
+            .args([
+                "-c",
+                r#"read -r word; [ "$word" = disarm ] || exec "$0" down"#,
+            ])
+            .arg(workspace_root().join("scripts/cluster.sh"))
+            .env("SSRS_CLUSTER_DIR", dir)
+            .current_dir(workspace_root())
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn the teardown watchdog: {e}"));
+        let stdin = child.stdin.take().unwrap();
+        (child, stdin)
     }
 
     /// Runs `scripts/cluster.sh ARGS` for this cluster; panics with its output on failure.
     pub fn script(&self, args: &[&str]) {
-        let mut cmd = Command::new(workspace_root().join("scripts/cluster.sh"));
-        cmd.args(args)
-            .env("SSRS_CLUSTER_DIR", &self.dir)
-            .current_dir(workspace_root());
-        // The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
-        if std::env::var_os("CONTROLLER_BIN").is_none() {
-            cmd.env(
-                "CONTROLLER_BIN",
-                workspace_root().join("target/debug/sealed-secrets-controller"),
-            );
-        }
-        for var in ["CONTROLLER", "CONTROLLER_ARGS", "KUBECONFIG"] {
-            cmd.env_remove(var);
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/cluster.sh {args:?} failed:\n{}\n{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        cluster_script(&self.dir, args);
     }
 
     /// Re-reads `$DIR/env` (rewritten on every controller start).
     pub fn reload_env(&mut self) {
-        let out = Command::new("bash")
-            .args(["-c", "set -a; source \"$1\"; env -0", "drill"])
-            .arg(self.dir.join("env"))
-            .env_clear()
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        self.env = out
-            .stdout
-            .split(|b| *b == 0)
-            .filter_map(|kv| {
-                std::str::from_utf8(kv)
-                    .ok()?
-                    .split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
-            .collect();
+        self.cluster = Some(Cluster::from_env_file(&self.dir));
     }
 
     pub fn var(&self, name: &str) -> &str {
-        self.env
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("{name} not in {}/env", self.dir.display()))
+        self.cluster().var(name)
     }
 
-    /// A [`Cluster`] for the helpers (admin kubeconfig).
-    pub fn cluster(&self) -> Cluster {
-        Cluster {
-            kubeconfig: PathBuf::from(self.var("KUBECONFIG")),
-            kubectl: PathBuf::from(self.var("KUBECTL")),
-            upstream_kubeseal: PathBuf::from(self.var("KUBESEAL_UPSTREAM")),
-            controller_namespace: self.var("SSRS_CONTROLLER_NAMESPACE").to_string(),
-            controller_name: self.var("SSRS_CONTROLLER_NAME").to_string(),
-        }
+    /// The [`Cluster`] for the helpers (admin kubeconfig).
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster
+            .as_ref()
+            .unwrap_or_else(|| panic!("no env file in {} yet", self.dir.display()))
     }
 
-    /// Tears the cluster down now (also done on drop).
+    /// Tears the cluster down now (also done on drop) and checks that nothing of it is left: no
+    /// state dir, no network namespace, no etcd, kube-apiserver or controller process.
     pub fn down(&mut self) {
-        if !self.down {
-            self.down = true;
-            self.script(&["down"]);
+        if self.down {
+            return;
         }
+        self.down = true;
+        let daemons = self.daemons();
+        self.script(&["down"]);
+        self.disarm();
+        assert!(!self.dir.exists(), "{} is still there", self.dir.display());
+        if let Some(netns) = self.cluster.as_ref().map(|c| c.var("SSRS_NETNS")) {
+            let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+            assert!(
+                !stdout(&list)
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(netns)),
+                "network namespace {netns} is still there"
+            );
+        }
+        for (what, pid, start) in daemons {
+            assert!(
+                process_start(&pid) != Some(start),
+                "{what} (pid {pid}) is still running"
+            );
+        }
+    }
+
+    /// The live daemons of this cluster: (what, pid, start time).
+    fn daemons(&self) -> Vec<(&'static str, String, String)> {
+        let Some(c) = &self.cluster else {
+            return Vec::new();
+        };
+        [
+            ("etcd", "SSRS_ETCD_PID"),
+            ("kube-apiserver", "SSRS_APISERVER_PID"),
+            ("the controller", "SSRS_CONTROLLER_PID"),
+        ]
+        .into_iter()
+        .filter_map(|(what, var)| {
+            let pid = c.env.get(var)?.clone();
+            let start = process_start(&pid)?;
+            Some((what, pid, start))
+        })
+        .collect()
+    }
+
+    /// Prints the last 30 lines of the controller log (on stderr), to explain a failure.
+    pub fn print_controller_log_tail(&self) {
+        let log = self.dir.join("controller.log");
+        if let Ok(text) = std::fs::read_to_string(&log) {
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            eprintln!("--- last lines of {}:", log.display());
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+    }
+
+    /// Tells the watchdog that the teardown is done, and waits for it to exit.
+    fn disarm(&mut self) {
+        if let Some((mut child, mut stdin)) = self.watchdog.take() {
+            let _ = stdin.write_all(b"disarm\n");
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The start time of process `pid` (field 22 of /proc/PID/stat), `None` when it is gone or a
+/// zombie (our daemons are orphans, reaped by pid 1 in its own time).
+fn process_start(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    match fields.first() {
+        Some(&"Z") | Some(&"X") | None => None,
+        Some(_) => fields.get(19).map(|s| s.to_string()),
     }
 }
 
 impl Drop for OwnCluster {
     fn drop(&mut self) {
-        if !self.down {
-            self.down = true;
-            if std::thread::panicking() {
-                let log = self.dir.join("controller.log");
-                if let Ok(text) = std::fs::read_to_string(&log) {
-                    let tail: Vec<&str> = text.lines().rev().take(30).collect();
-                    eprintln!("--- last lines of {}:", log.display());
-                    for l in tail.iter().rev() {
-                        eprintln!("{l}");
-                    }
-                }
-            }
-            let _ = Command::new(workspace_root().join("scripts/cluster.sh"))
-                .arg("down")
-                .env("SSRS_CLUSTER_DIR", &self.dir)
-                .current_dir(workspace_root())
-                .stdout(Stdio::null())
-                .status();
+        if self.down {
+            return;
         }
+        self.down = true;
+        if std::thread::panicking() {
+            self.print_controller_log_tail();
+        }
+        let _ = cluster_sh(&self.dir)
+            .arg("down")
+            .stdout(Stdio::null())
+            .status();
+        self.disarm();
     }
 }

@@ -13,17 +13,26 @@
 //! 3. B2 restored into the running controller: k1 skipped, k2 created and picked up without a
 //!    restart (the certificate becomes k2's); the other three files unseal to identical Secrets.
 //!
-//! Each test manages its own clusters (two in sequence), so it needs none from the caller:
-//! `cargo test -p e2e --test drill -- --ignored` (as root, like every cluster suite).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Each test manages its own clusters (two in sequence), so its suite (`drill` in main.rs) has none.
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Instant;
 
-use e2e::{OwnCluster, http_request, metric_value, ours, stderr, stdout};
+use crate::Test;
+use e2e::{
+    OwnCluster, b64encode, http_request, metric_value, ours, run_with_stdin, stderr, stdout,
+    wait_for,
+};
 use serde_json::{Value, json};
+
+pub fn tests() -> Vec<Test> {
+    e2e_tests![
+        ignored: drill_with_our_controller, drill_with_upstream_controller_keys
+    ]
+    .to_vec()
+}
 
 const NS: &str = "drill";
 const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
@@ -40,18 +49,11 @@ fn kubeseal(c: &OwnCluster, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &c.dir)
-        .env("KUBECONFIG", c.var("KUBECONFIG"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("KUBECONFIG", c.var("KUBECONFIG"));
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut input, stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    run_with_stdin(&mut cmd, stdin)
 }
 
 fn kubeseal_ok(
@@ -72,20 +74,6 @@ fn kubeseal_ok(
         "secret material on stderr: {err}"
     );
     (stdout(&out), err)
-}
-
-fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs}s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn fetch_cert(c: &OwnCluster) -> String {
@@ -115,7 +103,7 @@ fn not_backed_up_metric(c: &OwnCluster) -> Option<f64> {
 
 /// The Secrets of one "commit": (file name, scope, Secret manifest).
 fn secrets_of_set(set: u32) -> Vec<(String, &'static str, Value)> {
-    let b64 = |s: &[u8]| go_semantics::base64::encode(s);
+    let b64 = b64encode;
     let labels = json!({"app": "drill", "set": set.to_string()});
     vec![
         (
@@ -260,7 +248,7 @@ fn drill(controller: &str) {
     let open_b2 = b2_open;
 
     // ---- cluster 1
-    let mut c1 = OwnCluster::up(&format!("drill1-{controller}"), controller, &[]);
+    let c1 = OwnCluster::up(&format!("drill1-{controller}"), controller, &[]);
     c1.cluster().kubectl_ok(&["create", "namespace", NS], b"");
     let cert1 = fetch_cert(&c1);
     let set1 = seal_set(&c1, &repo, &cert1, 1);
@@ -321,11 +309,10 @@ fn drill(controller: &str) {
             not_backed_up_metric(&c1).filter(|v| *v == 0.0)
         });
     }
-    c1.down();
-    assert!(!c1.dir.exists(), "cluster 1 state (etcd data) still there");
-
+    let dir1 = c1.dir.clone();
     // ---- cluster 2: no controller yet
-    let mut c2 = OwnCluster::up(&format!("drill2-{controller}"), "none", &[]);
+    let mut c2 = c1.then_up(&format!("drill2-{controller}"), "none", &[]);
+    assert!(!dir1.exists(), "cluster 1 state (etcd data) still there");
     c2.cluster().kubectl_ok(&["create", "namespace", NS], b"");
     // Without permission: one clear line, nothing written.
     let user = c2.var("SSRS_USER_KUBECONFIG").to_string();
@@ -441,14 +428,10 @@ fn drill(controller: &str) {
     );
 }
 
-#[test]
-#[ignore = "needs root; starts its own control planes"]
 fn drill_with_our_controller() {
     drill("ours");
 }
 
-#[test]
-#[ignore = "needs root; starts its own control planes"]
 fn drill_with_upstream_controller_keys() {
     drill("upstream");
 }

@@ -9,21 +9,57 @@
 //! Every case has its own namespace(s), so cases run in parallel, and its own random plaintexts;
 //! at its end it checks that the controller log holds none of them (nor any private key).
 //!
-//! Run: `scripts/e2e.sh --controller ours controller` (a fresh cluster, torn down afterwards). The
-//! cases also run against upstream's controller (`--controller upstream`), except the §12 ones
-//! that upstream fails by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "controller/case.rs"]
-mod case;
+//! Suite `controller` of the e2e binary (main.rs), on a control plane of its own with our
+//! controller. The cases also pass against upstream's controller (`controller: "upstream"` in its
+//! `Suite`), except the §12 ones that upstream fails by design.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use case::*;
-use e2e::{b64decode, cluster_env, http_request, metric_value, ours, random_hex, stderr, stdout};
+use crate::case::*;
+use crate::{Body, Test};
+use e2e::{Cluster, b64decode, http_request, metric_value, ours, random_hex, stderr, stdout};
 use serde_json::{Value, json};
+
+pub fn tests() -> Vec<Test> {
+    let mut tests = e2e_tests![
+        cluster:
+            c01_creates_the_secret_with_status_and_event,
+            c02_updated_sealed_secret_updates_the_secret,
+            c03_renamed_item_keys_are_not_part_of_the_label,
+            c04_appended_raw_sealed_item_is_unsealed,
+            c05_managed_existing_secret_is_taken_over_and_overwritten,
+            c06_managed_and_patch_existing_secret_is_patched_and_owned,
+            c07_patch_existing_secret_is_patched_not_owned,
+            c08_patch_existing_empty_secret_gets_data_and_labels,
+            c09_deleted_owned_secret_is_recreated,
+            c10_deleted_unowned_managed_secret_is_recreated,
+            c11_deleted_unowned_plain_secret_is_not_recreated,
+            c12_deleted_unowned_patch_secret_is_not_recreated,
+            c13_sealed_with_an_unknown_key_fails_to_unseal,
+            c14_custom_secret_type_is_kept,
+            c15_immutable_template_makes_an_immutable_secret,
+            c16_update_of_an_immutable_secret_is_reported_not_retried,
+    ]
+    .to_vec();
+    // C17-C22: one test per row of the table.
+    tests.extend(SCOPE_ROWS.iter().enumerate().map(|(n, row)| Test {
+        name: row.name,
+        ignored: true,
+        body: Body::Row(scope_row, n),
+    }));
+    tests.extend(e2e_tests![
+        cluster:
+            c23_controller_version,
+            upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller,
+            verify_answers_the_same_whatever_the_template_does_with_the_plaintext,
+            rotate_ignores_scope_annotations_in_the_template,
+            verify_flood_is_rate_limited_and_the_controller_stays_healthy;
+        unit: log_scan_finds_plaintexts_and_key_material;
+    ]);
+    tests
+}
 
 // ---------------------------------------------------------------------------------------------
 // rate-limited /v1/verify through the service proxy
@@ -44,13 +80,27 @@ fn proxy_verify_turn<T>(cooldown: Duration, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The controller's metrics exposition (`GET /metrics`, which must answer 200).
+fn metrics(c: &Cluster) -> String {
+    let reply = http_request(c.var("SSRS_METRICS_URL"), "GET", "/metrics", &[], b"").unwrap();
+    assert_eq!(reply.status, 200);
+    reply.text()
+}
+
+/// The `Synced` condition metric of SealedSecret `ns/testsecret`.
+fn synced_condition_metric(text: &str, ns: &str) -> Option<f64> {
+    metric_value(
+        text,
+        "sealed_secrets_controller_condition_info",
+        &[("namespace", ns), ("name", NAME), ("condition", "Synced")],
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // C1-C4: simple changes
 
-#[test]
-#[ignore]
-fn c01_creates_the_secret_with_status_and_event() {
-    let mut t = Case::new("c01");
+fn c01_creates_the_secret_with_status_and_event(c: &Cluster) {
+    let mut t = Case::new(c, "c01");
     let value = t.plaintext("foo");
     let ss = t.create(&t.standard(Sealer::Ours, &value));
 
@@ -85,16 +135,7 @@ fn c01_creates_the_secret_with_status_and_event() {
     assert_eq!(event["involvedObject"]["uid"], ss["metadata"]["uid"]);
 
     // Metrics (spec §6): the reconcile is counted and the condition exported.
-    let metrics = http_request(
-        &cluster_env("SSRS_METRICS_URL"),
-        "GET",
-        "/metrics",
-        &[],
-        b"",
-    )
-    .unwrap();
-    assert_eq!(metrics.status, 200);
-    let text = metrics.text();
+    let text = metrics(c);
     assert!(
         metric_value(
             &text,
@@ -105,26 +146,12 @@ fn c01_creates_the_secret_with_status_and_event() {
             >= 1.0,
         "{text}"
     );
-    assert_eq!(
-        metric_value(
-            &text,
-            "sealed_secrets_controller_condition_info",
-            &[
-                ("namespace", &t.ns),
-                ("name", NAME),
-                ("condition", "Synced")
-            ]
-        ),
-        Some(1.0),
-        "{text}"
-    );
+    assert_eq!(synced_condition_metric(&text, &t.ns), Some(1.0), "{text}");
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c02_updated_sealed_secret_updates_the_secret() {
-    let mut t = Case::new("c02");
+fn c02_updated_sealed_secret_updates_the_secret(c: &Cluster) {
+    let mut t = Case::new(c, "c02");
     let value = t.plaintext("foo");
     let ss = t.create(&t.standard(Sealer::Upstream, &value));
     let before = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
@@ -141,14 +168,7 @@ fn c02_updated_sealed_secret_updates_the_secret() {
         "updated in place, not re-created"
     );
     assert_owned_by(&after, &ss);
-    let ss = eventually("observedGeneration 2", || {
-        let ss = t.get(SS, &t.ns, NAME).unwrap();
-        if ss["status"]["observedGeneration"] == 2 {
-            Ok(ss)
-        } else {
-            Err(ss["status"].to_string())
-        }
-    });
+    let ss = t.wait_observed_generation(&t.ns, NAME, 2);
     let cond = synced(&ss).unwrap();
     assert_eq!(cond["status"], "True");
     assert_ne!(cond["lastTransitionTime"], cond["lastUpdateTime"], "{cond}");
@@ -156,10 +176,8 @@ fn c02_updated_sealed_secret_updates_the_secret() {
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c03_renamed_item_keys_are_not_part_of_the_label() {
-    let mut t = Case::new("c03");
+fn c03_renamed_item_keys_are_not_part_of_the_label(c: &Cluster) {
+    let mut t = Case::new(c, "c03");
     let value = t.plaintext("foo");
     let mut ss = t.standard(Sealer::Ours, &value);
     let ct = ss["spec"]["encryptedData"]["foo"].take();
@@ -170,10 +188,8 @@ fn c03_renamed_item_keys_are_not_part_of_the_label() {
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c04_appended_raw_sealed_item_is_unsealed() {
-    let mut t = Case::new("c04");
+fn c04_appended_raw_sealed_item_is_unsealed(c: &Cluster) {
+    let mut t = Case::new(c, "c04");
     let value = t.plaintext("foo");
     let value2 = t.plaintext("foo2");
     let mut ss = t.standard(Sealer::Ours, &value);
@@ -186,6 +202,21 @@ fn c04_appended_raw_sealed_item_is_unsealed() {
 
 // ---------------------------------------------------------------------------------------------
 // C5-C8: the Secret already exists
+
+/// The Secret has exactly these annotations and labels.
+fn assert_metadata(secret: &Value, annotations: &[(&str, &str)], labels: &[(&str, &str)]) {
+    assert_eq!(
+        str_map(&secret["metadata"]["annotations"]),
+        expected(annotations),
+        "annotations of {}",
+        secret["metadata"]
+    );
+    assert_eq!(
+        str_map(&secret["metadata"]["labels"]),
+        expected(labels),
+        "labels"
+    );
+}
 
 /// Creates the pre-existing Secret `testsecret` (labels `mylabel` + `anotherlabel` unless `bare`).
 fn pre_existing(
@@ -204,10 +235,8 @@ fn pre_existing(
     t.create(&s)
 }
 
-#[test]
-#[ignore]
-fn c05_managed_existing_secret_is_taken_over_and_overwritten() {
-    let mut t = Case::new("c05");
+fn c05_managed_existing_secret_is_taken_over_and_overwritten(c: &Cluster) {
+    let mut t = Case::new(c, "c05");
     let (old, old2, value) = (t.plaintext("old"), t.plaintext("old2"), t.plaintext("foo"));
     pre_existing(
         &t,
@@ -221,22 +250,12 @@ fn c05_managed_existing_secret_is_taken_over_and_overwritten() {
     t.wait_event(&t.ns, NAME, "Unsealed");
     t.wait_synced(&t.ns, NAME, "True");
     assert_owned_by(&secret, &ss);
-    assert!(
-        str_map(&secret["metadata"]["annotations"]).is_empty(),
-        "{}",
-        secret["metadata"]
-    );
-    assert_eq!(
-        str_map(&secret["metadata"]["labels"]),
-        expected(&[("mylabel", "myvalue")])
-    );
+    assert_metadata(&secret, &[], &[("mylabel", "myvalue")]);
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c06_managed_and_patch_existing_secret_is_patched_and_owned() {
-    let mut t = Case::new("c06");
+fn c06_managed_and_patch_existing_secret_is_patched_and_owned(c: &Cluster) {
+    let mut t = Case::new(c, "c06");
     let (old, old2, value) = (t.plaintext("old"), t.plaintext("old2"), t.plaintext("foo"));
     pre_existing(
         &t,
@@ -250,21 +269,16 @@ fn c06_managed_and_patch_existing_secret_is_patched_and_owned() {
     t.wait_event(&t.ns, NAME, "Unsealed");
     t.wait_synced(&t.ns, NAME, "True");
     assert_owned_by(&secret, &ss);
-    assert_eq!(
-        str_map(&secret["metadata"]["annotations"]),
-        expected(&[(MANAGED, "true"), (PATCH, "true")])
-    );
-    assert_eq!(
-        str_map(&secret["metadata"]["labels"]),
-        expected(&[("mylabel", "myvalue"), ("anotherlabel", "anothervalue")])
+    assert_metadata(
+        &secret,
+        &[(MANAGED, "true"), (PATCH, "true")],
+        &[("mylabel", "myvalue"), ("anotherlabel", "anothervalue")],
     );
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c07_patch_existing_secret_is_patched_not_owned() {
-    let mut t = Case::new("c07");
+fn c07_patch_existing_secret_is_patched_not_owned(c: &Cluster) {
+    let mut t = Case::new(c, "c07");
     let (old, old2, value) = (t.plaintext("old"), t.plaintext("old2"), t.plaintext("foo"));
     pre_existing(
         &t,
@@ -278,21 +292,16 @@ fn c07_patch_existing_secret_is_patched_not_owned() {
     t.wait_event(&t.ns, NAME, "Unsealed");
     t.wait_synced(&t.ns, NAME, "True");
     assert!(owner_refs(&secret).is_empty(), "{}", secret["metadata"]);
-    assert_eq!(
-        str_map(&secret["metadata"]["annotations"]),
-        expected(&[(PATCH, "true")])
-    );
-    assert_eq!(
-        str_map(&secret["metadata"]["labels"]),
-        expected(&[("mylabel", "myvalue"), ("anotherlabel", "anothervalue")])
+    assert_metadata(
+        &secret,
+        &[(PATCH, "true")],
+        &[("mylabel", "myvalue"), ("anotherlabel", "anothervalue")],
     );
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c08_patch_existing_empty_secret_gets_data_and_labels() {
-    let mut t = Case::new("c08");
+fn c08_patch_existing_empty_secret_gets_data_and_labels(c: &Cluster) {
+    let mut t = Case::new(c, "c08");
     let value = t.plaintext("foo");
     let empty = pre_existing(&t, &[(PATCH, "true")], &[], true);
     assert!(
@@ -304,24 +313,15 @@ fn c08_patch_existing_empty_secret_gets_data_and_labels() {
     let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
     t.wait_event(&t.ns, NAME, "Unsealed");
     assert!(owner_refs(&secret).is_empty(), "{}", secret["metadata"]);
-    assert_eq!(
-        str_map(&secret["metadata"]["annotations"]),
-        expected(&[(PATCH, "true")])
-    );
-    assert_eq!(
-        str_map(&secret["metadata"]["labels"]),
-        expected(&[("mylabel", "myvalue")])
-    );
+    assert_metadata(&secret, &[(PATCH, "true")], &[("mylabel", "myvalue")]);
     t.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
 // C9-C12: Secret re-creation
 
-#[test]
-#[ignore]
-fn c09_deleted_owned_secret_is_recreated() {
-    let mut t = Case::new("c09");
+fn c09_deleted_owned_secret_is_recreated(c: &Cluster) {
+    let mut t = Case::new(c, "c09");
     let value = t.plaintext("foo");
     let ss = t.create(&t.standard(Sealer::Ours, &value));
     let first = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
@@ -343,10 +343,8 @@ fn c09_deleted_owned_secret_is_recreated() {
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c10_deleted_unowned_managed_secret_is_recreated() {
-    let mut t = Case::new("c10");
+fn c10_deleted_unowned_managed_secret_is_recreated(c: &Cluster) {
+    let mut t = Case::new(c, "c10");
     let (value, old2) = (t.plaintext("foo"), t.plaintext("old2"));
     pre_existing(
         &t,
@@ -365,8 +363,8 @@ fn c10_deleted_unowned_managed_secret_is_recreated() {
 
 /// C11/C12: the pre-existing Secret first blocks (C11) or is patched (C12); once it is deleted, the
 /// controller leaves the name alone.
-fn deleted_unowned_secret_stays_deleted(prefix: &str, annotations: &[(&str, &str)]) {
-    let mut t = Case::new(prefix);
+fn deleted_unowned_secret_stays_deleted(c: &Cluster, prefix: &str, annotations: &[(&str, &str)]) {
+    let mut t = Case::new(c, prefix);
     let (old, value) = (t.plaintext("old"), t.plaintext("foo"));
     let existing = pre_existing(&t, annotations, &[("foo", &old)], false);
     t.create(&t.standard(Sealer::Ours, &value));
@@ -400,25 +398,19 @@ fn deleted_unowned_secret_stays_deleted(prefix: &str, annotations: &[(&str, &str
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c11_deleted_unowned_plain_secret_is_not_recreated() {
-    deleted_unowned_secret_stays_deleted("c11", &[]);
+fn c11_deleted_unowned_plain_secret_is_not_recreated(c: &Cluster) {
+    deleted_unowned_secret_stays_deleted(c, "c11", &[]);
 }
 
-#[test]
-#[ignore]
-fn c12_deleted_unowned_patch_secret_is_not_recreated() {
-    deleted_unowned_secret_stays_deleted("c12", &[(PATCH, "true")]);
+fn c12_deleted_unowned_patch_secret_is_not_recreated(c: &Cluster) {
+    deleted_unowned_secret_stays_deleted(c, "c12", &[(PATCH, "true")]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // C13-C16: wrong key, secret types, immutable Secrets
 
-#[test]
-#[ignore]
-fn c13_sealed_with_an_unknown_key_fails_to_unseal() {
-    let mut t = Case::new("c13");
+fn c13_sealed_with_an_unknown_key_fails_to_unseal(c: &Cluster) {
+    let mut t = Case::new(c, "c13");
     let value = t.plaintext("foo");
     // A random 1024-bit key the controller does not hold (upstream kubeseal accepts 1024 bits).
     let key = t.dir.path().join("wrong.key");
@@ -450,28 +442,8 @@ fn c13_sealed_with_an_unknown_key_fails_to_unseal() {
     t.create(&ss);
     t.assert_cannot_unseal(&t.ns, NAME);
 
-    let text = http_request(
-        &cluster_env("SSRS_METRICS_URL"),
-        "GET",
-        "/metrics",
-        &[],
-        b"",
-    )
-    .unwrap()
-    .text();
-    assert_eq!(
-        metric_value(
-            &text,
-            "sealed_secrets_controller_condition_info",
-            &[
-                ("namespace", &t.ns),
-                ("name", NAME),
-                ("condition", "Synced")
-            ]
-        ),
-        Some(-1.0),
-        "{text}"
-    );
+    let text = metrics(c);
+    assert_eq!(synced_condition_metric(&text, &t.ns), Some(-1.0), "{text}");
     assert_eq!(
         metric_value(
             &text,
@@ -484,10 +456,8 @@ fn c13_sealed_with_an_unknown_key_fails_to_unseal() {
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c14_custom_secret_type_is_kept() {
-    let mut t = Case::new("c14");
+fn c14_custom_secret_type_is_kept(c: &Cluster) {
+    let mut t = Case::new(c, "c14");
     let marker = t.plaintext("auth");
     let config =
         format!(r#"{{"auths": {{"https://index.docker.io/v1/": {{"auth": "{marker}"}}}}}}"#);
@@ -513,10 +483,8 @@ fn immutable(mut ss: Value) -> Value {
     ss
 }
 
-#[test]
-#[ignore]
-fn c15_immutable_template_makes_an_immutable_secret() {
-    let mut t = Case::new("c15");
+fn c15_immutable_template_makes_an_immutable_secret(c: &Cluster) {
+    let mut t = Case::new(c, "c15");
     let value = t.plaintext("foo");
     t.create(&immutable(t.standard(Sealer::Ours, &value)));
     let secret = t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
@@ -526,10 +494,8 @@ fn c15_immutable_template_makes_an_immutable_secret() {
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn c16_update_of_an_immutable_secret_is_reported_not_retried() {
-    let mut t = Case::new("c16");
+fn c16_update_of_an_immutable_secret_is_reported_not_retried(c: &Cluster) {
+    let mut t = Case::new(c, "c16");
     let value = t.plaintext("foo");
     t.create(&immutable(t.standard(Sealer::Ours, &value)));
     t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
@@ -545,14 +511,7 @@ fn c16_update_of_an_immutable_secret_is_reported_not_retried() {
             t.ns
         )
     );
-    let ss = eventually("observedGeneration 2", || {
-        let ss = t.get(SS, &t.ns, NAME).unwrap();
-        if ss["status"]["observedGeneration"] == 2 {
-            Ok(ss)
-        } else {
-            Err(ss["status"].to_string())
-        }
-    });
+    let ss = t.wait_observed_generation(&t.ns, NAME, 2);
     let cond = synced(&ss).unwrap();
     assert_eq!(cond["status"], "False", "{cond}");
     assert!(
@@ -581,28 +540,6 @@ fn moved(mut ss: Value, ns: &str) -> Value {
     ss
 }
 
-#[test]
-#[ignore]
-fn c17_strict_renamed_fails() {
-    let mut t = Case::new("c17");
-    let value = t.plaintext("foo");
-    t.create(&renamed(t.standard(Sealer::Ours, &value), "not-testsecret"));
-    t.assert_cannot_unseal(&t.ns, "not-testsecret");
-    assert!(t.get("secret", &t.ns, NAME).is_none());
-    t.finish();
-}
-
-#[test]
-#[ignore]
-fn c18_strict_other_namespace_fails() {
-    let mut t = Case::new("c18");
-    let value = t.plaintext("foo");
-    let ns2 = t.other_namespace("c18b");
-    t.create(&moved(t.standard(Sealer::Upstream, &value), &ns2));
-    t.assert_cannot_unseal(&ns2, NAME);
-    t.finish();
-}
-
 fn scoped(t: &Case, sealer: Sealer, annotation: &str, value: &str) -> Value {
     let ss = t.seal(
         sealer,
@@ -617,60 +554,93 @@ fn scoped(t: &Case, sealer: Sealer, annotation: &str, value: &str) -> Value {
     ss
 }
 
-#[test]
-#[ignore]
-fn c19_cluster_wide_renamed_unseals() {
-    let mut t = Case::new("c19");
-    let value = t.plaintext("foo");
-    t.create(&renamed(
-        scoped(&t, Sealer::Ours, CLUSTER_WIDE, &value),
-        "not-testsecret",
-    ));
-    t.wait_secret(&t.ns, "not-testsecret", &[("foo", &value)]);
-    t.wait_synced(&t.ns, "not-testsecret", "True");
-    t.finish();
+/// One row of C17-C22: `testsecret` sealed in a scope (strict, or the scope annotation), then
+/// renamed to `not-testsecret` or moved to another namespace; it unseals there, or it does not.
+struct ScopeRow {
+    name: &'static str,
+    sealer: Sealer,
+    /// The scope annotation; strict without one.
+    scope: Option<&'static str>,
+    /// Moved to another namespace; else renamed.
+    moved: bool,
+    unseals: bool,
 }
 
-#[test]
-#[ignore]
-fn c20_cluster_wide_other_namespace_unseals() {
-    let mut t = Case::new("c20");
-    let value = t.plaintext("foo");
-    let ns2 = t.other_namespace("c20b");
-    t.create(&moved(
-        scoped(&t, Sealer::Upstream, CLUSTER_WIDE, &value),
-        &ns2,
-    ));
-    t.wait_secret(&ns2, NAME, &[("foo", &value)]);
-    t.wait_synced(&ns2, NAME, "True");
-    t.finish();
-}
+const SCOPE_ROWS: &[ScopeRow] = &[
+    ScopeRow {
+        name: "c17_strict_renamed_fails",
+        sealer: Sealer::Ours,
+        scope: None,
+        moved: false,
+        unseals: false,
+    },
+    ScopeRow {
+        name: "c18_strict_other_namespace_fails",
+        sealer: Sealer::Upstream,
+        scope: None,
+        moved: true,
+        unseals: false,
+    },
+    ScopeRow {
+        name: "c19_cluster_wide_renamed_unseals",
+        sealer: Sealer::Ours,
+        scope: Some(CLUSTER_WIDE),
+        moved: false,
+        unseals: true,
+    },
+    ScopeRow {
+        name: "c20_cluster_wide_other_namespace_unseals",
+        sealer: Sealer::Upstream,
+        scope: Some(CLUSTER_WIDE),
+        moved: true,
+        unseals: true,
+    },
+    ScopeRow {
+        name: "c21_namespace_wide_renamed_unseals",
+        sealer: Sealer::Upstream,
+        scope: Some(NAMESPACE_WIDE),
+        moved: false,
+        unseals: true,
+    },
+    ScopeRow {
+        name: "c22_namespace_wide_other_namespace_fails",
+        sealer: Sealer::Ours,
+        scope: Some(NAMESPACE_WIDE),
+        moved: true,
+        unseals: false,
+    },
+];
 
-#[test]
-#[ignore]
-fn c21_namespace_wide_renamed_unseals() {
-    let mut t = Case::new("c21");
+/// Runs row `n` of [`SCOPE_ROWS`].
+fn scope_row(c: &Cluster, n: usize) {
+    let row = &SCOPE_ROWS[n];
+    let prefix = &row.name[..3];
+    let mut t = Case::new(c, prefix);
     let value = t.plaintext("foo");
-    t.create(&renamed(
-        scoped(&t, Sealer::Upstream, NAMESPACE_WIDE, &value),
-        "not-testsecret",
-    ));
-    t.wait_secret(&t.ns, "not-testsecret", &[("foo", &value)]);
-    t.wait_synced(&t.ns, "not-testsecret", "True");
-    t.finish();
-}
-
-#[test]
-#[ignore]
-fn c22_namespace_wide_other_namespace_fails() {
-    let mut t = Case::new("c22");
-    let value = t.plaintext("foo");
-    let ns2 = t.other_namespace("c22b");
-    t.create(&moved(
-        scoped(&t, Sealer::Ours, NAMESPACE_WIDE, &value),
-        &ns2,
-    ));
-    t.assert_cannot_unseal(&ns2, NAME);
+    let ss = match row.scope {
+        None => t.standard(row.sealer, &value),
+        Some(annotation) => scoped(&t, row.sealer, annotation, &value),
+    };
+    let (ns, name) = if row.moved {
+        (t.other_namespace(&format!("{prefix}b")), NAME)
+    } else {
+        (t.ns.clone(), "not-testsecret")
+    };
+    t.create(&if row.moved {
+        moved(ss, &ns)
+    } else {
+        renamed(ss, name)
+    });
+    if row.unseals {
+        t.wait_secret(&ns, name, &[("foo", &value)]);
+        t.wait_synced(&ns, name, "True");
+    } else {
+        t.assert_cannot_unseal(&ns, name);
+        assert!(
+            t.get("secret", &t.ns, NAME).is_none(),
+            "a Secret under the sealed name"
+        );
+    }
     t.finish();
 }
 
@@ -678,12 +648,12 @@ fn c22_namespace_wide_other_namespace_fails() {
 // C23
 
 /// The binary under test: the one the cluster runs when it is ours, else the default build.
-fn controller_binary() -> PathBuf {
+fn controller_binary(c: &Cluster) -> PathBuf {
     match (
-        std::env::var("SSRS_CONTROLLER").as_deref(),
-        std::env::var_os("SSRS_CONTROLLER_BIN"),
+        c.env.get("SSRS_CONTROLLER").map(String::as_str),
+        c.env.get("SSRS_CONTROLLER_BIN").filter(|b| !b.is_empty()),
     ) {
-        (Ok("ours"), Some(bin)) => PathBuf::from(bin),
+        (Some("ours"), Some(bin)) => PathBuf::from(bin),
         _ => std::env::var_os("CONTROLLER_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -718,10 +688,8 @@ fn is_version_line(s: &str) -> bool {
     semver || sha
 }
 
-#[test]
-#[ignore]
-fn c23_controller_version() {
-    let bin = controller_binary();
+fn c23_controller_version(c: &Cluster) {
+    let bin = controller_binary(c);
     let out = std::process::Command::new(&bin)
         .arg("--version")
         .output()
@@ -747,43 +715,24 @@ fn c23_controller_version() {
 // ---------------------------------------------------------------------------------------------
 // upstream kubeseal against our controller
 
-#[test]
-#[ignore]
-fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller() {
-    let mut t = Case::new("upcli");
+fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(c: &Cluster) {
+    let mut t = Case::new(c, "upcli");
     // As an unprivileged user: only the service-proxier Role (spec §9.2) lets these through.
-    let user = PathBuf::from(cluster_env("SSRS_USER_KUBECONFIG"));
+    let user = PathBuf::from(c.var("SSRS_USER_KUBECONFIG"));
     let as_user: &[(&str, &Path)] = &[("KUBECONFIG", &user)];
     let upstream = t.c.upstream_kubeseal.clone();
 
     // --fetch-cert: the newest active key Secret's certificate, as our kubeseal prints it.
     let fetched = t.c.run(&upstream, &["--fetch-cert"], b"", as_user);
     assert!(fetched.status.success(), "{}", stderr(&fetched));
-    let keys: Value = serde_json::from_str(&t.c.kubectl_ok(
-        &[
-            "get",
-            "secret",
-            "-n",
-            &t.c.controller_namespace,
-            "-l",
-            "sealedsecrets.bitnami.com/sealed-secrets-key=active",
-            "--sort-by=.metadata.creationTimestamp",
-            "-o",
-            "json",
-        ],
-        b"",
-    ))
-    .unwrap();
-    let newest = keys["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .expect("no key Secret");
+    let keys =
+        t.c.key_secrets("sealedsecrets.bitnami.com/sealed-secrets-key=active");
+    let newest = keys.last().expect("no key Secret");
     assert_eq!(
         fetched.stdout,
         b64decode(newest["data"]["tls.crt"].as_str().unwrap())
     );
-    assert_eq!(fetched.stdout, controller_cert(&t.c));
+    assert_eq!(fetched.stdout, t.c.sealing_cert());
 
     // Seal as the user (certificate through the proxy), unseal with our controller.
     let value = t.plaintext("foo");
@@ -865,10 +814,9 @@ fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller()
 
 /// Posts to `/v1/verify` on the controller directly (from the host to the pod IP), in a rate-limit
 /// bucket of its own (`X-Forwarded-For`), so parallel cases do not disturb each other.
-fn verify_direct(ss: &Value, client: &str) -> e2e::HttpReply {
-    let url = cluster_env("SSRS_CONTROLLER_URL");
+fn verify_direct(c: &Cluster, ss: &Value, client: &str) -> e2e::HttpReply {
     http_request(
-        &url,
+        c.var("SSRS_CONTROLLER_URL"),
         "POST",
         "/v1/verify",
         &[
@@ -880,10 +828,8 @@ fn verify_direct(ss: &Value, client: &str) -> e2e::HttpReply {
     .unwrap()
 }
 
-#[test]
-#[ignore]
-fn verify_answers_the_same_whatever_the_template_does_with_the_plaintext() {
-    let mut t = Case::new("verify");
+fn verify_answers_the_same_whatever_the_template_does_with_the_plaintext(c: &Cluster) {
+    let mut t = Case::new(c, "verify");
     let value = t.plaintext("foo");
     assert!(value.starts_with("plaintext-"));
     let base = scoped(&t, Sealer::Ours, NAMESPACE_WIDE, &value);
@@ -909,10 +855,10 @@ fn verify_answers_the_same_whatever_the_template_does_with_the_plaintext() {
     broken["spec"]["encryptedData"]["foo"] = json!(t.seal_raw(&t.ns, "crafted", "strict", &value));
 
     let client = format!("verify-{}", random_hex(8));
-    let (a, b, c) = (
-        verify_direct(&crafted, &client),
-        verify_direct(&harmless, &client),
-        verify_direct(&broken, &client),
+    let (a, b, d) = (
+        verify_direct(c, &crafted, &client),
+        verify_direct(c, &harmless, &client),
+        verify_direct(c, &broken, &client),
     );
     assert_eq!(
         (a.status, b.status),
@@ -923,10 +869,10 @@ fn verify_answers_the_same_whatever_the_template_does_with_the_plaintext() {
     );
     assert!(a.body.is_empty() && b.body.is_empty());
     assert_eq!(
-        c.status,
+        d.status,
         409,
         "an item that does not decrypt is refused: {}",
-        c.text()
+        d.text()
     );
     // The same through the service proxy.
     let file = t.file("crafted.json", &serde_json::to_vec(&crafted).unwrap());
@@ -993,10 +939,8 @@ fn rotate_via_proxy(t: &Case, ss: &Value) -> Value {
     v
 }
 
-#[test]
-#[ignore]
-fn rotate_ignores_scope_annotations_in_the_template() {
-    let mut t = Case::new("rotate");
+fn rotate_ignores_scope_annotations_in_the_template(c: &Cluster) {
+    let mut t = Case::new(c, "rotate");
     let value = t.plaintext("foo");
     let ns2 = t.other_namespace("rotateb");
     let original = t.seal(
@@ -1055,11 +999,9 @@ fn rotate_ignores_scope_annotations_in_the_template() {
     t.finish();
 }
 
-#[test]
-#[ignore]
-fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
-    let mut t = Case::new("flood");
-    let url = cluster_env("SSRS_CONTROLLER_URL");
+fn verify_flood_is_rate_limited_and_the_controller_stays_healthy(c: &Cluster) {
+    let mut t = Case::new(c, "flood");
+    let url = c.var("SSRS_CONTROLLER_URL");
     let value = t.plaintext("foo");
     let ss = t.standard(Sealer::Ours, &value);
     let client = format!("flood-{}", random_hex(8));
@@ -1075,7 +1017,7 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
         let health = s.spawn(|| {
             let mut n = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                healthz(&url);
+                healthz(url);
                 n += 1;
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -1085,7 +1027,7 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
             .map(|_| {
                 s.spawn(|| {
                     (0..10)
-                        .map(|_| verify_direct(&ss, &client))
+                        .map(|_| verify_direct(c, &ss, &client))
                         .collect::<Vec<_>>()
                 })
             })
@@ -1123,14 +1065,14 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
             r.headers
         );
     }
-    healthz(&url);
+    healthz(url);
     // Another client is not affected, and the flooding one recovers.
     assert_eq!(
-        verify_direct(&ss, &format!("other-{}", random_hex(8))).status,
+        verify_direct(c, &ss, &format!("other-{}", random_hex(8))).status,
         200
     );
     std::thread::sleep(Duration::from_millis(1600));
-    assert_eq!(verify_direct(&ss, &client).status, 200);
+    assert_eq!(verify_direct(c, &ss, &client).status, 200);
 
     // Through the service proxy a denied request must arrive as 429 too, also when the body is
     // large (the API server is still sending it when the answer comes).
@@ -1175,17 +1117,9 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
             "a refused request through the proxy must be a 429: {e}"
         );
     }
-    healthz(&url);
+    healthz(url);
 
-    let text = http_request(
-        &cluster_env("SSRS_METRICS_URL"),
-        "GET",
-        "/metrics",
-        &[],
-        b"",
-    )
-    .unwrap()
-    .text();
+    let text = metrics(c);
     let counted = metric_value(
         &text,
         "sealed_secrets_controller_http_requests_total",
@@ -1201,7 +1135,6 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy() {
 // ---------------------------------------------------------------------------------------------
 // the log scan itself (plain `cargo test`: no cluster needed)
 
-#[test]
 fn log_scan_finds_plaintexts_and_key_material() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("controller.log");
@@ -1209,15 +1142,13 @@ fn log_scan_finds_plaintexts_and_key_material() {
     let key_line = "MIIJKAIBAAKCAgEAtestkeymaterialtestkeymaterialtestkeymaterial".to_string();
     let leaks = |content: &str, from: u64| {
         std::fs::write(&log, content).unwrap();
-        std::panic::catch_unwind(|| {
-            e2e::assert_log_clean(
-                &log,
-                from,
-                std::slice::from_ref(&plaintext),
-                std::slice::from_ref(&key_line),
-            )
-        })
-        .is_err()
+        e2e::log_leak(
+            &log,
+            from,
+            std::slice::from_ref(&plaintext),
+            std::slice::from_ref(&key_line),
+        )
+        .is_some()
     };
     let clean = "time=... level=INFO msg=Updating key=ns/testsecret\n";
     assert!(!leaks(clean, 0));

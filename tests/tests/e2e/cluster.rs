@@ -1,9 +1,25 @@
 //! End to end on a real control plane (etcd + kube-apiserver, RBAC, service proxy) with the
-//! controller running as a pod in its own network namespace: our kubeseal against it. Run by
-//! `make test`, which starts the cluster with `scripts/cluster.sh up` and sources its env file.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! controller running as a pod in its own network namespace: our kubeseal against it. Two suites of
+//! the e2e binary (main.rs) run these tests, `cluster_upstream` against upstream's controller and
+//! `cluster_ours` against ours, each on a control plane of its own.
 
-use e2e::{Cluster, b64decode, ours, stderr, stdout};
+use std::path::Path;
+use std::process::Output;
+
+use crate::Test;
+use e2e::{Cluster, b64decode, ours, stderr, stdout, wait_for};
+
+pub fn tests() -> Vec<Test> {
+    e2e_tests![
+        cluster:
+            fetch_cert_prints_the_controller_certificate,
+            sealed_pipe_applies_in_every_scope,
+            namespace_comes_from_the_context_or_the_flag,
+            validate_and_re_encrypt_through_the_service_proxy,
+            missing_controller_says_what_to_do,
+    ]
+    .to_vec()
+}
 
 const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
 
@@ -26,9 +42,22 @@ fn create_secret_yaml(c: &Cluster, ns: Option<&str>, name: &str, extra: &[&str])
     c.kubectl_ok(&args, b"").into_bytes()
 }
 
+/// Our kubeseal with `args` on `input`, which must succeed.
+fn kubeseal_ok(c: &Cluster, args: &[&str], input: &[u8], env: &[(&str, &Path)]) -> Output {
+    let sealed = c.run(&ours(), args, input, env);
+    assert!(sealed.status.success(), "{args:?}: {}", stderr(&sealed));
+    sealed
+}
+
+/// Applies `sealed` and checks the Secret it unseals to (see [`assert_unsealed`]).
+fn apply_and_check(c: &Cluster, sealed: &[u8], ns: &str, name: &str) -> serde_json::Value {
+    c.kubectl_ok(&["apply", "-f", "-"], sealed);
+    assert_unsealed(c, ns, name)
+}
+
 /// Waits for the unsealed Secret and checks its data (values compared in memory, never printed).
 fn assert_unsealed(c: &Cluster, ns: &str, name: &str) -> serde_json::Value {
-    let secret = c.wait_for(30, &format!("Secret {ns}/{name}"), || {
+    let secret = wait_for(30, &format!("Secret {ns}/{name}"), || {
         c.get_json("secret", ns, name)
     });
     let data = &secret["data"];
@@ -48,10 +77,7 @@ fn assert_unsealed(c: &Cluster, ns: &str, name: &str) -> serde_json::Value {
     secret
 }
 
-#[test]
-#[ignore]
-fn fetch_cert_prints_the_controller_certificate() {
-    let c = Cluster::from_env();
+fn fetch_cert_prints_the_controller_certificate(c: &Cluster) {
     let out = c.run(&ours(), &["--fetch-cert"], b"", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The newest active key Secret's certificate.
@@ -70,77 +96,54 @@ fn fetch_cert_prints_the_controller_certificate() {
     );
 }
 
-#[test]
-#[ignore]
-fn sealed_pipe_applies_in_every_scope() {
-    let c = Cluster::from_env();
+fn sealed_pipe_applies_in_every_scope(c: &Cluster) {
     let ns = c.namespace("pipe");
     for (scope, name) in [
         ("strict", "s-strict"),
         ("namespace-wide", "s-nswide"),
         ("cluster-wide", "s-cwide"),
     ] {
-        let input = create_secret_yaml(&c, Some(&ns), name, &["--type=Opaque"]);
+        let input = create_secret_yaml(c, Some(&ns), name, &["--type=Opaque"]);
         let mut input = String::from_utf8(input).unwrap();
         input = input.replace("metadata:\n", "metadata:\n  labels:\n    app: e2e\n");
-        let sealed = c.run(
-            &ours(),
-            &["-o", "yaml", "--scope", scope],
-            input.as_bytes(),
-            &[],
-        );
-        assert!(sealed.status.success(), "{scope}: {}", stderr(&sealed));
-        c.kubectl_ok(&["apply", "-f", "-"], &sealed.stdout);
-        let secret = assert_unsealed(&c, &ns, name);
+        let sealed = kubeseal_ok(c, &["-o", "yaml", "--scope", scope], input.as_bytes(), &[]);
+        let secret = apply_and_check(c, &sealed.stdout, &ns, name);
         assert_eq!(
             secret["metadata"]["labels"]["app"], "e2e",
             "{scope}: labels"
         );
     }
     // A JSON pipe (the default output) works the same.
-    let input = create_secret_yaml(&c, Some(&ns), "s-json", &[]);
-    let sealed = c.run(&ours(), &[], &input, &[]);
-    assert!(sealed.status.success(), "{}", stderr(&sealed));
-    c.kubectl_ok(&["apply", "-f", "-"], &sealed.stdout);
-    assert_unsealed(&c, &ns, "s-json");
+    let input = create_secret_yaml(c, Some(&ns), "s-json", &[]);
+    let sealed = kubeseal_ok(c, &[], &input, &[]);
+    apply_and_check(c, &sealed.stdout, &ns, "s-json");
 }
 
-#[test]
-#[ignore]
-fn namespace_comes_from_the_context_or_the_flag() {
-    let c = Cluster::from_env();
+fn namespace_comes_from_the_context_or_the_flag(c: &Cluster) {
     let ctx_ns = c.namespace("ctx");
     let arg_ns = c.namespace("arg");
     let dir = tempfile::tempdir().unwrap();
     let kc = c.kubeconfig_with_namespace(dir.path(), &ctx_ns);
 
-    let input = create_secret_yaml(&c, None, "from-context", &[]);
-    let sealed = c.run(&ours(), &["-o", "yaml"], &input, &[("KUBECONFIG", &kc)]);
-    assert!(sealed.status.success(), "{}", stderr(&sealed));
+    let input = create_secret_yaml(c, None, "from-context", &[]);
+    let sealed = kubeseal_ok(c, &["-o", "yaml"], &input, &[("KUBECONFIG", &kc)]);
     assert!(stdout(&sealed).contains(&format!("namespace: {ctx_ns}")));
-    c.kubectl_ok(&["apply", "-f", "-"], &sealed.stdout);
-    assert_unsealed(&c, &ctx_ns, "from-context");
+    apply_and_check(c, &sealed.stdout, &ctx_ns, "from-context");
 
-    let input = create_secret_yaml(&c, None, "from-flag", &[]);
-    let sealed = c.run(
-        &ours(),
+    let input = create_secret_yaml(c, None, "from-flag", &[]);
+    let sealed = kubeseal_ok(
+        c,
         &["-o", "yaml", "-n", &arg_ns],
         &input,
         &[("KUBECONFIG", &kc)],
     );
-    assert!(sealed.status.success(), "{}", stderr(&sealed));
-    c.kubectl_ok(&["apply", "-f", "-"], &sealed.stdout);
-    assert_unsealed(&c, &arg_ns, "from-flag");
+    apply_and_check(c, &sealed.stdout, &arg_ns, "from-flag");
 }
 
-#[test]
-#[ignore]
-fn validate_and_re_encrypt_through_the_service_proxy() {
-    let c = Cluster::from_env();
+fn validate_and_re_encrypt_through_the_service_proxy(c: &Cluster) {
     let ns = c.namespace("validate");
-    let input = create_secret_yaml(&c, Some(&ns), "v", &[]);
-    let sealed = c.run(&ours(), &["-o", "yaml"], &input, &[]);
-    assert!(sealed.status.success(), "{}", stderr(&sealed));
+    let input = create_secret_yaml(c, Some(&ns), "v", &[]);
+    let sealed = kubeseal_ok(c, &["-o", "yaml"], &input, &[]);
 
     let ok = c.run(&ours(), &["--validate"], &sealed.stdout, &[]);
     assert!(
@@ -159,13 +162,7 @@ fn validate_and_re_encrypt_through_the_service_proxy() {
         stderr(&bad)
     );
 
-    let rotated = c.run(
-        &ours(),
-        &["--re-encrypt", "-o", "yaml"],
-        &sealed.stdout,
-        &[],
-    );
-    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let rotated = kubeseal_ok(c, &["--re-encrypt", "-o", "yaml"], &sealed.stdout, &[]);
     let text = stdout(&rotated);
     assert!(
         text.starts_with("---\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"),
@@ -176,14 +173,10 @@ fn validate_and_re_encrypt_through_the_service_proxy() {
         stdout(&sealed),
         "re-encrypted values are fresh ciphertexts"
     );
-    c.kubectl_ok(&["apply", "-f", "-"], text.as_bytes());
-    assert_unsealed(&c, &ns, "v");
+    apply_and_check(c, text.as_bytes(), &ns, "v");
 }
 
-#[test]
-#[ignore]
-fn missing_controller_says_what_to_do() {
-    let c = Cluster::from_env();
+fn missing_controller_says_what_to_do(c: &Cluster) {
     for args in [
         vec!["--fetch-cert", "--controller-name", "no-such-controller"],
         vec![

@@ -4,31 +4,26 @@
 //! stay as they are (no Secret or status rewritten, no new key), and everything keeps working: new
 //! SealedSecrets, updates, re-creation of deleted Secrets, kubeseal through the service proxy.
 //!
-//! Restarting the controller affects the whole cluster, hence a binary of its own, with one test.
-//! Run: `scripts/e2e.sh --controller upstream takeover` (it must start with upstream's controller).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "controller/case.rs"]
-mod case;
+//! Restarting the controller affects the whole cluster, hence a suite (and a control plane) of its
+//! own, with one test; its control plane starts with upstream's controller.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use case::*;
-use e2e::{cluster_env, stderr, stdout, workspace_root};
+use crate::Test;
+use crate::case::*;
+use e2e::{Cluster, stderr, stdout, workspace_root};
 use serde_json::{Value, json};
 
+pub fn tests() -> Vec<Test> {
+    e2e_tests![cluster: our_controller_takes_over_from_upstream].to_vec()
+}
+
 /// The variables of `$SSRS_CLUSTER_DIR/env` as they are now (the file is rewritten on each
-/// controller start; values are `%q`-quoted, and ours are plain paths, numbers and URLs).
-fn current_env() -> BTreeMap<String, String> {
-    let path = PathBuf::from(cluster_env("SSRS_CLUSTER_DIR")).join("env");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.replace('\\', "")))
-        .collect()
+/// controller start).
+fn current_env(c: &Cluster) -> BTreeMap<String, String> {
+    Cluster::from_env_file(&c.dir).env
 }
 
 /// Our controller binary: `CONTROLLER_BIN`, else the debug build (never a stale release build).
@@ -98,16 +93,14 @@ fn fetch_cert(t: &Case) -> Vec<u8> {
     out.stdout
 }
 
-#[test]
-#[ignore]
-fn our_controller_takes_over_from_upstream() {
-    let env = current_env();
+fn our_controller_takes_over_from_upstream(c: &Cluster) {
+    let env = current_env(c);
     assert_eq!(
         env.get("SSRS_CONTROLLER").map(String::as_str),
         Some("upstream"),
-        "the takeover suite starts with upstream's controller: scripts/e2e.sh --controller upstream takeover"
+        "the takeover suite starts with upstream's controller"
     );
-    let mut t = Case::new("takeover");
+    let mut t = Case::new(c, "takeover");
     let ns = t.ns.clone();
     let ns2 = t.other_namespace("takeoverb");
     let keys_before = key_secrets(&t);
@@ -288,14 +281,8 @@ fn our_controller_takes_over_from_upstream() {
 
     // ---- the takeover
     let log_offset = std::fs::metadata(&t.log).unwrap().len();
-    let out = std::process::Command::new(workspace_root().join("scripts/cluster.sh"))
-        .args(["restart-controller", "--controller", "ours"])
-        .env("CONTROLLER_BIN", our_controller())
-        .env("CONTROLLER_ARGS", "")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "restart-controller: {}", stderr(&out));
-    let env = current_env();
+    c.script(&["restart-controller", "--controller", "ours"]);
+    let env = current_env(c);
     assert_eq!(env["SSRS_CONTROLLER"], "ours");
     assert_eq!(
         PathBuf::from(&env["SSRS_CONTROLLER_BIN"]),
@@ -407,14 +394,7 @@ fn our_controller_takes_over_from_upstream() {
         "templated",
         &[("foo", &foo3), ("user", &user), ("upper", &upper3)],
     );
-    let ss = eventually("observedGeneration 2", || {
-        let ss = t.get(SS, &ns, "templated").unwrap();
-        if ss["status"]["observedGeneration"] == 2 {
-            Ok(ss)
-        } else {
-            Err(ss["status"].to_string())
-        }
-    });
+    let ss = t.wait_observed_generation(&ns, "templated", 2);
     let cond = synced(&ss).unwrap();
     assert_eq!(cond["status"], "True");
     assert_ne!(cond["lastTransitionTime"], cond["lastUpdateTime"]);

@@ -1,10 +1,27 @@
 //! Offline interoperability with the real upstream kubeseal (v0.36.6): what one seals the other
 //! recovers, both print the same document for the same input (ciphertexts masked), and both fail
-//! the same way on bad input. Run by `make test` (`#[ignore]`: needs the upstream binary).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! the same way on bad input. Suite `interop` of the e2e binary (main.rs); needs no control plane,
+//! only the upstream binary (hence `--ignored`).
 
-use e2e::{Sandbox, fixture, mask_ciphertexts, ours, stderr, stdout, upstream};
 use std::path::Path;
+use std::process::Output;
+
+use crate::Test;
+use e2e::{Sandbox, b64encode, fixture, mask_ciphertexts, ours, stderr, stdout, upstream};
+
+pub fn tests() -> Vec<Test> {
+    e2e_tests![
+        ignored:
+            same_document_as_upstream_for_the_same_input,
+            each_recovers_what_the_other_sealed,
+            raw_values_recover_with_upstream,
+            merge_into_matches_upstream,
+            recovery_keys_as_secret_list_and_json,
+            same_errors_as_upstream,
+            merge_into_a_template_without_labels,
+    ]
+    .to_vec()
+}
 
 const PLAIN: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\ndata:\n  password: czNjcmV0\n  user: YWRtaW4=\n";
 
@@ -71,12 +88,19 @@ fn run_both(
     )
 }
 
+/// `bin --recovery-unseal --recovery-private-key KEY` on `input`.
+fn recover(sb: &Sandbox, bin: &Path, key: &str, input: &[u8]) -> Output {
+    sb.run(
+        bin,
+        &["--recovery-unseal", "--recovery-private-key", key],
+        input,
+    )
+}
+
 fn assert_ok(o: &std::process::Output, who: &str) {
     assert!(o.status.success(), "{who} failed: {}", stderr(o));
 }
 
-#[test]
-#[ignore]
 fn same_document_as_upstream_for_the_same_input() {
     let sb = Sandbox::new();
     let c = cert();
@@ -143,19 +167,13 @@ fn seal_then_recover(
         .filter(|d| !d.trim().is_empty())
         .map(|doc| {
             let key_path = fixture(key).display().to_string();
-            let out = sb.run(
-                unsealer,
-                &["--recovery-unseal", "--recovery-private-key", &key_path],
-                doc.as_bytes(),
-            );
+            let out = recover(sb, unsealer, &key_path, doc.as_bytes());
             assert_ok(&out, "recovery-unseal");
             stdout(&out)
         })
         .collect()
 }
 
-#[test]
-#[ignore]
 fn each_recovers_what_the_other_sealed() {
     let sb = Sandbox::new();
     let (up, me) = (upstream(), ours());
@@ -189,8 +207,6 @@ fn each_recovers_what_the_other_sealed() {
     }
 }
 
-#[test]
-#[ignore]
 fn raw_values_recover_with_upstream() {
     let sb = Sandbox::new();
     let c = cert();
@@ -232,29 +248,19 @@ fn raw_values_recover_with_upstream() {
             let ss = format!(
                 "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\n  namespace: prod{annotation}\nspec:\n  encryptedData:\n    value: {raw}\n  template:\n    metadata:\n      name: db\n      namespace: prod\n"
             );
-            let out = sb.run(
-                &upstream(),
-                &["--recovery-unseal", "--recovery-private-key", &key],
-                ss.as_bytes(),
-            );
+            let out = recover(&sb, &upstream(), &key, ss.as_bytes());
             assert_ok(&out, "upstream recovery of raw");
             assert!(
                 stdout(&out).contains("\"value\": \"cmF3IHMzY3JldAp3aXRoIG5ld2xpbmUK\""),
                 "{}",
                 stdout(&out)
             );
-            let mine = sb.run(
-                &ours(),
-                &["--recovery-unseal", "--recovery-private-key", &key],
-                ss.as_bytes(),
-            );
+            let mine = recover(&sb, &ours(), &key, ss.as_bytes());
             assert_eq!(stdout(&mine), stdout(&out));
         }
     }
 }
 
-#[test]
-#[ignore]
 fn merge_into_matches_upstream() {
     let sb = Sandbox::new();
     let c = cert();
@@ -298,11 +304,7 @@ fn merge_into_matches_upstream() {
             "merged file differs ({format})"
         );
         let key = fixture("keys/key-pkcs8.pem").display().to_string();
-        let rec = sb.run(
-            &upstream(),
-            &["--recovery-unseal", "--recovery-private-key", &key],
-            bt.as_bytes(),
-        );
+        let rec = recover(&sb, &upstream(), &key, bt.as_bytes());
         assert_ok(&rec, "upstream recovery of our merge");
         let secret = stdout(&rec);
         assert!(
@@ -314,8 +316,6 @@ fn merge_into_matches_upstream() {
     }
 }
 
-#[test]
-#[ignore]
 fn recovery_keys_as_secret_list_and_json() {
     let sb = Sandbox::new();
     let c = cert();
@@ -323,25 +323,7 @@ fn recovery_keys_as_secret_list_and_json() {
     assert_ok(&sealed, "seal");
     let pem = std::fs::read(fixture("keys/key-pkcs1.pem")).unwrap();
     let crt = std::fs::read(fixture("keys/cert.pem")).unwrap();
-    let b64 = |b: &[u8]| {
-        let mut s = String::new();
-        // tiny base64 encoder to keep this crate free of dependencies
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for chunk in b.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, &x)| acc | (u32::from(x) << (16 - 8 * i)));
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    s.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char)
-                } else {
-                    s.push('=')
-                }
-            }
-        }
-        s
-    };
+    let b64 = b64encode;
     let item = format!(
         "{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{{\"name\":\"sealed-secrets-keyabcde\",\"namespace\":\"kube-system\",\"labels\":{{\"sealedsecrets.bitnami.com/sealed-secrets-key\":\"active\"}}}},\"type\":\"kubernetes.io/tls\",\"data\":{{\"tls.crt\":\"{}\",\"tls.key\":\"{}\"}}}}",
         b64(&crt),
@@ -369,16 +351,8 @@ fn recovery_keys_as_secret_list_and_json() {
     ];
     for (name, content) in files {
         let path = sb.write(name, content.as_bytes()).display().to_string();
-        let up = sb.run(
-            &upstream(),
-            &["--recovery-unseal", "--recovery-private-key", &path],
-            &sealed.stdout,
-        );
-        let me = sb.run(
-            &ours(),
-            &["--recovery-unseal", "--recovery-private-key", &path],
-            &sealed.stdout,
-        );
+        let up = recover(&sb, &upstream(), &path, &sealed.stdout);
+        let me = recover(&sb, &ours(), &path, &sealed.stdout);
         assert_ok(&up, name);
         assert_ok(&me, name);
         assert_eq!(stdout(&me), stdout(&up), "{name}");
@@ -406,8 +380,6 @@ fn recovery_keys_as_secret_list_and_json() {
 }
 
 /// Both binaries fail on the same bad inputs, with the same message and exit code.
-#[test]
-#[ignore]
 fn same_errors_as_upstream() {
     let sb = Sandbox::new();
     let c = cert();
@@ -525,8 +497,6 @@ fn same_errors_as_upstream() {
 }
 
 /// Upstream panics here (`assignment to entry in nil map`, spec §7.6); ours adds the labels.
-#[test]
-#[ignore]
 fn merge_into_a_template_without_labels() {
     let sb = Sandbox::new();
     let c = cert();
@@ -546,11 +516,7 @@ fn merge_into_a_template_without_labels() {
         "{merged}"
     );
     let key = fixture("keys/key-pkcs8.pem").display().to_string();
-    let rec = sb.run(
-        &upstream(),
-        &["--recovery-unseal", "--recovery-private-key", &key],
-        merged.as_bytes(),
-    );
+    let rec = recover(&sb, &upstream(), &key, merged.as_bytes());
     assert_ok(&rec, "upstream recovery");
     assert!(stdout(&rec).contains("\"token\": \"dG9r\""));
 }

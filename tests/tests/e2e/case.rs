@@ -1,16 +1,14 @@
-//! What a controller test case is made of, shared by the `controller` and `takeover` suites
-//! (each includes this file as a module and uses a part of it): polling, JSON views of the objects,
-//! sealing with either kubeseal, and [`Case`], one case with its own namespace and plaintexts.
-#![allow(dead_code)]
+//! What a controller test case is made of, shared by the `controller` and `takeover` suites:
+//! polling, JSON views of the objects, sealing with either kubeseal, and [`Case`], one case with
+//! its own namespace and plaintexts.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use e2e::{
-    Cluster, assert_log_clean, b64decode, b64encode, cluster_env, ours, private_key_material,
-    random_hex, stderr, stdout,
+    Cluster, assert_log_clean, b64decode, b64encode, ours, private_key_material, random_hex,
+    stderr, stdout,
 };
 use serde_json::{Value, json};
 
@@ -127,26 +125,8 @@ pub enum Sealer {
     Upstream,
 }
 
-pub fn controller_cert(c: &Cluster) -> &'static [u8] {
-    static CERT: OnceLock<Vec<u8>> = OnceLock::new();
-    CERT.get_or_init(|| {
-        let out = c.run(&ours(), &["--fetch-cert"], b"", &[]);
-        assert!(
-            out.status.success(),
-            "our kubeseal --fetch-cert: {}",
-            stderr(&out)
-        );
-        assert!(
-            stdout(&out).starts_with("-----BEGIN CERTIFICATE-----\n"),
-            "{}",
-            stdout(&out)
-        );
-        out.stdout
-    })
-}
-
-pub struct Case {
-    pub c: Cluster,
+pub struct Case<'a> {
+    pub c: &'a Cluster,
     pub ns: String,
     pub dir: tempfile::TempDir,
     pub plaintexts: Vec<String>,
@@ -154,10 +134,9 @@ pub struct Case {
     pub log_start: u64,
 }
 
-impl Case {
-    pub fn new(prefix: &str) -> Case {
-        let c = Cluster::from_env();
-        let log = PathBuf::from(cluster_env("SSRS_CONTROLLER_LOG"));
+impl<'a> Case<'a> {
+    pub fn new(c: &'a Cluster, prefix: &str) -> Case<'a> {
+        let log = PathBuf::from(c.var("SSRS_CONTROLLER_LOG"));
         let log_start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         let ns = c.namespace(prefix);
         Case {
@@ -224,7 +203,7 @@ impl Case {
         let input = serde_json::to_vec(secret).unwrap();
         let out = match sealer {
             Sealer::Ours => {
-                let cert = self.file("cert.pem", controller_cert(&self.c));
+                let cert = self.file("cert.pem", self.c.sealing_cert());
                 let cert = cert.to_str().unwrap();
                 let mut all = vec!["--cert", cert, "-o", "json"];
                 all.extend_from_slice(args);
@@ -337,6 +316,18 @@ impl Case {
         })
     }
 
+    /// Waits for SealedSecret `ns/name` to have observed `generation`; returns it.
+    pub fn wait_observed_generation(&self, ns: &str, name: &str, generation: i64) -> Value {
+        eventually(&format!("observedGeneration {generation}"), || {
+            let ss = self.get(SS, ns, name).unwrap();
+            if ss["status"]["observedGeneration"] == generation {
+                Ok(ss)
+            } else {
+                Err(ss["status"].to_string())
+            }
+        })
+    }
+
     /// The Events recorded for SealedSecret `ns/name`.
     pub fn events(&self, ns: &str, name: &str) -> Vec<Value> {
         let list: Value = serde_json::from_str(&self.c.kubectl_ok(
@@ -440,7 +431,7 @@ impl Case {
     /// Ends the case: the controller log from the start of the case holds no plaintext of it and
     /// no private key.
     pub fn finish(self) {
-        let keys = private_key_material(&self.c);
+        let keys = private_key_material(self.c);
         assert_log_clean(&self.log, self.log_start, &self.plaintexts, &keys);
     }
 }
