@@ -54,9 +54,9 @@ fn main() -> ExitCode {
     }
     match run::run(*cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) if message == output::BROKEN_PIPE => ExitCode::FAILURE,
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
+        Err(e) if e.is_broken_pipe() => ExitCode::FAILURE,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -69,7 +69,7 @@ fn exit_with(result: std::io::Result<()>) -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                goerr::path_error("write", "/dev/stdout", &e)
+                goerr::PathError::new("write", "/dev/stdout", e)
             );
             ExitCode::FAILURE
         }
