@@ -248,10 +248,10 @@ fn yaml_scalars_in_string_fields_are_text() {
 fn yaml_floats_in_string_data_are_go_float32_text() {
     let out = seal(
         &["-n", "ns"],
-        "kind: Secret\nmetadata: {name: f, labels: {l: 1.0}}\nstringData: {n: 123456789.0, m: 1.0, s: 0.1, e: 1e300}\n",
+        "kind: Secret\nmetadata: {name: f, labels: {l: 1.0}}\nstringData: {num: 123456789.0, m: 1.0, s: 0.1, e: 1e300}\n",
     );
     let secret = unseal(&out);
-    assert_eq!(secret["data"]["n"], b64("1.2345679e+08"));
+    assert_eq!(secret["data"]["num"], b64("1.2345679e+08"));
     assert_eq!(secret["data"]["m"], b64("1"));
     assert_eq!(secret["data"]["s"], b64("0.1"));
     assert_eq!(secret["data"]["e"], b64("+Inf"));
@@ -263,13 +263,13 @@ fn yaml_floats_in_string_data_are_go_float32_text() {
 fn yaml_special_floats_in_string_data_seal() {
     let out = seal(
         &["-n", "ns"],
-        "kind: Secret\nmetadata: {name: .nan}\nstringData: {i: .inf, m: -.Inf, n: .NaN}\n",
+        "kind: Secret\nmetadata: {name: .nan}\nstringData: {i: .inf, m: -.Inf, nan: .NaN}\n",
     );
     let secret = unseal(&out);
     assert_eq!(secret["metadata"]["name"], "NaN");
     assert_eq!(secret["data"]["i"], b64("+Inf"));
     assert_eq!(secret["data"]["m"], b64("-Inf"));
-    assert_eq!(secret["data"]["n"], b64("NaN"));
+    assert_eq!(secret["data"]["nan"], b64("NaN"));
     // In `data` (bytes in Go) a special float still fails the YAML-to-JSON step, as upstream.
     let e = error_of(
         ks().args(["--cert", &fixture_str("cert.pem"), "-n", "ns"])
