@@ -1,4 +1,4 @@
-//! Backups of the controller's key Secrets (spec §3.8, extended): the file format, its encryption
+//! Backups of the controller's key Secrets (docs/operations.md): the file format, its encryption
 //! with [age](https://age-encryption.org) and the validation done before a restore writes anything.
 //!
 //! The plaintext of a backup is a standard `kind: List` of `kubernetes.io/tls` key Secrets (so
@@ -106,7 +106,7 @@ impl std::fmt::Debug for Export {
 }
 
 /// Checks that a Secret is a usable sealing key: an RSA private key in `tls.key` and a certificate
-/// in `tls.crt` (spec §3.2).
+/// in `tls.crt` (upstream `pkg/controller/keys.go` `readKey`).
 pub fn key_info(secret: &Secret) -> Result<KeyInfo, BackupError> {
     let name = display_name(secret);
     let bad = |reason: String| BackupError::BadKey {

@@ -1,4 +1,6 @@
-//! The SealedSecret CustomResourceDefinition (spec §2.1-2.2), schema-compatible with upstream's.
+//! The SealedSecret CustomResourceDefinition: a hand-written schema, compatible with upstream's
+//! (`helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml`; v0.36.6's is checked in as
+//! `tests/fixtures/upstream/crd-v0.36.6.yaml`).
 //! `crds/sealedsecret.yaml` is this value rendered as YAML; a test fails when the file is stale, and
 //! another checks the schema against the fields our Rust types serialize.
 

@@ -1,8 +1,10 @@
-//! Hybrid encryption in the upstream wire format (spec §1.1-1.4).
+//! Hybrid encryption in the upstream wire format (`pkg/crypto/crypto.go` `HybridEncrypt`,
+//! `HybridDecrypt`).
 //!
 //! `u16 BE len(rsa_ct) || RSA-OAEP(SHA-256, MGF1-SHA-256, label)(session_key) || AES-256-GCM(session_key,
 //! nonce = 0^12, no AAD)(plaintext) || tag`. Every value gets a fresh 32-byte session key, which is
-//! what makes the fixed zero nonce safe. RSA goes through aws-lc-rs (constant time, blinded; §12).
+//! what makes the fixed zero nonce safe. RSA goes through aws-lc-rs (constant time, blinded; see
+//! docs/security.md).
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey};
@@ -18,7 +20,7 @@ pub enum CryptoError {
     /// Upstream's text for a value shorter than its declared RSA part.
     #[error("SealedSecret data is too short")]
     TooShort,
-    /// RSA or GCM failed with this key; deliberately carries no detail (uniform failures, §12).
+    /// RSA or GCM failed with this key; deliberately carries no detail (docs/security.md).
     #[error("decryption error")]
     Decrypt,
     #[error("crypto/rsa: message too long for RSA key size")]
@@ -32,7 +34,7 @@ fn oaep_label(label: &[u8]) -> Option<&[u8]> {
     if label.is_empty() { None } else { Some(label) }
 }
 
-/// Encrypts `plaintext` for `key` with the scope `label` (§1.3).
+/// Encrypts `plaintext` for `key` with the scope `label` (upstream `HybridEncrypt`).
 pub fn hybrid_encrypt(
     key: &OaepPublicEncryptingKey,
     plaintext: &[u8],
@@ -71,7 +73,7 @@ pub fn hybrid_encrypt(
     Ok(out)
 }
 
-/// Decrypts one value with one private key (§1.4 step 2).
+/// Decrypts one value with one private key (upstream `singleDecrypt`).
 pub fn hybrid_decrypt(
     key: &OaepPrivateDecryptingKey,
     ciphertext: &[u8],

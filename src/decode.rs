@@ -9,8 +9,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use goyaml::{CodecError, parse_documents};
 use crate::types::{API_VERSION, KIND, SealedSecret};
+use goyaml::{CodecError, parse_documents};
 
 /// Longest apiVersion or kind quoted in an error.
 const QUOTED_TYPE_CHARS: usize = 100;

@@ -1,4 +1,5 @@
-//! Key material (spec §1.6, §1.7, §3): certificates, private keys, key generation and the key ring.
+//! Key material: certificates, private keys, key generation and the key ring (upstream
+//! `pkg/crypto`, `pkg/kubeseal/kubeseal.go` `ParseKey`, `pkg/controller/keyregistry.go`).
 //! RSA operations and digests use aws-lc-rs; the pkcs1/pkcs8 and x509-cert crates only encode and
 //! decode (no RSA arithmetic outside aws-lc-rs, so no exposure to RUSTSEC-2023-0071).
 
@@ -72,16 +73,20 @@ impl PublicKey {
         })
     }
 
-    /// Seals one value with the scope label (§1.2, §1.3).
+    /// Seals one value with the scope label (upstream `pkg/crypto/crypto.go` `HybridEncrypt`).
     pub fn encrypt(&self, plaintext: &[u8], label: &[u8]) -> Result<Vec<u8>, CryptoError> {
         crypto::hybrid_encrypt(&self.oaep, plaintext, label)
     }
 
-    /// Internal key id: `SHA256:` + unpadded base64 of SHA-256 over the SubjectPublicKeyInfo. Spec §1.6
-    /// allows any id; it only de-duplicates keys.
+    /// Internal key id: `SHA256:` + unpadded base64 of SHA-256 over the SubjectPublicKeyInfo.
+    /// Upstream uses the SSH fingerprint (`pkg/crypto/crypto.go` `PublicKeyFingerprint`); the id
+    /// is never written anywhere and only de-duplicates keys, so any id does.
     pub fn fingerprint(&self) -> String {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.spki_der);
-        format!("SHA256:{}", go_semantics::base64::encode_unpadded(digest.as_ref()))
+        format!(
+            "SHA256:{}",
+            go_semantics::base64::encode_unpadded(digest.as_ref())
+        )
     }
 
     pub fn spki_der(&self) -> &[u8] {
@@ -104,8 +109,10 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// First `CERTIFICATE` block without PEM headers; other blocks are skipped (§1.7). Expiry is not
-    /// checked here (the controller loads expired certificates too); see [`Certificate::check_not_expired`].
+    /// First `CERTIFICATE` block without PEM headers; other blocks are skipped (client-go
+    /// `cert.ParseCertsPEM`, which upstream `pkg/kubeseal/kubeseal.go` `ParseKey` uses). Expiry is
+    /// not checked here (the controller loads expired certificates too); see
+    /// [`Certificate::check_not_expired`].
     pub fn from_pem(data: &[u8]) -> Result<Certificate, KeyError> {
         let blocks = pem_blocks(data);
         let block = blocks
@@ -135,7 +142,8 @@ impl Certificate {
         })
     }
 
-    /// kubeseal refuses to seal with an expired certificate (only NotAfter is checked, §1.7).
+    /// kubeseal refuses to seal with an expired certificate (only NotAfter is checked, as in
+    /// upstream `ParseKey`).
     pub fn check_not_expired(&self, now: SystemTime) -> Result<(), KeyError> {
         if now > self.not_after {
             return Err(KeyError::Expired(go_long_date(self.not_after)));
@@ -232,7 +240,8 @@ impl PrivateKey {
     }
 
     /// The first PEM block that parses as `RSA PRIVATE KEY` (PKCS#1), `PRIVATE KEY` (PKCS#8) or
-    /// `EC PRIVATE KEY` wins; a non-RSA key is an error (§3.2).
+    /// `EC PRIVATE KEY` wins; a non-RSA key is an error
+    /// (upstream `pkg/controller/keys.go` `readKey`).
     pub fn from_pem(data: &[u8]) -> Result<Self, KeyError> {
         for block in pem_blocks(data) {
             let parsed = match block.tag() {
@@ -278,7 +287,8 @@ pub struct SealingKeyPair {
     pub order_time: SystemTime,
 }
 
-/// Every registered key; the most recent one seals, all of them decrypt (§3.3). Keys are never removed.
+/// Every registered key; the most recent one seals, all of them decrypt (upstream
+/// `pkg/controller/keyregistry.go` `KeyRegistry`). Keys are never removed.
 #[derive(Debug, Default)]
 pub struct KeyRing {
     keys: Vec<SealingKeyPair>,
@@ -291,7 +301,8 @@ impl KeyRing {
     }
 
     /// Registers a key; a key whose public key is already known is ignored (returns false).
-    /// Ties in ordering time keep the earlier-registered key as the latest (§3.2 step 4).
+    /// Ties in ordering time keep the earlier-registered key as the latest (upstream
+    /// `pkg/controller/keyregistry.go` `registerNewKey` replaces it only on a strictly later time).
     pub fn add(&mut self, key: SealingKeyPair) -> bool {
         let id = key.private_key.public_key().fingerprint();
         if self
@@ -334,7 +345,8 @@ impl KeyRing {
 
 /// Anything that can try a set of private keys on a value.
 pub trait Decrypter {
-    /// §1.4: try every key, first success wins; `no key could decrypt secret` otherwise.
+    /// Try every key, first success wins; `no key could decrypt secret` otherwise (upstream
+    /// `pkg/crypto/crypto.go` `HybridDecrypt`).
     fn decrypt(&self, ciphertext: &[u8], label: &[u8]) -> Result<SecretBytes, crate::Error>;
 }
 
@@ -369,7 +381,8 @@ fn decrypt_any<'a>(
     Err(crate::Error::NoKeyCouldDecrypt)
 }
 
-/// A freshly generated key pair with its self-signed certificate (§3.4).
+/// A freshly generated key pair with its self-signed certificate (upstream
+/// `pkg/crypto/keys.go` `GeneratePrivateKeyAndCert`).
 pub struct GeneratedKey {
     pub key_pair: SealingKeyPair,
     /// `tls.key`: PKCS#1 PEM.
@@ -518,9 +531,10 @@ fn sha1_of(data: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-/// The private keys in a `--recovery-private-key` file (§7.9): a PEM private key; or a `List` (with
-/// `kind: List` or no kind) of key Secrets; or a stream of key Secret documents (YAML or JSON). Every
-/// document of the file is read (a safe superset of upstream, which stops after a leading List).
+/// The private keys in a `--recovery-private-key` file, as upstream's `pkg/kubeseal/kubeseal.go`
+/// `readPrivKeysFromFile` reads them: a PEM private key; or a `List` (with `kind: List` or no
+/// kind) of key Secrets; or a stream of key Secret documents (YAML or JSON). Every document of the
+/// file is read (a safe superset of upstream, which stops after a leading List).
 pub fn parse_recovery_keys(data: &[u8]) -> Result<Vec<PrivateKey>, crate::Error> {
     match PrivateKey::from_pem(data) {
         Ok(k) => return Ok(vec![k]),

@@ -1,4 +1,4 @@
-//! Printing objects as upstream kubeseal does (spec §7.10).
+//! Printing objects as upstream kubeseal does (`pkg/kubeseal/kubeseal.go` `resourceOutput`).
 
 use serde::Serialize;
 
@@ -12,7 +12,7 @@ pub enum OutputFormat {
 
 impl OutputFormat {
     /// `-o`: case-insensitive `json`/`yaml`, `""` is json; anything else is only an error when
-    /// something is printed (§7.10), hence `Err` carries the text for later.
+    /// something is printed (upstream `resourceOutput`), hence `Err` carries the text for later.
     pub fn parse(s: &str) -> Result<OutputFormat, Error> {
         match s.to_ascii_lowercase().as_str() {
             "" | "json" => Ok(OutputFormat::Json),

@@ -7,11 +7,11 @@
 //! - templates are never executed (their output would be sealed and handed back to the caller):
 //!   they are returned untouched.
 
-use goyaml::to_json_compact;
 use crate::keys::KeyRing;
 use crate::seal::new_sealed_secret;
 use crate::types::SealedSecret;
 use crate::unseal::{UnsealOptions, unseal};
+use goyaml::to_json_compact;
 
 /// Why a re-seal failed, with upstream's texts. None carries plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,10 +73,10 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use go_semantics::base64::encode as base64_encode;
     use crate::keys::{Certificate, PrivateKey, SealingKeyPair};
     use crate::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
     use crate::types::Secret;
+    use go_semantics::base64::encode as base64_encode;
 
     const CERT: &[u8] = include_bytes!("../tests/fixtures/keys/cert.pem");
     const KEY: &[u8] = include_bytes!("../tests/fixtures/keys/key-pkcs1.pem");

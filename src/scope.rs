@@ -1,4 +1,6 @@
-//! Scopes and their OAEP labels (spec §1.3, §2.4).
+//! Scopes and their OAEP labels (upstream
+//! `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go` `EncryptionLabel`, `SecretScope`,
+//! `UpdateScopeAnnotations`).
 
 use std::collections::BTreeMap;
 
@@ -55,7 +57,8 @@ impl Scope {
         }
     }
 
-    /// Removes both scope annotations and adds this scope's one (kubeseal `--scope`, §7.4 step 3).
+    /// Removes both scope annotations and adds this scope's one (kubeseal `--scope`; upstream
+    /// `UpdateScopeAnnotations`).
     pub fn apply_to(self, annotations: &mut BTreeMap<String, String>) {
         annotations.remove(CLUSTER_WIDE_ANNOTATION);
         annotations.remove(NAMESPACE_WIDE_ANNOTATION);

@@ -1,4 +1,6 @@
-//! Secret -> SealedSecret exactly as upstream kubeseal builds it (spec §7.4, §7.6).
+//! Secret -> SealedSecret exactly as upstream kubeseal builds it (`pkg/kubeseal/kubeseal.go`
+//! `Seal` and `SealMergingInto`; `NewSealedSecret` in
+//! `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go`).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +9,8 @@ use crate::keys::PublicKey;
 use crate::scope::Scope;
 use crate::types::{ObjectMeta, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec};
 
-/// Annotations that would leak plaintext into Git if copied into the template (§2.4).
+/// Annotations that would leak plaintext into Git if copied into the template (upstream
+/// `StripLastAppliedAnnotations`).
 const STRIPPED_ANNOTATIONS: [&str; 2] = [
     "kubectl.kubernetes.io/last-applied-configuration",
     "kubecfg.ksonnet.io/last-applied-configuration",
@@ -26,7 +29,7 @@ pub struct SealOptions {
     pub allow_empty_data: bool,
 }
 
-/// Seals one input Secret (§7.4 steps 1-6).
+/// Seals one input Secret: the loop body of upstream `Seal`.
 pub fn seal_secret(
     mut secret: Secret,
     key: &PublicKey,
@@ -63,8 +66,8 @@ pub fn seal_secret(
     new_sealed_secret(&secret, key)
 }
 
-/// Upstream `NewSealedSecret`: the SealedSecret for an already-normalized Secret (§7.4 step 6). Also
-/// used by `/v1/rotate` to re-seal.
+/// Upstream `NewSealedSecret`: the SealedSecret for an already-normalized Secret. Also used by
+/// `/v1/rotate` to re-seal.
 pub fn new_sealed_secret(secret: &Secret, key: &PublicKey) -> Result<SealedSecret, Error> {
     let meta = &secret.metadata;
     let scope = Scope::from_annotations(&meta.annotations);
@@ -118,8 +121,8 @@ pub fn new_sealed_secret(secret: &Secret, key: &PublicKey) -> Result<SealedSecre
     })
 }
 
-/// `--merge-into` step 3: items of `update` are added to or replace those of `original`, and so are
-/// the template's annotations, labels and data entries (§7.6).
+/// `--merge-into`, as upstream `SealMergingInto` merges: items of `update` are added to or replace
+/// those of `original`, and so are the template's annotations, labels and data entries.
 pub fn merge_into(original: &mut SealedSecret, update: SealedSecret) {
     original
         .spec

@@ -1,5 +1,6 @@
-//! The object model: core/v1 Secret and bitnami.com/v1alpha1 SealedSecret (spec §2), serialized in Go's
-//! struct field order so that printed JSON matches upstream byte for byte, and parsed tolerantly.
+//! The object model: core/v1 Secret and bitnami.com/v1alpha1 SealedSecret (upstream
+//! `pkg/apis/sealedsecrets/v1alpha1/types.go`), serialized in Go's struct field order so that
+//! printed JSON matches upstream byte for byte, and parsed tolerantly.
 
 use std::collections::BTreeMap;
 
@@ -126,7 +127,8 @@ pub struct ObjectMeta {
 }
 
 impl ObjectMeta {
-    /// Fields the API server populates; kubeseal clears them before sealing (§7.4 step 5).
+    /// Fields the API server populates; kubeseal clears them before sealing (upstream `Seal` in
+    /// `pkg/kubeseal/kubeseal.go`).
     pub fn clear_server_fields(&mut self) {
         self.self_link.clear();
         self.uid.clear();
@@ -205,7 +207,8 @@ pub struct Secret {
 }
 
 impl Secret {
-    /// What Go would see as the zero Secret (a document that decodes to nothing is skipped, §7.4).
+    /// What Go would see as the zero Secret: upstream `pkg/kubeseal/kubeseal.go` `readSecrets`
+    /// skips a document that decodes to it.
     pub fn is_empty(&self) -> bool {
         self == &Secret::default()
     }
@@ -246,7 +249,8 @@ pub struct SealedSecret {
 }
 
 impl SealedSecret {
-    /// Defaults an empty apiVersion/kind (§4.3).
+    /// Defaults an empty apiVersion/kind, as upstream `convertSealedSecret`
+    /// (`pkg/controller/controller.go`) does.
     pub fn with_type_meta(mut self) -> Self {
         if self.api_version.is_empty() {
             self.api_version = API_VERSION.to_string();
@@ -257,7 +261,8 @@ impl SealedSecret {
         self
     }
 
-    /// The scope the object's own annotations give: the source of the decryption label (§1.3).
+    /// The scope the object's own annotations give: the source of the decryption label (upstream
+    /// `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go` `labelFor`).
     pub fn scope(&self) -> crate::scope::Scope {
         crate::scope::Scope::from_annotations(&self.metadata.annotations)
     }
@@ -268,15 +273,17 @@ impl SealedSecret {
 pub struct SealedSecretSpec {
     #[serde(default, deserialize_with = "null_default")]
     pub template: SecretTemplateSpec,
-    /// Legacy v1 whole-secret ciphertext, base64 (§1.5). `Some("")` still selects the v1 path.
+    /// Legacy v1 whole-secret ciphertext, base64. `Some("")` still selects the v1 path (upstream
+    /// `(*SealedSecret).Unseal` tests `s.Spec.Data == nil`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     #[serde(default, deserialize_with = "lenient_encrypted_data")]
     pub encrypted_data: BTreeMap<String, String>,
 }
 
-/// Upstream swallows type errors here so that a malformed object never breaks the informer (§2.2):
-/// a non-object becomes an empty map, a non-string value becomes "".
+/// Upstream swallows type errors here so that a malformed object never breaks the informer
+/// (`pkg/apis/sealedsecrets/v1alpha1/types.go` `SealedSecretEncryptedData.UnmarshalJSON`): a
+/// non-object becomes an empty map, a non-string value becomes "".
 fn lenient_encrypted_data<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {

@@ -1,5 +1,6 @@
-//! SealedSecret -> Secret exactly as the upstream controller builds it (spec §1.5, §4.3). Shared by
-//! the controller, `/v1/verify`, `/v1/rotate` and kubeseal `--recovery-unseal`.
+//! SealedSecret -> Secret exactly as upstream builds it (`(*SealedSecret).Unseal` in
+//! `pkg/apis/sealedsecrets/v1alpha1/sealedsecret_expansion.go`, legacy `spec.data` included).
+//! Shared by the controller, `/v1/verify`, `/v1/rotate` and kubeseal `--recovery-unseal`.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crate::types::{API_VERSION, KIND, OwnerReference, SealedSecret, Secret};
 pub struct UnsealOptions {
     /// Controller `--accept-deprecated-v1-data` (default true); kubeseal behaves as false.
     pub accept_v1_data: bool,
-    /// Render `spec.template.data`. `/v1/verify` and `/v1/rotate` must not (§12).
+    /// Render `spec.template.data`. `/v1/verify` and `/v1/rotate` must not (docs/security.md).
     pub render_templates: bool,
 }
 
@@ -26,7 +27,8 @@ impl Default for UnsealOptions {
     }
 }
 
-/// Builds the desired Secret for `ss` (§4.3). Errors carry upstream's texts, never plaintext.
+/// Builds the desired Secret for `ss` (upstream `(*SealedSecret).Unseal`). Errors carry
+/// upstream's texts, never plaintext.
 pub fn unseal(
     ss: &SealedSecret,
     keys: &(impl Decrypter + ?Sized),
@@ -51,7 +53,8 @@ pub fn unseal(
     Ok(secret)
 }
 
-/// The controller ownerReference a Secret gets from its SealedSecret (§4.3 step 5).
+/// The controller ownerReference a Secret gets from its SealedSecret, as upstream's
+/// `(*SealedSecret).Unseal` sets it.
 pub fn owner_reference(ss: &SealedSecret) -> OwnerReference {
     let or_default = |s: &str, d: &str| {
         if s.is_empty() {
@@ -70,8 +73,8 @@ pub fn owner_reference(ss: &SealedSecret) -> OwnerReference {
     }
 }
 
-/// `/v1/verify` (§5.2, §12): true when every item decrypts with the current keys. Templates are never
-/// executed, and the answer does not say which step failed.
+/// `/v1/verify` (docs/security.md): true when every item decrypts with the current keys. Templates
+/// are never executed, and the answer does not say which step failed.
 pub fn verify(ss: &SealedSecret, keys: &(impl Decrypter + ?Sized), accept_v1_data: bool) -> bool {
     let opts = UnsealOptions {
         accept_v1_data,

@@ -12,17 +12,98 @@ use sealed_secrets::backup::{
 use sealed_secrets::types::Secret;
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::cluster;
+use crate::cluster::{self, ClusterError};
 use crate::flags::Cli;
-use crate::goerr;
-use crate::kubeconfig::ClientConfig;
-use crate::output::Output;
+use crate::goerr::{self, PathError};
+use crate::kubeconfig::{ClientConfig, KubeconfigError};
+use crate::output::{Output, OutputError};
 
 /// The passphrase for automation; without it kubeseal asks on the terminal.
 pub const PASSPHRASE_ENV: &str = "SEALED_SECRETS_BACKUP_PASSPHRASE";
-/// The pre-0.9 key Secret, which has no label (spec §3.2 step 2).
+/// The pre-0.9 key Secret, which has no label (upstream `initKeyRegistry` in
+/// `pkg/controller/main.go`).
 const LEGACY_KEY_NAME: &str = "sealed-secrets-key";
 const FIELD_MANAGER: &str = "kubeseal";
+
+/// Why a key backup, restore or backup file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyBackupError {
+    #[error("no passphrase: set {PASSPHRASE_ENV} or run kubeseal on a terminal")]
+    NoPassphrase,
+    /// [`KeyBackupError::NoPassphrase`] when making a backup, with the ways out.
+    #[error(
+        "{}; the backup is encrypted by default: give --backup-recipient age1..., or a passphrase, or --backup-plaintext",
+        KeyBackupError::NoPassphrase
+    )]
+    NoProtection,
+    #[error("cannot read the passphrase from the terminal: {}", goerr::io_text(.0))]
+    Terminal(std::io::Error),
+    #[error("empty passphrase")]
+    EmptyPassphrase,
+    #[error("the passphrases do not match")]
+    PassphraseMismatch,
+    #[error("--backup-plaintext and --backup-recipient exclude each other")]
+    PlaintextAndRecipients,
+    #[error(
+        "{0}: the backup is encrypted to age recipients: give the identity file with --backup-identity"
+    )]
+    NeedsIdentity(String),
+    /// A backup file that cannot be opened or read.
+    #[error("{path}: {source}")]
+    InFile { path: String, source: BackupError },
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    #[error(transparent)]
+    Read(#[from] PathError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// A key Secret the API returned or is sent, converted; the message quotes no value.
+    #[error("{0}")]
+    Convert(String),
+    #[error("cannot read the key Secrets in namespace {namespace}: {message}")]
+    ReadKeys { namespace: String, message: String },
+    #[error(
+        "no key Secret found in namespace {0} (label {KEY_LABEL}, or named {LEGACY_KEY_NAME}); is --controller-namespace right?"
+    )]
+    NoKeys(String),
+    #[error("output already used")]
+    OutputUsed,
+    #[error(
+        "the backup was written, but key Secret {namespace}/{name} could not be marked with {BACKED_UP_AT}: {message}"
+    )]
+    Mark {
+        namespace: String,
+        name: String,
+        message: String,
+    },
+    #[error("cannot restore keys into namespace {namespace}: {message}; nothing was written")]
+    Restore { namespace: String, message: String },
+    #[error("cannot create key Secret {namespace}/{name}: {message} ({created} created before it)")]
+    Create {
+        namespace: String,
+        name: String,
+        message: String,
+        created: usize,
+    },
+    #[error(
+        "{count} key(s) not restored: a different Secret has the same name in namespace {namespace}"
+    )]
+    Conflicts { count: usize, namespace: String },
+}
+
+impl From<KubeconfigError> for KeyBackupError {
+    fn from(e: KubeconfigError) -> Self {
+        KeyBackupError::Cluster(e.into())
+    }
+}
+
+impl From<kube::Error> for KeyBackupError {
+    fn from(e: kube::Error) -> Self {
+        KeyBackupError::Cluster(e.into())
+    }
+}
 
 fn notice(line: &str) {
     use std::io::Write as _;
@@ -30,7 +111,7 @@ fn notice(line: &str) {
 }
 
 /// The passphrase from [`PASSPHRASE_ENV`], else typed on the terminal (twice when `confirm`).
-fn passphrase(confirm: bool) -> Result<SecretString, String> {
+fn passphrase(confirm: bool) -> Result<SecretString, KeyBackupError> {
     if let Ok(p) = std::env::var(PASSPHRASE_ENV)
         && !p.is_empty()
     {
@@ -39,28 +120,21 @@ fn passphrase(confirm: bool) -> Result<SecretString, String> {
     // The terminal (/dev/tty) is asked when the user is at one: stdin may be a file
     // (`--recovery-unseal < sealed.yaml`), stderr may be redirected, not both.
     if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
-        return Err(format!(
-            "no passphrase: set {PASSPHRASE_ENV} or run kubeseal on a terminal"
-        ));
+        return Err(KeyBackupError::NoPassphrase);
     }
     let ask = |prompt: &str| {
         rpassword::prompt_password(prompt)
             .map(Zeroizing::new)
-            .map_err(|e| {
-                format!(
-                    "cannot read the passphrase from the terminal: {}",
-                    goerr::io_text(&e)
-                )
-            })
+            .map_err(KeyBackupError::Terminal)
     };
     let first = ask("Backup passphrase: ")?;
     if first.is_empty() {
-        return Err("empty passphrase".into());
+        return Err(KeyBackupError::EmptyPassphrase);
     }
     if confirm {
         let again = ask("Repeat the passphrase: ")?;
         if *again != *first {
-            return Err("the passphrases do not match".into());
+            return Err(KeyBackupError::PassphraseMismatch);
         }
     }
     Ok(SecretString::from(first.to_string()))
@@ -68,21 +142,26 @@ fn passphrase(confirm: bool) -> Result<SecretString, String> {
 
 /// The plaintext of a backup file: decrypted with `--backup-identity` files or the passphrase when it
 /// is an age file, as it is otherwise.
-pub fn open_backup(cli: &Cli, path: &str, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
-    let in_file = |e: BackupError| format!("{path}: {e}");
+pub fn open_backup(
+    cli: &Cli,
+    path: &str,
+    data: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyBackupError> {
+    let in_file = |source: BackupError| KeyBackupError::InFile {
+        path: path.to_string(),
+        source,
+    };
     match backup::envelope(data).map_err(in_file)? {
         Envelope::Plain => Ok(Zeroizing::new(data.to_vec())),
         Envelope::Recipients => {
             let files = cli.backup_identity_files();
             if files.is_empty() {
-                return Err(format!(
-                    "{path}: the backup is encrypted to age recipients: give the identity file with --backup-identity"
-                ));
+                return Err(KeyBackupError::NeedsIdentity(path.to_string()));
             }
             let mut contents = Vec::new();
             for f in &files {
                 contents.push(Zeroizing::new(
-                    std::fs::read(f).map_err(|e| goerr::path_error("open", f, &e))?,
+                    std::fs::read(f).map_err(PathError::on("open", f))?,
                 ));
             }
             let refs: Vec<&[u8]> = contents.iter().map(|c| c.as_slice()).collect();
@@ -102,27 +181,24 @@ enum Protection {
     Plaintext,
 }
 
-fn protection(cli: &Cli) -> Result<Protection, String> {
+fn protection(cli: &Cli) -> Result<Protection, KeyBackupError> {
     let recipients = cli.backup_recipients();
     if !recipients.is_empty() {
         if cli.backup_plaintext {
-            return Err("--backup-plaintext and --backup-recipient exclude each other".into());
+            return Err(KeyBackupError::PlaintextAndRecipients);
         }
-        backup::parse_recipients(&recipients).map_err(|e| e.to_string())?;
+        backup::parse_recipients(&recipients)?;
         return Ok(Protection::Recipients(recipients));
     }
     if cli.backup_plaintext {
         return Ok(Protection::Plaintext);
     }
-    passphrase(true).map(Protection::Passphrase).map_err(|e| {
-        if e.starts_with("no passphrase") {
-            format!(
-                "{e}; the backup is encrypted by default: give --backup-recipient age1..., or a passphrase, or --backup-plaintext"
-            )
-        } else {
-            e
-        }
-    })
+    passphrase(true)
+        .map(Protection::Passphrase)
+        .map_err(|e| match e {
+            KeyBackupError::NoPassphrase => KeyBackupError::NoProtection,
+            e => e,
+        })
 }
 
 fn api_message(e: &kube::Error) -> String {
@@ -133,14 +209,22 @@ fn api_message(e: &kube::Error) -> String {
 }
 
 /// Core Secret from the API's, through a zeroized buffer.
-fn to_core(secret: &ApiSecret) -> Result<Secret, String> {
-    let buf = Zeroizing::new(serde_json::to_vec(secret).map_err(|e| e.to_string())?);
-    serde_json::from_slice(&buf).map_err(|e| goerr::redact_serde_values(&e.to_string()))
+fn to_core(secret: &ApiSecret) -> Result<Secret, KeyBackupError> {
+    convert(secret)
 }
 
-fn to_api(secret: &Secret) -> Result<ApiSecret, String> {
-    let buf = Zeroizing::new(serde_json::to_vec(secret).map_err(|e| e.to_string())?);
-    serde_json::from_slice(&buf).map_err(|e| goerr::redact_serde_values(&e.to_string()))
+fn to_api(secret: &Secret) -> Result<ApiSecret, KeyBackupError> {
+    convert(secret)
+}
+
+/// One Secret type to the other through a zeroized JSON buffer.
+fn convert<T: serde::de::DeserializeOwned>(
+    from: &impl serde::Serialize,
+) -> Result<T, KeyBackupError> {
+    let convert_err =
+        |e: serde_json::Error| KeyBackupError::Convert(goerr::redact_serde_values(&e.to_string()));
+    let buf = Zeroizing::new(serde_json::to_vec(from).map_err(convert_err)?);
+    serde_json::from_slice(&buf).map_err(convert_err)
 }
 
 fn scrub(secret: &mut ApiSecret) {
@@ -149,15 +233,15 @@ fn scrub(secret: &mut ApiSecret) {
     }
 }
 
-async fn client(config: &ClientConfig<'_>) -> Result<kube::Client, String> {
+async fn client(config: &ClientConfig<'_>) -> Result<kube::Client, KeyBackupError> {
     let kube_config = config.kube_config().await?;
-    kube::Client::try_from(kube_config).map_err(|e| e.to_string())
+    Ok(kube::Client::try_from(kube_config)?)
 }
 
 /// `--backup-keys`: every key Secret of the controller (label `sealedsecrets.bitnami.com/sealed-secrets-key`
 /// with any value, and the legacy `sealed-secrets-key`) into one file; once the file is written, the
 /// Secrets get the `sealedsecrets-rs.io/backed-up-at` annotation.
-pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), String> {
+pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), KeyBackupError> {
     let protection = protection(cli);
     let protection = match protection {
         Ok(p) => p,
@@ -173,11 +257,9 @@ pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), String> {
     let result = cluster::block_on(async {
         let client = client(&config).await?;
         let api: Api<ApiSecret> = Api::namespaced(client, &namespace);
-        let read_err = |e: kube::Error| {
-            format!(
-                "cannot read the key Secrets in namespace {namespace}: {}",
-                api_message(&e)
-            )
+        let read_err = |e: kube::Error| KeyBackupError::ReadKeys {
+            namespace: namespace.clone(),
+            message: api_message(&e),
         };
         let mut listed = api
             .list(&ListParams::default().labels(KEY_LABEL))
@@ -198,25 +280,23 @@ pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), String> {
             secrets.push(converted?);
         }
         if secrets.is_empty() {
-            return Err(format!(
-                "no key Secret found in namespace {namespace} (label {KEY_LABEL}, or named {LEGACY_KEY_NAME}); is --controller-namespace right?"
-            ));
+            return Err(KeyBackupError::NoKeys(namespace.clone()));
         }
-        let export = backup::export(secrets, &namespace, std::time::SystemTime::now())
-            .map_err(|e| e.to_string())?;
+        let export = backup::export(secrets, &namespace, std::time::SystemTime::now())?;
         let text: Zeroizing<String> = match &protection {
-            Protection::Recipients(r) => Zeroizing::new(
-                backup::encrypt_to_recipients(export.plaintext.as_bytes(), r)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Protection::Passphrase(p) => Zeroizing::new(
-                backup::encrypt_with_passphrase(export.plaintext.as_bytes(), p, None)
-                    .map_err(|e| e.to_string())?,
-            ),
+            Protection::Recipients(r) => Zeroizing::new(backup::encrypt_to_recipients(
+                export.plaintext.as_bytes(),
+                r,
+            )?),
+            Protection::Passphrase(p) => Zeroizing::new(backup::encrypt_with_passphrase(
+                export.plaintext.as_bytes(),
+                p,
+                None,
+            )?),
             Protection::Plaintext => export.plaintext.clone(),
         };
         let Some(mut output) = out.take() else {
-            return Err("output already used".into());
+            return Err(KeyBackupError::OutputUsed);
         };
         let written = output.write(text.as_bytes());
         output.finish(written.is_ok())?;
@@ -243,11 +323,11 @@ pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), String> {
             match api.patch(&k.name, &pp, &Patch::Merge(&patch)).await {
                 Ok(mut s) => scrub(&mut s),
                 Err(e) => {
-                    return Err(format!(
-                        "the backup was written, but key Secret {namespace}/{} could not be marked with {BACKED_UP_AT}: {}",
-                        k.name,
-                        api_message(&e)
-                    ));
+                    return Err(KeyBackupError::Mark {
+                        namespace: namespace.clone(),
+                        name: k.name.clone(),
+                        message: api_message(&e),
+                    });
                 }
             }
         }
@@ -275,23 +355,23 @@ enum Plan {
 /// names, labels, annotations and type. A key already there is skipped; a different Secret under the
 /// same name is never overwritten. Everything is read, decrypted, validated and checked with a
 /// server-side dry run before the first write.
-pub fn restore_keys(cli: &Cli) -> Result<(), String> {
+pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
     let path = cli.restore_keys.as_str();
-    let data =
-        Zeroizing::new(std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))?);
+    let data = Zeroizing::new(std::fs::read(path).map_err(PathError::on("open", path))?);
     let plaintext = open_backup(cli, path, &data)?;
-    let keys = backup::parse(&plaintext).map_err(|e| format!("{path}: {e}"))?;
+    let keys = backup::parse(&plaintext).map_err(|source| KeyBackupError::InFile {
+        path: path.to_string(),
+        source,
+    })?;
     drop(plaintext);
     let config = ClientConfig::new(&cli.kubeconfig, &cli.kube);
     let namespace = cli.controller_namespace.clone();
     cluster::block_on(async {
         let client = client(&config).await?;
         let api: Api<ApiSecret> = Api::namespaced(client, &namespace);
-        let denied = |e: kube::Error| {
-            format!(
-                "cannot restore keys into namespace {namespace}: {}; nothing was written",
-                api_message(&e)
-            )
+        let denied = |e: kube::Error| KeyBackupError::Restore {
+            namespace: namespace.clone(),
+            message: api_message(&e),
         };
         let mut plan = Vec::new();
         for mut key in keys {
@@ -345,11 +425,12 @@ pub fn restore_keys(cli: &Cli) -> Result<(), String> {
                             ));
                         }
                         Err(e) => {
-                            return Err(format!(
-                                "cannot create key Secret {namespace}/{}: {} ({created} created before it)",
-                                key.info.name,
-                                api_message(&e)
-                            ));
+                            return Err(KeyBackupError::Create {
+                                namespace: namespace.clone(),
+                                name: key.info.name.clone(),
+                                message: api_message(&e),
+                                created,
+                            });
                         }
                     }
                 }
@@ -369,9 +450,10 @@ pub fn restore_keys(cli: &Cli) -> Result<(), String> {
             "restored {created} key(s) into namespace {namespace}, {present} already present"
         ));
         if conflicts > 0 {
-            return Err(format!(
-                "{conflicts} key(s) not restored: a different Secret has the same name in namespace {namespace}"
-            ));
+            return Err(KeyBackupError::Conflicts {
+                count: conflicts,
+                namespace: namespace.clone(),
+            });
         }
         Ok(())
     })

@@ -1,43 +1,59 @@
-//! `--cert <file|URL>` (spec §5.4): a local path is read directly; an `http(s)://` or `file://` URL is
-//! fetched with a small blocking client (ureq on rustls/aws-lc-rs, system roots), honouring
-//! `HTTP(S)_PROXY` and `NO_PROXY` the way Go's `http.ProxyFromEnvironment` does.
+//! `--cert <file|URL>`, as upstream `pkg/kubeseal/kubeseal.go` `openCertLocal` opens it: a local
+//! path is read directly; an `http(s)://` or `file://` URL is fetched with a small blocking client
+//! (ureq on rustls/aws-lc-rs, system roots), honouring `HTTP(S)_PROXY` and `NO_PROXY` the way Go's
+//! `http.ProxyFromEnvironment` does.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::goerr;
+use crate::goerr::{self, PathError};
+
+/// Why `--cert` gave no certificate bytes, in the words of Go's `url.Parse` and `http.Get`.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error(transparent)]
+    Read(#[from] PathError),
+    #[error("parse {}: missing protocol scheme", goerr::quote(.0))]
+    MissingScheme(String),
+    #[error("Get {}: unsupported protocol scheme {}", goerr::quote(.url), goerr::quote(.scheme))]
+    UnsupportedScheme { url: String, scheme: String },
+    /// A request that got no answer: `cause` is what Go would print after the URL.
+    #[error("Get {}: {cause}", goerr::quote(.url))]
+    Get { url: String, cause: String },
+    /// An answer other than 200 OK (or, for `file://`, the 403/404 Go's file transport gives).
+    #[error("cannot fetch {}: {status}", goerr::quote(.url))]
+    Status { url: String, status: String },
+    #[error("{0}")]
+    Body(String),
+}
 
 /// Reads the certificate bytes named by `--cert`.
-pub fn open_local(name: &str) -> Result<Vec<u8>, String> {
+pub fn open_local(name: &str) -> Result<Vec<u8>, CertError> {
     match url_scheme(name)? {
         // No scheme, or a Windows drive letter: a file name.
         None => read_file(name),
         Some(s) if s.len() == 1 => read_file(name),
         Some(s) if s.eq_ignore_ascii_case("file") => open_file_url(name),
         Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => fetch(name),
-        Some(s) => Err(format!(
-            "Get {}: unsupported protocol scheme {}",
-            goerr::quote(name),
-            goerr::quote(s)
-        )),
+        Some(s) => Err(CertError::UnsupportedScheme {
+            url: name.to_string(),
+            scheme: s.to_string(),
+        }),
     }
 }
 
-fn read_file(path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| goerr::path_error("open", path, &e))
+fn read_file(path: &str) -> Result<Vec<u8>, CertError> {
+    Ok(std::fs::read(path).map_err(PathError::on("open", path))?)
 }
 
 /// Go `url.Parse` scheme detection: `[A-Za-z][A-Za-z0-9+.-]*:`; `:` first is an error.
-fn url_scheme(s: &str) -> Result<Option<&str>, String> {
+fn url_scheme(s: &str) -> Result<Option<&str>, CertError> {
     for (i, c) in s.char_indices() {
         match c {
             'a'..='z' | 'A'..='Z' => {}
             '0'..='9' | '+' | '-' | '.' if i > 0 => {}
             ':' if i == 0 => {
-                return Err(format!(
-                    "parse {}: missing protocol scheme",
-                    goerr::quote(s)
-                ));
+                return Err(CertError::MissingScheme(s.to_string()));
             }
             ':' => return Ok(s.get(..i)),
             _ => return Ok(None),
@@ -48,7 +64,7 @@ fn url_scheme(s: &str) -> Result<Option<&str>, String> {
 
 /// `file://` URLs are served from `/` as Go's `http.NewFileTransport(http.Dir("/"))` does: only the
 /// path counts, a missing file is a 404.
-fn open_file_url(url: &str) -> Result<Vec<u8>, String> {
+fn open_file_url(url: &str) -> Result<Vec<u8>, CertError> {
     let after_scheme = url.split_once(':').map(|(_, r)| r).unwrap_or("");
     let path = match after_scheme.strip_prefix("//") {
         Some(rest) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/"),
@@ -61,12 +77,14 @@ fn open_file_url(url: &str) -> Result<Vec<u8>, String> {
     } else {
         format!("/{path}")
     };
+    let status = |status: &str| CertError::Status {
+        url: url.to_string(),
+        status: status.to_string(),
+    };
     match std::fs::read(&path) {
         Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            Err(format!("cannot fetch {}: 403 Forbidden", goerr::quote(url)))
-        }
-        Err(_) => Err(format!("cannot fetch {}: 404 Not Found", goerr::quote(url))),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(status("403 Forbidden")),
+        Err(_) => Err(status("404 Not Found")),
     }
 }
 
@@ -89,8 +107,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    let get_err = |e: &dyn std::fmt::Display| format!("Get {}: {e}", goerr::quote(url));
+fn fetch(url: &str) -> Result<Vec<u8>, CertError> {
+    let get_err = |e: &dyn std::fmt::Display| CertError::Get {
+        url: url.to_string(),
+        cause: e.to_string(),
+    };
     let uri: http::Uri = url.parse().map_err(|e| get_err(&e))?;
     let proxy = match proxy_for(&uri) {
         Some(p) => Some(ureq::Proxy::new(&p).map_err(|e| get_err(&format!("proxyconnect: {e}")))?),
@@ -114,13 +135,16 @@ fn fetch(url: &str) -> Result<Vec<u8>, String> {
             Some(r) => format!("{} {r}", status.as_u16()),
             None => status.as_u16().to_string(),
         };
-        return Err(format!("cannot fetch {}: {line}", goerr::quote(url)));
+        return Err(CertError::Status {
+            url: url.to_string(),
+            status: line,
+        });
     }
     resp.body_mut()
         .with_config()
         .limit(16 * 1024 * 1024)
         .read_to_vec()
-        .map_err(|e| e.to_string())
+        .map_err(|e| CertError::Body(e.to_string()))
 }
 
 /// The system trust store (plus `SSL_CERT_FILE`/`SSL_CERT_DIR`), as Go's `crypto/x509` uses.
@@ -225,12 +249,15 @@ mod tests {
 
     #[test]
     fn schemes() {
-        assert_eq!(url_scheme("/a/b.pem"), Ok(None));
-        assert_eq!(url_scheme("cert.pem"), Ok(None));
-        assert_eq!(url_scheme("C:\\x.pem"), Ok(Some("C")));
-        assert_eq!(url_scheme("https://x/y"), Ok(Some("https")));
-        assert!(url_scheme(":x").is_err());
-        assert_eq!(url_scheme("./a:b"), Ok(None));
+        assert_eq!(url_scheme("/a/b.pem").ok(), Some(None));
+        assert_eq!(url_scheme("cert.pem").ok(), Some(None));
+        assert_eq!(url_scheme("C:\\x.pem").ok(), Some(Some("C")));
+        assert_eq!(url_scheme("https://x/y").ok(), Some(Some("https")));
+        assert_eq!(
+            url_scheme(":x").err().map(|e| e.to_string()).as_deref(),
+            Some("parse \":x\": missing protocol scheme")
+        );
+        assert_eq!(url_scheme("./a:b").ok(), Some(None));
     }
 
     #[test]
@@ -249,7 +276,7 @@ mod tests {
         assert!(
             open_file_url("file:///nonexistent/x.pem")
                 .err()
-                .is_some_and(|e| e.ends_with("404 Not Found"))
+                .is_some_and(|e| e.to_string().ends_with("404 Not Found"))
         );
         assert_eq!(percent_decode("/a%20b"), "/a b");
     }

@@ -1,5 +1,7 @@
-//! Talking to the controller through the API server's service proxy (spec §5.4), with client-go's
-//! error texts. A single-threaded tokio runtime is created only when a mode needs the cluster.
+//! Talking to the controller through the API server's service proxy (upstream
+//! `pkg/kubeseal/kubeseal.go` `openCertCluster`, `ValidateSealedSecret`, `ReEncryptSealedSecret`),
+//! with client-go's error texts. A single-threaded tokio runtime is created only when a mode needs
+//! the cluster.
 
 use std::future::Future;
 use std::time::Duration;
@@ -7,26 +9,71 @@ use std::time::Duration;
 use http::{Method, Request, StatusCode};
 
 use crate::goerr;
-use crate::kubeconfig::ClientConfig;
+use crate::kubeconfig::{ClientConfig, KubeconfigError};
 
 const PEM_ACCEPT: &str = "application/x-pem-file, */*";
 const JSON_ACCEPT: &str = "application/json, */*";
 /// client-go's default number of retries of a request the server asked to retry later.
 const MAX_RETRIES: u32 = 10;
 
+/// Why the cluster could not be asked, in client-go's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Config(#[from] KubeconfigError),
+    #[error(transparent)]
+    Client(#[from] kube::Error),
+    /// No answer: `Get "<url>": <cause>`.
+    #[error("{verb} {}: {cause}", goerr::quote(.url))]
+    Transport {
+        verb: &'static str,
+        url: String,
+        cause: String,
+    },
+    /// A non-2xx answer, as client-go words it.
+    #[error("{0}")]
+    Api(String),
+    #[error("{0}")]
+    ServiceJson(serde_json::Error),
+    #[error("service {} has no ports", goerr::quote(.0))]
+    NoPorts(String),
+    #[error(
+        "cannot get sealed secret service: {0}.\nPlease, use the flag --controller-name and --controller-namespace to set up the name and namespace of the sealed secrets controller"
+    )]
+    Service(Box<ClusterError>),
+    #[error("cannot fetch certificate: {0}")]
+    FetchCert(Box<ClusterError>),
+}
+
 /// Runs `f` on a fresh current-thread runtime.
-pub fn block_on<T>(f: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+pub fn block_on<T, E: From<ClusterError>>(f: impl Future<Output = Result<T, E>>) -> Result<T, E> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(ClusterError::Runtime)?
         .block_on(f)
 }
 
-/// A failed proxied request: the controller's status code when it answered, and client-go's text.
-pub struct ProxyError {
-    pub status: Option<StatusCode>,
-    pub message: String,
+/// A failed proxied request.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error(transparent)]
+    Unanswered(ClusterError),
+    /// The controller answered with this status; client-go's text.
+    #[error("{message}")]
+    Status { status: StatusCode, message: String },
+}
+
+impl ProxyError {
+    /// The controller's status code, when it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ProxyError::Unanswered(_) => None,
+            ProxyError::Status { status, .. } => Some(*status),
+        }
+    }
 }
 
 /// The controller's HTTP API as seen through `/api/v1/namespaces/<ns>/services/http:<name>:<port>/proxy`.
@@ -47,7 +94,7 @@ impl Controller {
         namespace: &str,
         name: &str,
         accept: Accept,
-    ) -> Result<Controller, String> {
+    ) -> Result<Controller, ClusterError> {
         let mut kube_config = config.kube_config().await?;
         let server = kube_config
             .cluster_url
@@ -68,7 +115,7 @@ impl Controller {
         let timeout = config.request_timeout()?;
         // kube's default retry layer retries 503s for minutes; client-go only honours Retry-After.
         kube_config.default_retry = false;
-        let client = kube::Client::try_from(kube_config).map_err(|e| e.to_string())?;
+        let client = kube::Client::try_from(kube_config)?;
         let mut controller = Controller {
             client,
             server,
@@ -77,16 +124,15 @@ impl Controller {
             proxy_name: String::new(),
             timeout,
         };
-        let port = controller.service_port_name(name, accept).await.map_err(|e| {
-            format!(
-                "cannot get sealed secret service: {e}.\nPlease, use the flag --controller-name and --controller-namespace to set up the name and namespace of the sealed secrets controller"
-            )
-        })?;
+        let port = controller
+            .service_port_name(name, accept)
+            .await
+            .map_err(|e| ClusterError::Service(Box::new(e)))?;
         controller.proxy_name = format!("http:{name}:{port}");
         Ok(controller)
     }
 
-    async fn service_port_name(&self, name: &str, accept: Accept) -> Result<String, String> {
+    async fn service_port_name(&self, name: &str, accept: Accept) -> Result<String, ClusterError> {
         let path = format!(
             "/api/v1/namespaces/{}/services/{}",
             escape_segment(&self.namespace),
@@ -95,16 +141,16 @@ impl Controller {
         let (status, content_type, body) =
             self.send(Method::GET, &path, accept.header(), None).await?;
         if !status.is_success() {
-            return Err(api_error(
+            return Err(ClusterError::Api(api_error(
                 status,
                 content_type.as_deref(),
                 &body,
                 "GET",
                 name,
-            ));
+            )));
         }
         let service: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&body).map_err(ClusterError::ServiceJson)?;
         let ports = service.pointer("/spec/ports").and_then(|p| p.as_array());
         match ports.and_then(|p| p.first()) {
             Some(port) => Ok(port
@@ -113,17 +159,17 @@ impl Controller {
                 .unwrap_or("")
                 .to_string()),
             // Upstream indexes ports[0] and panics; say what is wrong instead.
-            None => Err(format!("service {} has no ports", goerr::quote(name))),
+            None => Err(ClusterError::NoPorts(name.to_string())),
         }
     }
 
     /// `GET .../proxy/v1/cert.pem`.
-    pub async fn fetch_cert(&self) -> Result<Vec<u8>, String> {
+    pub async fn fetch_cert(&self) -> Result<Vec<u8>, ClusterError> {
         let path = self.proxy_path("/v1/cert.pem");
         let (status, content_type, body) = self
             .send(Method::GET, &path, PEM_ACCEPT, None)
             .await
-            .map_err(|e| format!("cannot fetch certificate: {e}"))?;
+            .map_err(|e| ClusterError::FetchCert(Box::new(e)))?;
         if !status.is_success() {
             let e = api_error(
                 status,
@@ -132,7 +178,7 @@ impl Controller {
                 "GET",
                 &self.proxy_name,
             );
-            return Err(format!("cannot fetch certificate: {e}"));
+            return Err(ClusterError::FetchCert(Box::new(ClusterError::Api(e))));
         }
         Ok(body)
     }
@@ -143,15 +189,12 @@ impl Controller {
         let (status, content_type, reply) = self
             .send(Method::POST, &path, JSON_ACCEPT, Some(body))
             .await
-            .map_err(|message| ProxyError {
-                status: None,
-                message,
-            })?;
+            .map_err(ProxyError::Unanswered)?;
         if status.is_success() {
             return Ok(reply);
         }
-        Err(ProxyError {
-            status: Some(status),
+        Err(ProxyError::Status {
+            status,
             message: api_error(
                 status,
                 content_type.as_deref(),
@@ -179,13 +222,17 @@ impl Controller {
         path: &str,
         accept: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<(StatusCode, Option<String>, Vec<u8>), String> {
+    ) -> Result<(StatusCode, Option<String>, Vec<u8>), ClusterError> {
         let url = format!("{}{path}", self.server);
         let verb = match method {
             Method::POST => "Post",
             _ => "Get",
         };
-        let transport_err = |cause: String| format!("{verb} {}: {cause}", goerr::quote(&url));
+        let transport_err = |cause: String| ClusterError::Transport {
+            verb,
+            url: url.clone(),
+            cause,
+        };
         let authority = self.authority.as_str();
         let mut attempt = 0;
         loop {
@@ -221,7 +268,7 @@ impl Controller {
                     .collect_bytes()
                     .await
                     .map_err(|e| transport_err(transport_cause(&e, authority)))?;
-                Ok::<_, String>((status, content_type, bytes.to_vec(), retry_after))
+                Ok::<_, ClusterError>((status, content_type, bytes.to_vec(), retry_after))
             };
             let (status, content_type, bytes, retry_after) = match self.timeout {
                 Some(t) => tokio::time::timeout(t, exchange)

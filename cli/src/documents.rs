@@ -1,13 +1,48 @@
-//! Reading the input documents as upstream kubeseal does (spec §7.4, §7.6-7.9): Secrets and
-//! SealedSecrets from a YAML or JSON stream, with upstream's error texts.
+//! Reading the input documents as upstream kubeseal does (`pkg/kubeseal/kubeseal.go`
+//! `readSecrets`, `readSealedSecrets`, `decodeSealedSecret`): Secrets and SealedSecrets from a YAML
+//! or JSON stream, with upstream's error texts.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use goyaml::parse_documents;
+use goyaml::{CodecError, FieldPath, parse_documents_with_string_fields};
 use sealed_secrets::types::{SealedSecret, Secret};
 
-const NO_SECRETS: &str = "no secrets found. Ensure the input is valid and UTF-8 encoded";
+/// Why the input documents could not be read, in upstream's words.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("no secrets found. Ensure the input is valid and UTF-8 encoded")]
+    NoSecrets,
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// serde's message, with no value quoted; YAML input gets the prefix sigs.k8s.io/yaml adds.
+    #[error("{}{message}", decode_prefix(*.yaml))]
+    Decode { message: String, yaml: bool },
+    #[error(
+        "couldn't get version/kind; json parse error: invalid character '{{' after top-level value"
+    )]
+    SeveralJsonObjects,
+    #[error(
+        "couldn't get version/kind; json parse error: json: cannot unmarshal {0} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}"
+    )]
+    NotAnObject(&'static str),
+    #[error("converting (v1.Secret) to (v1alpha1.SealedSecret): unknown conversion")]
+    SecretNotSealedSecret,
+    #[error(
+        "no kind {} is registered for version {} in scheme \"pkg/runtime/scheme.go:111\"",
+        crate::goerr::quote(.kind),
+        crate::goerr::quote(.version)
+    )]
+    UnregisteredKind { kind: String, version: String },
+}
+
+fn decode_prefix(yaml: bool) -> &'static str {
+    if yaml {
+        "error unmarshaling JSON: while decoding JSON: "
+    } else {
+        ""
+    }
+}
 
 /// Upstream decides between JSON and YAML on the first non-space byte.
 fn is_json(input: &[u8]) -> bool {
@@ -16,16 +51,16 @@ fn is_json(input: &[u8]) -> bool {
 
 /// The Secrets of a seal input (`readSecrets`): every document, decoded as a Secret whatever its
 /// `kind`; documents that decode to nothing are skipped.
-pub fn read_secrets(input: &[u8]) -> Result<Vec<Secret>, String> {
+pub fn read_secrets(input: &[u8]) -> Result<Vec<Secret>, DocumentError> {
     let json = is_json(input);
     // An unparsable stream yields no Secret upstream (its decoder skips what it cannot read).
-    let docs = parse_documents(input).map_err(|_| NO_SECRETS.to_string())?;
+    let docs = parse_documents_with_string_fields(input, SECRET_STRING_FIELDS)
+        .map_err(|_| DocumentError::NoSecrets)?;
     let mut secrets = Vec::new();
-    for mut doc in docs {
+    for doc in docs {
         if !doc.is_object() {
             continue;
         }
-        coerce_strings(&mut doc, SECRET_STRING_FIELDS);
         let touches_fields = touches_any(
             &doc,
             &[
@@ -47,21 +82,20 @@ pub fn read_secrets(input: &[u8]) -> Result<Vec<Secret>, String> {
         }
     }
     if secrets.is_empty() {
-        return Err(NO_SECRETS.to_string());
+        return Err(DocumentError::NoSecrets);
     }
     Ok(secrets)
 }
 
 /// The SealedSecrets of a `--validate` / `--re-encrypt` input (`readSealedSecrets`).
-pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, String> {
+pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, DocumentError> {
     let json = is_json(input);
-    let docs = parse_documents(input).map_err(|e| e.to_string())?;
+    let docs = parse_documents_with_string_fields(input, SEALED_SECRET_STRING_FIELDS)?;
     let mut out = Vec::new();
-    for mut doc in docs {
+    for doc in docs {
         if !doc.is_object() {
             continue;
         }
-        coerce_strings(&mut doc, SEALED_SECRET_STRING_FIELDS);
         let ss = decode::<SealedSecret>(doc, json)?;
         if ss != SealedSecret::default() {
             out.push(ss);
@@ -73,24 +107,18 @@ pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, String> {
 /// One SealedSecret as upstream's universal decoder reads a whole file (`--recovery-unseal` input,
 /// `--merge-into` target): the first YAML document or exactly one JSON object; `kind`, when given,
 /// must be SealedSecret. An empty input is an empty object.
-pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, String> {
+pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, DocumentError> {
     let json = is_json(input);
-    let docs = parse_documents(input).map_err(|e| e.to_string())?;
+    let docs = parse_documents_with_string_fields(input, SEALED_SECRET_STRING_FIELDS)?;
     if json && docs.len() > 1 {
-        return Err(
-            "couldn't get version/kind; json parse error: invalid character '{' after top-level value".into(),
-        );
+        return Err(DocumentError::SeveralJsonObjects);
     }
-    let Some(mut doc) = docs.into_iter().next() else {
+    let Some(doc) = docs.into_iter().next() else {
         return Ok(SealedSecret::default());
     };
     if !doc.is_object() {
-        return Err(format!(
-            "couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}",
-            go_json_type(&doc)
-        ));
+        return Err(DocumentError::NotAnObject(go_json_type(&doc)));
     }
-    coerce_strings(&mut doc, SEALED_SECRET_STRING_FIELDS);
     let kind = doc
         .get("kind")
         .and_then(Value::as_str)
@@ -103,9 +131,7 @@ pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, String> {
         .to_string();
     if !kind.is_empty() && kind != sealed_secrets::types::KIND {
         if kind == "Secret" && api_version == "v1" {
-            return Err(
-                "converting (v1.Secret) to (v1alpha1.SealedSecret): unknown conversion".into(),
-            );
+            return Err(DocumentError::SecretNotSealedSecret);
         }
         // A missing apiVersion defaults to the SealedSecret's in upstream's decoder.
         let version = if api_version.is_empty() {
@@ -113,11 +139,10 @@ pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, String> {
         } else {
             &api_version
         };
-        return Err(format!(
-            "no kind {} is registered for version {} in scheme \"pkg/runtime/scheme.go:111\"",
-            crate::goerr::quote(&kind),
-            crate::goerr::quote(version)
-        ));
+        return Err(DocumentError::UnregisteredKind {
+            kind,
+            version: version.to_string(),
+        });
     }
     decode::<SealedSecret>(doc, json)
 }
@@ -140,19 +165,12 @@ fn touches_any(doc: &Value, fields: &[&str]) -> bool {
 }
 
 /// serde errors never quote values; YAML input gets the prefix sigs.k8s.io/yaml adds.
-fn decode<T: DeserializeOwned>(doc: Value, json: bool) -> Result<T, String> {
-    serde_json::from_value::<T>(doc).map_err(|e| {
-        let e = crate::goerr::redact_serde_values(&e.to_string());
-        if json {
-            e
-        } else {
-            format!("error unmarshaling JSON: while decoding JSON: {e}")
-        }
+fn decode<T: DeserializeOwned>(doc: Value, json: bool) -> Result<T, DocumentError> {
+    serde_json::from_value::<T>(doc).map_err(|e| DocumentError::Decode {
+        message: crate::goerr::redact_serde_values(&e.to_string()),
+        yaml: !json,
     })
 }
-
-/// A path into a document: object keys, `*` for every value of a map or item of a list.
-type FieldPath = &'static [&'static str];
 
 const SECRET_STRING_FIELDS: &[FieldPath] = &[
     &["kind"],
@@ -229,70 +247,67 @@ const SEALED_SECRET_STRING_FIELDS: &[FieldPath] = &[
     ],
 ];
 
-/// Upstream decodes with the target struct in hand, so a scalar lands in a string field as text:
-/// `count: 1` gives `"1"`, YAML `name: y` (a YAML 1.1 boolean) gives `"true"`; JSON input behaves
-/// the same. The document arrives here as untyped JSON, so the string-typed fields are converted
-/// back by path.
-fn coerce_strings(doc: &mut Value, paths: &[FieldPath]) {
-    for path in paths {
-        coerce_path(doc, path);
-    }
-}
-
-fn coerce_path(v: &mut Value, path: &[&str]) {
-    let Some((first, rest)) = path.split_first() else {
-        if let Some(s) = scalar_text(v) {
-            *v = Value::String(s);
-        }
-        return;
-    };
-    match (*first, v) {
-        ("*", Value::Object(map)) => map.values_mut().for_each(|c| coerce_path(c, rest)),
-        ("*", Value::Array(items)) => items.iter_mut().for_each(|c| coerce_path(c, rest)),
-        (key, Value::Object(map)) => {
-            if let Some(child) = map.get_mut(key) {
-                coerce_path(child, rest);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The text Go's YAML-to-JSON conversion gives a non-string scalar bound for a string field;
-/// `null` becomes the empty string.
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null => Some(String::new()),
-        Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
-            (_, _, Some(f)) => f.to_string(),
-            _ => n.to_string(),
-        }),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    fn string_data(input: &str) -> Vec<(String, String)> {
+        let secrets = read_secrets(input.as_bytes()).unwrap();
+        secrets[0]
+            .string_data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.as_str().to_string()))
+            .collect()
+    }
+
     #[test]
     fn yaml_scalars_become_strings() {
-        let mut doc = serde_json::json!({
-            "metadata": {"name": 12, "labels": {"a": true}},
-            "stringData": {"n": 1.5, "m": 1000.0, "z": null, "s": "x"},
-            "data": {"d": 1}
-        });
-        coerce_strings(&mut doc, SECRET_STRING_FIELDS);
-        assert_eq!(doc["metadata"]["name"], "12");
-        assert_eq!(doc["metadata"]["labels"]["a"], "true");
-        assert_eq!(doc["stringData"]["n"], "1.5");
-        assert_eq!(doc["stringData"]["m"], "1000");
-        assert_eq!(doc["stringData"]["z"], "");
-        assert_eq!(doc["data"]["d"], 1);
+        let secrets = read_secrets(
+            b"metadata: {name: 12, labels: {a: true}}\nstringData: {num: 1.5, m: 1000.0, z: null, s: x}\n",
+        )
+        .unwrap();
+        let s = &secrets[0];
+        assert_eq!(s.metadata.name, "12");
+        assert_eq!(s.metadata.labels["a"], "true");
+        let got: Vec<(&str, &str)> = s
+            .string_data
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.0.as_str()))
+            .collect();
+        assert_eq!(got, [("m", "1000"), ("num", "1.5"), ("s", "x"), ("z", "")]);
+    }
+
+    /// The two examples of issue 8: Go formats floats as float32 `%g` and seals `.inf` as `+Inf`.
+    #[test]
+    fn floats_and_special_floats_as_upstream() {
+        assert_eq!(
+            string_data(
+                "kind: Secret\nstringData: {num: 123456789.0, i: .inf, m: -.inf, nan: .nan}\n"
+            ),
+            [
+                ("i".to_string(), "+Inf".to_string()),
+                ("m".to_string(), "-Inf".to_string()),
+                ("nan".to_string(), "NaN".to_string()),
+                ("num".to_string(), "1.2345679e+08".to_string()),
+            ]
+        );
+        assert_eq!(
+            string_data(r#"{"kind":"Secret","stringData":{"n":123456789.0,"b":true,"z":null}}"#),
+            [
+                ("b".to_string(), "true".to_string()),
+                ("n".to_string(), "1.2345679e+08".to_string()),
+                ("z".to_string(), String::new()),
+            ]
+        );
+    }
+
+    /// `data` is `[]byte` in Go: a number there is refused, `.inf` fails the JSON step.
+    #[test]
+    fn numbers_in_data_are_refused() {
+        let e = read_secrets(b"kind: Secret\ndata: {d: 1.0}\n").unwrap_err();
+        assert!(matches!(e, DocumentError::Decode { yaml: true, .. }), "{e}");
+        let e = read_secrets(b"kind: Secret\ndata: {d: .inf}\n").unwrap_err();
+        assert_eq!(e, DocumentError::NoSecrets);
     }
 }

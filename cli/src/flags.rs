@@ -1,4 +1,5 @@
-//! The command line, parsed the way upstream's pflag + flagenv do it (spec §7.1, §7.2, §7.11).
+//! The command line, parsed the way upstream's pflag + flagenv do it (`cmd/kubeseal/main.go`
+//! `bindFlags` and `main`, `pkg/pflagenv/flagenv.go` `SetFlagsFromEnv`).
 //!
 //! clap does the parsing; three things are done by hand so that scripts written for upstream keep
 //! working:
@@ -526,49 +527,64 @@ pub fn parse_go_bool(s: &str) -> Option<bool> {
     go_semantics::strconv::parse_bool(s).ok()
 }
 
-fn go_bool(s: &str) -> Result<bool, String> {
-    go_semantics::strconv::parse_bool(s).map_err(|e| e.to_string())
+/// Why a flag value was refused: the reason pflag prints after `invalid argument "<v>" for "<flag>"
+/// flag: `.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum FlagValueError {
+    #[error("strconv.ParseBool: parsing {}: invalid syntax", goerr::quote(.0))]
+    Bool(String),
+    #[error("strconv.ParseInt: parsing {}: invalid syntax", goerr::quote(.0))]
+    Int(String),
+    /// klog's `--log_file_max_size` reports any bad value as a bare `parse error`.
+    #[error("parse error")]
+    Uint,
+    #[error("must be one of: strict, namespace-wide, cluster-wide")]
+    Scope,
+    /// Go's `encoding/csv` (`*csv.ParseError` on line 1).
+    #[error("parse error on line 1, column {column}: {problem}")]
+    Csv {
+        column: usize,
+        problem: &'static str,
+    },
 }
 
-fn go_int32(s: &str) -> Result<i32, String> {
-    s.parse::<i32>().map_err(|_| {
-        format!(
-            "strconv.ParseInt: parsing {}: invalid syntax",
-            goerr::quote(s)
-        )
-    })
+const CSV_QUOTE: &str = "extraneous or missing \" in quoted-field";
+const CSV_BARE_QUOTE: &str = "bare \" in non-quoted-field";
+
+fn go_bool(s: &str) -> Result<bool, FlagValueError> {
+    parse_go_bool(s).ok_or_else(|| FlagValueError::Bool(s.to_string()))
 }
 
-/// klog's `--log_file_max_size` reports any bad value as a bare `parse error`.
-fn go_uint(s: &str) -> Result<u64, String> {
-    s.parse::<u64>().map_err(|_| "parse error".to_string())
+fn go_int32(s: &str) -> Result<i32, FlagValueError> {
+    s.parse::<i32>()
+        .map_err(|_| FlagValueError::Int(s.to_string()))
+}
+
+fn go_uint(s: &str) -> Result<u64, FlagValueError> {
+    s.parse::<u64>().map_err(|_| FlagValueError::Uint)
 }
 
 /// klog severities: a name or a number.
-fn severity(s: &str) -> Result<String, String> {
+fn severity(s: &str) -> Result<String, FlagValueError> {
     let named = ["INFO", "WARNING", "ERROR", "FATAL"].contains(&s.to_ascii_uppercase().as_str());
     if named || s.parse::<i32>().is_ok() {
         Ok(s.to_string())
     } else {
-        Err(format!(
-            "strconv.ParseInt: parsing {}: invalid syntax",
-            goerr::quote(s)
-        ))
+        Err(FlagValueError::Int(s.to_string()))
     }
 }
 
-fn scope(s: &str) -> Result<Scope, String> {
-    Scope::parse(s)
-        .ok_or_else(|| "must be one of: strict, namespace-wide, cluster-wide".to_string())
+fn scope(s: &str) -> Result<Scope, FlagValueError> {
+    Scope::parse(s).ok_or(FlagValueError::Scope)
 }
 
-fn go_csv(s: &str) -> Result<CsvList, String> {
+fn go_csv(s: &str) -> Result<CsvList, FlagValueError> {
     parse_csv_record(s).map(CsvList)
 }
 
 /// One record of Go's `encoding/csv` (what pflag's string slices use): fields separated by commas,
 /// optionally double-quoted with `""` as an escaped quote. `""` is the empty list.
-pub fn parse_csv_record(s: &str) -> Result<Vec<String>, String> {
+pub fn parse_csv_record(s: &str) -> Result<Vec<String>, FlagValueError> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
@@ -592,9 +608,10 @@ pub fn parse_csv_record(s: &str) -> Result<Vec<String>, String> {
                             }
                             Some(',') | None => break,
                             Some(_) => {
-                                return Err(format!(
-                                    "parse error on line 1, column {column}: extraneous or missing \" in quoted-field"
-                                ));
+                                return Err(FlagValueError::Csv {
+                                    column,
+                                    problem: CSV_QUOTE,
+                                });
                             }
                         }
                     }
@@ -603,9 +620,10 @@ pub fn parse_csv_record(s: &str) -> Result<Vec<String>, String> {
                         field.push(c);
                     }
                     None => {
-                        return Err(format!(
-                            "parse error on line 1, column {column}: extraneous or missing \" in quoted-field"
-                        ));
+                        return Err(FlagValueError::Csv {
+                            column,
+                            problem: CSV_QUOTE,
+                        });
                     }
                 }
             }
@@ -615,10 +633,10 @@ pub fn parse_csv_record(s: &str) -> Result<Vec<String>, String> {
                     break;
                 }
                 if c == '"' {
-                    return Err(format!(
-                        "parse error on line 1, column {}: bare \" in non-quoted-field",
-                        column
-                    ));
+                    return Err(FlagValueError::Csv {
+                        column,
+                        problem: CSV_BARE_QUOTE,
+                    });
                 }
                 field.push(c);
                 column += 1;
@@ -988,7 +1006,7 @@ mod tests {
         assert_eq!(parse_csv_record("a,b").unwrap(), ["a", "b"]);
         assert_eq!(parse_csv_record("\"a,b\",c").unwrap(), ["a,b", "c"]);
         assert_eq!(
-            parse_csv_record("a\"\"").err().unwrap(),
+            parse_csv_record("a\"\"").err().unwrap().to_string(),
             "parse error on line 1, column 2: bare \" in non-quoted-field"
         );
         assert!(parse_csv_record("\"a").is_err());

@@ -20,8 +20,31 @@ pub fn io_text(e: &std::io::Error) -> String {
 }
 
 /// Go's `*fs.PathError`: `open <path>: no such file or directory`.
-pub fn path_error(op: &str, path: &str, e: &std::io::Error) -> String {
-    format!("{op} {path}: {}", io_text(e))
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {path}: {}", io_text(.source))]
+pub struct PathError {
+    pub op: &'static str,
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+impl PathError {
+    pub fn new(op: &'static str, path: impl Into<String>, source: std::io::Error) -> PathError {
+        PathError {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// `map_err` adapter: `.map_err(PathError::on("open", path))`.
+    pub fn on(
+        op: &'static str,
+        path: impl Into<String>,
+    ) -> impl FnOnce(std::io::Error) -> PathError {
+        let path = path.into();
+        move |source| PathError::new(op, path, source)
+    }
 }
 
 /// serde quotes the offending string in type errors (`invalid type: string "c2VjcmV0", expected a
@@ -51,7 +74,7 @@ mod tests {
     fn go_path_errors() {
         let e = std::io::Error::from_raw_os_error(2);
         assert_eq!(
-            path_error("open", "/x", &e),
+            PathError::new("open", "/x", e).to_string(),
             "open /x: no such file or directory"
         );
         let e = std::io::Error::from_raw_os_error(21);

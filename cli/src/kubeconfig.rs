@@ -1,4 +1,5 @@
-//! Kubeconfig handling as client-go's `DeferredLoadingClientConfig` does it for kubeseal (spec §7.3):
+//! Kubeconfig handling as client-go's `DeferredLoadingClientConfig` does it for kubeseal
+//! (`initClient` in upstream `cmd/kubeseal/main.go`):
 //! files are read only when a mode needs them, nothing touches the network, and the texts of
 //! configuration errors are client-go's.
 //!
@@ -14,7 +15,7 @@ use kube::config::{
 };
 
 use crate::flags::KubeFlags;
-use crate::goerr;
+use crate::goerr::{self, PathError};
 
 const EMPTY_CONFIG: &str =
     "no configuration has been provided, try setting KUBERNETES_MASTER environment variable";
@@ -36,19 +37,41 @@ struct Resolved {
     context_has_namespace: bool,
 }
 
-/// Why no usable configuration could be built.
-enum ConfigError {
+/// Why no usable configuration could be built, in client-go's words.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeconfigError {
     /// client-go's `ErrEmptyConfig`: the in-cluster configuration may be used instead.
+    #[error("invalid configuration: {EMPTY_CONFIG}")]
     Empty,
-    Other(String),
+    /// `ConfirmUsable`'s findings, one or several.
+    #[error("invalid configuration: {}", invalid_list(.0))]
+    Invalid(Vec<String>),
+    /// `--kubeconfig` names no file.
+    #[error(transparent)]
+    Missing(PathError),
+    #[error("error loading config file {}: {source}", goerr::quote(.path))]
+    Read { path: String, source: PathError },
+    /// A file that does not parse, or files that do not merge; `message` quotes no content.
+    #[error("error loading config file {}: {message}", goerr::quote(.path))]
+    Load { path: String, message: String },
+    #[error("auth info {} does not exist", goerr::quote(.0))]
+    UnknownUser(String),
+    #[error("cluster {} does not exist", goerr::quote(.0))]
+    UnknownCluster(String),
+    #[error(transparent)]
+    Client(#[from] kube::config::KubeconfigError),
+    #[error(transparent)]
+    InCluster(#[from] kube::config::InClusterError),
+    #[error(
+        "invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)"
+    )]
+    Timeout,
 }
 
-impl ConfigError {
-    fn message(self) -> String {
-        match self {
-            ConfigError::Empty => format!("invalid configuration: {EMPTY_CONFIG}"),
-            ConfigError::Other(m) => m,
-        }
+fn invalid_list(errors: &[String]) -> String {
+    match errors {
+        [one] => one.clone(),
+        _ => format!("[{}]", errors.join(", ")),
     }
 }
 
@@ -64,7 +87,7 @@ impl<'a> ClientConfig<'a> {
     ///
     /// Unlike client-go, an explicit `-n` is honoured even when the kubeconfig cannot be loaded
     /// (upstream then silently drops the flag; see docs/compatibility.md).
-    pub fn namespace(&self) -> Result<(String, bool), String> {
+    pub fn namespace(&self) -> Result<(String, bool), KubeconfigError> {
         if !self.flags.namespace.is_empty() {
             return Ok((self.flags.namespace.clone(), true));
         }
@@ -78,27 +101,23 @@ impl<'a> ClientConfig<'a> {
                     _ => Ok(("default".to_string(), false)),
                 }
             }
-            Err(ConfigError::Empty) if in_cluster_possible() => Ok((in_cluster_namespace(), false)),
-            Err(e) => Err(e.message()),
+            Err(KubeconfigError::Empty) if in_cluster_possible() => {
+                Ok((in_cluster_namespace(), false))
+            }
+            Err(e) => Err(e),
         }
     }
 
     /// A kube-rs client configuration, for the modes that talk to the cluster.
-    pub async fn kube_config(&self) -> Result<kube::Config, String> {
+    pub async fn kube_config(&self) -> Result<kube::Config, KubeconfigError> {
         let kubeconfig = self.load()?;
         // Building a client (unlike reading the namespace) needs the named user and cluster.
         let f = self.flags;
         if !f.user.is_empty() && !kubeconfig.auth_infos.iter().any(|a| a.name == f.user) {
-            return Err(format!(
-                "auth info {} does not exist",
-                goerr::quote(&f.user)
-            ));
+            return Err(KubeconfigError::UnknownUser(f.user.clone()));
         }
         if !f.cluster.is_empty() && !kubeconfig.clusters.iter().any(|c| c.name == f.cluster) {
-            return Err(format!(
-                "cluster {} does not exist",
-                goerr::quote(&f.cluster)
-            ));
+            return Err(KubeconfigError::UnknownCluster(f.cluster.clone()));
         }
         let mut config = match self.resolve(&kubeconfig) {
             Ok(r) => {
@@ -131,9 +150,8 @@ impl<'a> ClientConfig<'a> {
                     current_context: Some("kubeseal".into()),
                     ..Default::default()
                 };
-                let mut c = kube::Config::from_custom_kubeconfig(single, &Default::default())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let mut c =
+                    kube::Config::from_custom_kubeconfig(single, &Default::default()).await?;
                 // kube takes HTTPS_PROXY from the environment for any host; Go never proxies
                 // loopback addresses.
                 if !explicit_proxy && is_loopback(&c.cluster_url) {
@@ -141,12 +159,12 @@ impl<'a> ClientConfig<'a> {
                 }
                 c
             }
-            Err(ConfigError::Empty) if in_cluster_possible() => {
-                let mut c = kube::Config::incluster().map_err(|e| e.to_string())?;
+            Err(KubeconfigError::Empty) if in_cluster_possible() => {
+                let mut c = kube::Config::incluster()?;
                 self.apply_in_cluster_overrides(&mut c);
                 c
             }
-            Err(e) => return Err(e.message()),
+            Err(e) => return Err(e),
         };
         if let Some(timeout) = self.request_timeout()? {
             config.read_timeout = Some(timeout);
@@ -157,17 +175,14 @@ impl<'a> ClientConfig<'a> {
     }
 
     /// `--request-timeout`: a Go duration, or a bare number of seconds; zero means none.
-    pub fn request_timeout(&self) -> Result<Option<Duration>, String> {
+    pub fn request_timeout(&self) -> Result<Option<Duration>, KubeconfigError> {
         let raw = self.flags.request_timeout.as_str();
-        let invalid = || {
-            "invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)".to_string()
-        };
         let d = if raw.is_empty() {
             Duration::ZERO
         } else if let Ok(secs) = raw.parse::<u64>() {
             Duration::from_secs(secs)
         } else {
-            parse_go_duration(raw).ok_or_else(invalid)?
+            parse_go_duration(raw).ok_or(KubeconfigError::Timeout)?
         };
         Ok((!d.is_zero()).then_some(d))
     }
@@ -195,11 +210,12 @@ impl<'a> ClientConfig<'a> {
     }
 
     /// client-go `ClientConfigLoadingRules.Load`.
-    fn load(&self) -> Result<Kubeconfig, String> {
+    fn load(&self) -> Result<Kubeconfig, KubeconfigError> {
         if !self.explicit_path.is_empty() {
             let path = Path::new(self.explicit_path);
-            std::fs::metadata(path)
-                .map_err(|e| goerr::path_error("stat", self.explicit_path, &e))?;
+            std::fs::metadata(path).map_err(|e| {
+                KubeconfigError::Missing(PathError::new("stat", self.explicit_path, e))
+            })?;
             return read_file(path);
         }
         let mut paths: Vec<PathBuf> = Vec::new();
@@ -223,18 +239,16 @@ impl<'a> ClientConfig<'a> {
                 continue;
             }
             let next = read_file(&p)?;
-            merged = merged.merge(next).map_err(|e| {
-                format!(
-                    "error loading config file {}: {e}",
-                    goerr::quote(&p.to_string_lossy())
-                )
+            merged = merged.merge(next).map_err(|e| KubeconfigError::Load {
+                path: p.to_string_lossy().into_owned(),
+                message: e.to_string(),
             })?;
         }
         Ok(merged)
     }
 
     /// client-go `DirectClientConfig` selection + overrides + `ConfirmUsable`.
-    fn resolve(&self, config: &Kubeconfig) -> Result<Resolved, ConfigError> {
+    fn resolve(&self, config: &Kubeconfig) -> Result<Resolved, KubeconfigError> {
         let f = self.flags;
         let mut errors: Vec<String> = Vec::new();
 
@@ -290,22 +304,10 @@ impl<'a> ClientConfig<'a> {
         }
 
         if errors.len() == 1 && errors.first().is_some_and(|e| e == EMPTY_CLUSTER) {
-            return Err(ConfigError::Empty);
+            return Err(KubeconfigError::Empty);
         }
-        match errors.len() {
-            0 => {}
-            1 => {
-                return Err(ConfigError::Other(format!(
-                    "invalid configuration: {}",
-                    errors.join("")
-                )));
-            }
-            _ => {
-                return Err(ConfigError::Other(format!(
-                    "invalid configuration: [{}]",
-                    errors.join(", ")
-                )));
-            }
+        if !errors.is_empty() {
+            return Err(KubeconfigError::Invalid(errors));
         }
         context.cluster = cluster_name;
         Ok(Resolved {
@@ -381,16 +383,17 @@ impl<'a> ClientConfig<'a> {
     }
 }
 
-fn read_file(path: &Path) -> Result<Kubeconfig, String> {
-    let shown = goerr::quote(&path.to_string_lossy());
+fn read_file(path: &Path) -> Result<Kubeconfig, KubeconfigError> {
+    let shown = path.to_string_lossy().into_owned();
     Kubeconfig::read_from(path).map_err(|e| match e {
-        kube::config::KubeconfigError::ReadConfig(io, _) => {
-            format!(
-                "error loading config file {shown}: {}",
-                goerr::path_error("read", &path.to_string_lossy(), &io)
-            )
-        }
-        other => format!("error loading config file {shown}: {}", source_text(&other)),
+        kube::config::KubeconfigError::ReadConfig(io, _) => KubeconfigError::Read {
+            source: PathError::new("read", shown.as_str(), io),
+            path: shown,
+        },
+        other => KubeconfigError::Load {
+            message: source_text(&other),
+            path: shown,
+        },
     })
 }
 
@@ -440,7 +443,7 @@ fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
         {
             errors.push(format!(
                 "unable to read client-cert {path} for {name} due to {}",
-                goerr::path_error("open", path, &e)
+                PathError::new("open", path, e)
             ));
         }
         if let Some(path) = a.client_key.as_deref().filter(|p| !p.is_empty())
@@ -448,7 +451,7 @@ fn validate_auth(name: &str, a: &AuthInfo) -> Vec<String> {
         {
             errors.push(format!(
                 "unable to read client-key {path} for {name} due to {}",
-                goerr::path_error("open", path, &e)
+                PathError::new("open", path, e)
             ));
         }
     }
@@ -552,7 +555,7 @@ fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
     {
         errors.push(format!(
             "unable to read certificate-authority {path} for {name} due to {}",
-            goerr::path_error("open", path, &e)
+            PathError::new("open", path, e)
         ));
     }
     errors

@@ -1,6 +1,7 @@
-//! `kubeseal`: a drop-in replacement for upstream's CLI (spec §7). A thin shell over the
-//! `sealed-secrets` core: flags, files, stdin/stdout and the API server live here; sealing,
-//! unsealing, key handling and document formats live in the core.
+//! `kubeseal`: a drop-in replacement for upstream's CLI (`cmd/kubeseal/main.go`,
+//! `pkg/kubeseal/kubeseal.go`). A thin shell over the `sealed-secrets` core: flags, files,
+//! stdin/stdout and the API server live here; sealing, unsealing, key handling and document formats
+//! live in the core.
 
 mod backup;
 mod cert;
@@ -54,9 +55,9 @@ fn main() -> ExitCode {
     }
     match run::run(*cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) if message == output::BROKEN_PIPE => ExitCode::FAILURE,
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
+        Err(e) if e.is_broken_pipe() => ExitCode::FAILURE,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -69,7 +70,7 @@ fn exit_with(result: std::io::Result<()>) -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                goerr::path_error("write", "/dev/stdout", &e)
+                goerr::PathError::new("write", "/dev/stdout", e)
             );
             ExitCode::FAILURE
         }

@@ -243,6 +243,58 @@ fn yaml_scalars_in_string_fields_are_text() {
     assert_eq!(secret["data"]["b"], b64("true"));
 }
 
+/// Issue 8: floats become text as Go's `FormatFloat(f, 'g', -1, 32)` gives it, as upstream does.
+#[test]
+fn yaml_floats_in_string_data_are_go_float32_text() {
+    let out = seal(
+        &["-n", "ns"],
+        "kind: Secret\nmetadata: {name: f, labels: {l: 1.0}}\nstringData: {num: 123456789.0, m: 1.0, s: 0.1, e: 1e300}\n",
+    );
+    let secret = unseal(&out);
+    assert_eq!(secret["data"]["num"], b64("1.2345679e+08"));
+    assert_eq!(secret["data"]["m"], b64("1"));
+    assert_eq!(secret["data"]["s"], b64("0.1"));
+    assert_eq!(secret["data"]["e"], b64("+Inf"));
+    assert_eq!(secret["metadata"]["labels"]["l"], "1");
+}
+
+/// Issue 8: `.inf` and `.nan` seal as `+Inf` / `NaN` (they were refused with "no secrets found").
+#[test]
+fn yaml_special_floats_in_string_data_seal() {
+    let out = seal(
+        &["-n", "ns"],
+        "kind: Secret\nmetadata: {name: .nan}\nstringData: {i: .inf, m: -.Inf, nan: .NaN}\n",
+    );
+    let secret = unseal(&out);
+    assert_eq!(secret["metadata"]["name"], "NaN");
+    assert_eq!(secret["data"]["i"], b64("+Inf"));
+    assert_eq!(secret["data"]["m"], b64("-Inf"));
+    assert_eq!(secret["data"]["nan"], b64("NaN"));
+    // In `data` (bytes in Go) a special float still fails the YAML-to-JSON step, as upstream.
+    let e = error_of(
+        ks().args(["--cert", &fixture_str("cert.pem"), "-n", "ns"])
+            .write_stdin("kind: Secret\nmetadata: {name: x}\ndata: {a: .inf}\n"),
+    );
+    assert_eq!(
+        e,
+        "no secrets found. Ensure the input is valid and UTF-8 encoded"
+    );
+}
+
+/// JSON input goes through the same conversion upstream (`1.0` is `"1"`, big numbers are floats).
+#[test]
+fn json_numbers_in_string_data_are_text() {
+    let out = seal(
+        &["-n", "ns"],
+        r#"{"kind":"Secret","metadata":{"name":"j"},"stringData":{"a":1.0,"b":123456789.0,"c":18446744073709551616,"d":true,"e":null}}"#,
+    );
+    let secret = unseal(&out);
+    assert_eq!(secret["data"]["a"], b64("1"));
+    assert_eq!(secret["data"]["b"], b64("1.2345679e+08"));
+    assert_eq!(secret["data"]["c"], b64("1.8446744e+19"));
+    assert_eq!(secret["data"]["d"], b64("true"));
+}
+
 #[test]
 fn allow_empty_data() {
     let input = "kind: Secret\nmetadata: {name: x}\n";
@@ -874,7 +926,7 @@ fn recovery_unseal_errors() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// error texts of §7
+// error texts of upstream kubeseal (`cmd/kubeseal/main.go`, `pkg/kubeseal/kubeseal.go`)
 
 #[test]
 fn input_error_texts() {
@@ -1361,4 +1413,31 @@ fn cluster_errors() {
     ]));
     assert!(e.starts_with("cannot get sealed secret service: Get \"https://127.0.0.1:1/api/v1/namespaces/kube-system/services/sealed-secrets-controller\": "), "{e}");
     assert!(!e.contains("not-a-real-token"));
+}
+
+/// `kubeseal ... | head`: a closed stdout ends the command with exit 1 and no message, as Go's
+/// SIGPIPE does.
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::process::{Command as StdCommand, Stdio};
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_kubeseal"))
+        .args(["--cert", &fixture_str("cert.pem"), "-n", "ns"])
+        .env_clear()
+        .env("HOME", "/nonexistent-home-for-tests")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end is closed before kubeseal has its input, so its first write fails.
+    drop(child.stdout.take());
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(secret_yaml().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

@@ -1,5 +1,5 @@
-//! One controller instance per watched namespace scope (spec §4.1), on kube-runtime's
-//! `Controller`:
+//! One controller instance per watched namespace scope (upstream `pkg/controller/controller.go`
+//! `NewController`, `pkg/controller/main.go` `Main`), on kube-runtime's `Controller`:
 //!
 //! * SealedSecrets are watched as `DynamicObject`s (so one malformed object cannot break the
 //!   watch; each is converted with the core's tolerant serde in the reconciler) into a reflector
@@ -9,9 +9,9 @@
 //!   reconciles an object that is gone).
 //! * Secrets are watched as metadata only (`PartialObjectMeta<Secret>`, nothing cached), and only
 //!   their deletions matter: the SealedSecret of the same name is reconciled when it controlled
-//!   the Secret (ownerReference UID) or the Secret carried `managed: "true"` (spec §4.1). A plain
-//!   `owns` relation would also reconcile on every change of an owned Secret, which upstream does
-//!   not do (and every reconcile emits an `Unsealed` Event).
+//!   the Secret (ownerReference UID) or the Secret carried `managed: "true"` (upstream
+//!   `watchSecrets`). A plain `owns` relation would also reconcile on every change of an owned
+//!   Secret, which upstream does not do (and every reconcile emits an `Unsealed` Event).
 //! * Reconciles run concurrently (at most [`CONCURRENCY`] per instance, never two for one object).
 
 use std::collections::{HashMap, HashSet};
@@ -92,7 +92,7 @@ impl SpecChangeFilter {
     }
 }
 
-/// Which SealedSecret to reconcile when a Secret was deleted (spec §4.1 Secret events).
+/// Which SealedSecret to reconcile when a Secret was deleted (upstream `watchSecrets`).
 pub fn recreate_target(
     store: &Store<DynamicObject>,
     resource: &ApiResource,

@@ -1,6 +1,7 @@
-//! Kubernetes Events as upstream records them (spec §4.5): core/v1 Events with source component
-//! `sealed-secrets`, named `<object>.<hex nanos>`, a repeated event (same object, type, reason and
-//! message) bumping `count` and `lastTimestamp` with a PATCH, as client-go's recorder does.
+//! Kubernetes Events as upstream records them (`pkg/controller/controller.go` `NewController` and
+//! `unseal`): core/v1 Events with source component `sealed-secrets`, named `<object>.<hex nanos>`,
+//! a repeated event (same object, type, reason and message) bumping `count` and `lastTimestamp`
+//! with a PATCH, as client-go's recorder does.
 //!
 //! Why not kube-runtime's `Recorder`: it writes `events.k8s.io/v1` Events without a `source`, which
 //! needs RBAC on the `events.k8s.io` group. Upstream's ClusterRole (and Helm chart) grant only core

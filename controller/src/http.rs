@@ -1,10 +1,11 @@
-//! The controller's HTTP listeners (spec §5, §6, §12): the main API (`/healthz`, `/v1/cert.pem`,
-//! `/v1/verify`, `/v1/rotate`) and the metrics endpoint (`/metrics`).
+//! The controller's HTTP listeners (upstream `pkg/controller/server.go` `httpserver`,
+//! `httpserverMetrics`): the main API (`/healthz`, `/v1/cert.pem`, `/v1/verify`, `/v1/rotate`) and
+//! the metrics endpoint (`/metrics`).
 //!
-//! Security (§12): `/v1/verify` and `/v1/rotate` never execute `spec.template.data`; rotate re-seals
-//! with the scope of the SealedSecret object's own metadata; their failures are uniform (an empty 409
-//! or 500 whichever step failed) and logged without plaintext or request bodies. RSA work runs on the
-//! blocking pool, at most one job per CPU at a time.
+//! Security (docs/security.md): `/v1/verify` and `/v1/rotate` never execute `spec.template.data`;
+//! rotate re-seals with the scope of the SealedSecret object's own metadata; their failures are
+//! uniform (an empty 409 or 500 whichever step failed) and logged without plaintext or request
+//! bodies. RSA work runs on the blocking pool, at most one job per CPU at a time.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -17,7 +18,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use goyaml::{parse_documents, to_json_compact};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -375,7 +375,7 @@ async fn verify_request(app: &App, body: Body) -> Response {
     let accept_v1_data = app.accept_v1_data;
     let outcome = run_blocking(app, move || {
         let ss = sealed_secret_from_request(&body).map_err(|e| e.to_string())?;
-        // Only checks that every item decrypts; templates are never executed (§12).
+        // Only checks that every item decrypts; templates are never executed (docs/security.md).
         let ring = keys.read();
         Ok(verify(&ss, &*ring, accept_v1_data))
     })
@@ -779,7 +779,7 @@ mod tests {
         }
     }
 
-    /// §12: a template that fails for some plaintext must not change verify's answer.
+    /// A template that fails for some plaintext must not change verify's answer (docs/security.md).
     #[tokio::test]
     async fn verify_never_executes_templates() {
         let app = app();

@@ -1,5 +1,6 @@
-//! Sealing keys in the cluster (spec §3): loading upstream-format key Secrets, generating and
-//! storing new ones, the renewal schedule, and the watch that registers key Secrets added while
+//! Sealing keys in the cluster (upstream `pkg/controller/keys.go`, `keyregistry.go`, and
+//! `main.go` `initKeyRegistry`, `initKeyRenewal`): loading upstream-format key Secrets, generating
+//! and storing new ones, the renewal schedule, and the watch that registers key Secrets added while
 //! running. The clock is injected so that renewal scheduling is testable without sleeping.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -204,7 +205,7 @@ pub fn secret_object_ref(secret: &Secret) -> ObjectReference {
     }
 }
 
-/// Sorts key Secrets by creationTimestamp, oldest first (spec §3.2 step 3).
+/// Sorts key Secrets by creationTimestamp, oldest first (upstream `ByCreationTimestamp`).
 pub fn sort_by_creation(secrets: &mut [Secret]) {
     secrets.sort_by(|a, b| {
         a.metadata

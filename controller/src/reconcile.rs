@@ -1,5 +1,6 @@
-//! The reconciler (spec §4.3-4.7): SealedSecret → desired Secret (core `unseal`, on the blocking
-//! pool) → ownership gate → create / overwrite / patch → Events → status, and the retry policy.
+//! The reconciler (upstream `pkg/controller/controller.go` `(*Controller).unseal` and
+//! `processNextItem`): SealedSecret → desired Secret (core `unseal`, on the blocking pool) →
+//! ownership gate → create / overwrite / patch → Events → status, and the retry policy.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -109,7 +110,7 @@ impl Error {
         }
     }
 
-    /// Immutable Secrets are not retried (spec §4.2), nor objects that cannot be parsed.
+    /// Immutable Secrets are not retried (upstream `processNextItem`), nor unparsable objects.
     pub fn is_retryable(&self) -> bool {
         !matches!(
             self,
@@ -136,7 +137,7 @@ pub fn retry_backoff(requeues: u32) -> Duration {
     Duration::from_millis(millis).min(Duration::from_secs(1000))
 }
 
-/// The retry decision for a failed reconcile (spec §4.2).
+/// The retry decision for a failed reconcile (upstream `processNextItem`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
     After(Duration),
@@ -178,7 +179,7 @@ fn sealed_secret_ref(obj: &DynamicObject) -> ObjectReference {
     }
 }
 
-/// One reconcile of an existing SealedSecret (spec §4.4).
+/// One reconcile of an existing SealedSecret (upstream `(*Controller).unseal`).
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     ctx.metrics.unseal_request();
     let key = object_key(&obj);
@@ -201,7 +202,7 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
         ctx.metrics.unseal_error(e.metric_label(), &namespace);
     }
 
-    // Every exit from here on updates the status (spec §4.4 step 1).
+    // Every exit from here on updates the status (the deferred status update in upstream `unseal`).
     let error_text = result.as_ref().err().map(ToString::to_string);
     let observed = if ctx.settings.update_status {
         match write_status(&obj, error_text.as_deref(), &ctx).await {
@@ -343,9 +344,9 @@ async fn unseal_and_write(
     Ok(())
 }
 
-/// Writes the status per §4.6 through the status subresource; returns the status as it now
-/// stands (also when no write was needed). On a conflict the object is re-read once and the rules
-/// applied to the fresh copy.
+/// Writes the status through the status subresource by the rules of upstream's
+/// `updateSealedSecretStatus`; returns the status as it now stands (also when no write was
+/// needed). On a conflict the object is re-read once and the rules applied to the fresh copy.
 async fn write_status(
     obj: &DynamicObject,
     error: Option<&str>,
@@ -392,8 +393,8 @@ pub fn sealed_secret_api(client: &Client, namespace: &str) -> Api<DynamicObject>
     )
 }
 
-/// The error policy (spec §4.2): retry with client-go's backoff up to `--max-unseal-retries`
-/// requeues, never for immutable Secrets.
+/// The error policy (upstream `processNextItem`): retry with client-go's backoff up to
+/// `--max-unseal-retries` requeues, never for immutable Secrets.
 pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Context>) -> Action {
     let key = object_key(&obj);
     let requeues = ctx.retries().get(&key).copied().unwrap_or(0);
@@ -425,9 +426,9 @@ pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Context>) -> 
     }
 }
 
-/// A SealedSecret disappeared (spec §4.4 step 0): count it, drop its gauges, and with
-/// `--old-gc-behavior` delete the Secret of the same name (unless a SealedSecret of that name
-/// exists again by then).
+/// A SealedSecret disappeared (the `!exists` branch of upstream `unseal`): count it, drop its
+/// gauges, and with `--old-gc-behavior` delete the Secret of the same name (unless a SealedSecret
+/// of that name exists again by then).
 pub fn on_deleted(
     obj: &DynamicObject,
     ctx: &Arc<Context>,

@@ -1,5 +1,6 @@
-//! The key registry shared by every controller instance and the HTTP handlers (spec §3.3): all keys
-//! decrypt, the most recent one seals. Keys are only ever added while running.
+//! The key registry shared by every controller instance and the HTTP handlers (upstream
+//! `pkg/controller/keyregistry.go` `KeyRegistry`): all keys decrypt, the most recent one seals.
+//! Keys are only ever added while running.
 
 use std::sync::{RwLock, RwLockReadGuard};
 
@@ -32,7 +33,7 @@ impl KeyRegistry {
 }
 
 impl KeyRegistry {
-    /// Ordering time of the key that currently seals (spec §3.2 step 4), if any.
+    /// Ordering time of the key that currently seals (upstream `mostRecentKey`), if any.
     pub fn latest_order_time(&self) -> Option<std::time::SystemTime> {
         self.read().latest().map(|k| k.order_time)
     }

@@ -15,9 +15,11 @@ use go_semantics::utf8::decode_valid_rune;
 use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
 
-use super::CodecError;
 use super::keysort;
 use super::resolve::{self, BINARY_TAG, MERGE_TAG, Resolved};
+use super::{CodecError, FieldPath};
+
+mod target;
 
 /// How deep decoded values may nest (aliases can nest deeper than the parser's own limits).
 const MAX_DEPTH: usize = 400;
@@ -32,11 +34,15 @@ fn yaml_err(msg: impl std::fmt::Display) -> CodecError {
 // Stream level.
 
 /// See `super::parse_documents`.
-pub(super) fn parse_documents(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+/// `string_fields`: see `super::parse_documents_with_string_fields` (empty for none).
+pub(super) fn parse_documents(
+    input: &[u8],
+    string_fields: &[FieldPath],
+) -> Result<Vec<Value>, CodecError> {
     if is_json_buffer(input) {
-        parse_json_stream(input)
+        parse_json_stream(input, string_fields)
     } else {
-        parse_yaml_stream(input)
+        parse_yaml_stream(input, string_fields)
     }
 }
 
@@ -85,7 +91,7 @@ fn is_json_ws(b: u8) -> bool {
 
 /// The JSON branch of `YAMLOrJSONDecoder.Decode`: a stream of JSON values; if one fails to
 /// decode after at most one success, the rest of the stream is retried as YAML.
-fn parse_json_stream(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+fn parse_json_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Value>, CodecError> {
     let text = go_lossy_utf8(input);
     let bytes = text.as_bytes();
     let mut docs = Vec::new();
@@ -118,7 +124,7 @@ fn parse_json_stream(input: &[u8]) -> Result<Vec<Value>, CodecError> {
                 };
                 let mut first = true;
                 for item in yaml_documents(bytes.get(start..).unwrap_or(&[])) {
-                    match item.and_then(|chunk| decode_yaml_document(&chunk)) {
+                    match item.and_then(|chunk| decode_yaml_document(&chunk, string_fields)) {
                         Ok(Some(v)) => docs.push(v),
                         Ok(None) => {}
                         Err(e) => return Err(if first { json_err } else { e }),
@@ -154,10 +160,10 @@ fn consume_whitespace(b: &[u8], mut pos: usize) -> Option<usize> {
     }
 }
 
-fn parse_yaml_stream(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+fn parse_yaml_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Value>, CodecError> {
     let mut docs = Vec::new();
     for item in yaml_documents(input) {
-        if let Some(v) = decode_yaml_document(&item?)? {
+        if let Some(v) = decode_yaml_document(&item?, string_fields)? {
             docs.push(v);
         }
     }
@@ -306,7 +312,10 @@ const MAX_REWRITES: usize = 64;
 
 /// Decodes one document chunk as `yaml.Unmarshal` + YAMLToJSON would; `None` for a document
 /// that is empty, only comments, or null.
-fn decode_yaml_document(chunk: &[u8]) -> Result<Option<Value>, CodecError> {
+fn decode_yaml_document(
+    chunk: &[u8],
+    string_fields: &[FieldPath],
+) -> Result<Option<Value>, CodecError> {
     use serde_saphyr::granit_parser::ErrorKind;
     let text = check_input(chunk)?;
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
@@ -321,7 +330,7 @@ fn decode_yaml_document(chunk: &[u8]) -> Result<Option<Value>, CodecError> {
         let e = match build_tree(current) {
             Ok(tree) => {
                 return tree
-                    .map(|t| decode_tree(&t))
+                    .map(|t| decode_tree(&t, string_fields))
                     .transpose()
                     .map(Option::flatten);
             }
@@ -559,7 +568,7 @@ struct Decoder<'a> {
     depth: usize,
 }
 
-fn decode_tree(tree: &Tree) -> Result<Option<Value>, CodecError> {
+fn decode_tree(tree: &Tree, string_fields: &[FieldPath]) -> Result<Option<Value>, CodecError> {
     let mut d = Decoder {
         nodes: &tree.nodes,
         decode_count: 1, // the document node
@@ -568,10 +577,11 @@ fn decode_tree(tree: &Tree) -> Result<Option<Value>, CodecError> {
         active_aliases: vec![false; tree.nodes.len()],
         depth: 0,
     };
-    let v = d.unmarshal(tree.root)?;
+    let mut v = d.unmarshal(tree.root)?;
     if matches!(v, GoValue::Null) {
         return Ok(None);
     }
+    target::format_string_floats(&mut v, string_fields);
     to_json(v).map(Some)
 }
 

@@ -97,7 +97,51 @@ pub fn try_to_yaml(v: &Value) -> Result<String, CodecError> {
 /// Errors are one-line messages that quote no document content. Recursion and alias expansion
 /// are bounded.
 pub fn parse_documents(input: &[u8]) -> Result<Vec<Value>, CodecError> {
-    decode::parse_documents(input)
+    decode::parse_documents(input, &[])
+}
+
+/// A path into a document: object keys, `*` for every value of a map or item of a list.
+pub type FieldPath = &'static [&'static str];
+
+/// [`parse_documents`] for documents bound for a Go struct whose `string` fields are at
+/// `string_fields`, as `sigs.k8s.io/yaml.Unmarshal` (which kubeseal's decoder uses for YAML and,
+/// through YAML, for JSON) decodes them: a number or boolean there becomes its Go text
+/// ([`yaml_scalar_as_go_string`]; `.inf` gives `+Inf`), `null` the empty string Go leaves in
+/// the field. Scalars elsewhere stay as [`parse_documents`] gives them.
+pub fn parse_documents_with_string_fields(
+    input: &[u8],
+    string_fields: &[FieldPath],
+) -> Result<Vec<Value>, CodecError> {
+    let mut docs = decode::parse_documents(input, string_fields)?;
+    for doc in &mut docs {
+        for path in string_fields {
+            stringify_path(doc, path);
+        }
+    }
+    Ok(docs)
+}
+
+fn stringify_path(v: &mut Value, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else {
+        let text = match &*v {
+            Value::Null => Some(String::new()),
+            other => yaml_scalar_as_go_string(other),
+        };
+        if let Some(text) = text {
+            *v = Value::String(text);
+        }
+        return;
+    };
+    match (*first, v) {
+        ("*", Value::Object(map)) => map.values_mut().for_each(|c| stringify_path(c, rest)),
+        ("*", Value::Array(items)) => items.iter_mut().for_each(|c| stringify_path(c, rest)),
+        (key, Value::Object(map)) => {
+            if let Some(child) = map.get_mut(key) {
+                stringify_path(child, rest);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The string `sigs.k8s.io/yaml.Unmarshal` stores in a Go `string` field (a label or annotation
@@ -107,8 +151,7 @@ pub fn parse_documents(input: &[u8]) -> Result<Vec<Value>, CodecError> {
 /// as Go's `strconv.FormatFloat(f, 'g', -1, 32)` (`1.5`, `1e+20`, `1.2345679e+08`), booleans as
 /// `true` / `false`. `None` for other values.
 ///
-/// This only applies to documents that came from YAML: Go's JSON decoder rejects a number or a
-/// boolean for a string field instead.
+/// kubeseal reads JSON input through the same conversion (`1.0` gives `"1"` there too).
 pub fn yaml_scalar_as_go_string(v: &Value) -> Option<String> {
     match v {
         Value::Bool(b) => Some(b.to_string()),

@@ -12,7 +12,8 @@ use e2e::{
 };
 use serde_json::{Value, json};
 
-/// Spec §10 polls for 15 s; this suite allows 30 s (parallel cases on 2 cores), every 100 ms.
+/// Upstream's integration suite polls for 15 s; this suite allows 30 s (parallel cases on 2
+/// cores), every 100 ms.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub const INTERVAL: Duration = Duration::from_millis(100);
 /// How long "stays absent" is watched after the controller has demonstrably acted.
@@ -97,7 +98,8 @@ pub fn owner_refs(secret: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The Secret is controlled by exactly this SealedSecret, with upstream's ownerReference (spec §4.3).
+/// The Secret is controlled by exactly this SealedSecret, with the ownerReference upstream's
+/// `(*SealedSecret).Unseal` sets.
 pub fn assert_owned_by(secret: &Value, ss: &Value) {
     assert_eq!(
         owner_refs(secret),
@@ -171,7 +173,8 @@ impl<'a> Case<'a> {
         p
     }
 
-    /// The spec §10 input: Secret `name` in `ns`, label `mylabel=myvalue`, `annotations`, `data`.
+    /// The input of upstream's integration cases (docs/upstream-scenarios.md): Secret `name` in
+    /// `ns`, label `mylabel=myvalue`, `annotations`, `data`.
     pub fn secret(
         &self,
         ns: &str,
@@ -225,7 +228,7 @@ impl<'a> Case<'a> {
         ss
     }
 
-    /// The §10 standard SealedSecret: `testsecret` in the case namespace, `foo=<value>`.
+    /// Upstream's standard case SealedSecret: `testsecret` in the case namespace, `foo=<value>`.
     pub fn standard(&self, sealer: Sealer, value: &str) -> Value {
         self.seal(
             sealer,
@@ -412,7 +415,7 @@ impl<'a> Case<'a> {
     }
 
     /// The failure path of a SealedSecret that cannot be opened (C13, C17, C18, C22): error
-    /// event and status, every retry spent (spec §4.2), and no Secret.
+    /// event and status, every retry spent (upstream `processNextItem`), and no Secret.
     pub fn assert_cannot_unseal(&self, ns: &str, name: &str) {
         let event = self.wait_event(ns, name, "ErrUnsealFailed");
         assert_eq!(event["type"], "Warning");

@@ -1,17 +1,17 @@
 //! End to end: our controller on a real control plane (etcd + kube-apiserver, RBAC, the service
 //! proxy), driven the way users drive it: Secrets sealed with our kubeseal (certificate fetched from
 //! the controller, then `--cert`) or with the real upstream kubeseal, applied with kubectl, checked
-//! through the API server. Covers the upstream integration scenarios C1-C23 (spec §10), upstream
-//! kubeseal's `--fetch-cert`/`--validate`/`--re-encrypt` against our controller, the §12 security
-//! checks (`/v1/verify` and `/v1/rotate` never render templates, rotate keeps the scope, verify is
-//! rate limited) and the metrics.
+//! through the API server. Covers the upstream integration scenarios C1-C23
+//! (docs/upstream-scenarios.md), upstream kubeseal's `--fetch-cert`/`--validate`/`--re-encrypt`
+//! against our controller, the security checks of docs/security.md (`/v1/verify` and `/v1/rotate`
+//! never render templates, rotate keeps the scope, verify is rate limited) and the metrics.
 //!
 //! Every case has its own namespace(s), so cases run in parallel, and its own random plaintexts;
 //! at its end it checks that the controller log holds none of them (nor any private key).
 //!
 //! Suite `controller` of the e2e binary (main.rs), on a control plane of its own with our
 //! controller. The cases also pass against upstream's controller (`controller: "upstream"` in its
-//! `Suite`), except the §12 ones that upstream fails by design.
+//! `Suite`), except the security ones (docs/security.md) that upstream v0.36.6 fails by design.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -134,7 +134,8 @@ fn c01_creates_the_secret_with_status_and_event(c: &Cluster) {
     );
     assert_eq!(event["involvedObject"]["uid"], ss["metadata"]["uid"]);
 
-    // Metrics (spec §6): the reconcile is counted and the condition exported.
+    // Metrics (upstream `pkg/controller/metrics.go`): the reconcile is counted, the condition
+    // exported.
     let text = metrics(c);
     assert!(
         metric_value(
@@ -518,7 +519,7 @@ fn c16_update_of_an_immutable_secret_is_reported_not_retried(c: &Cluster) {
         cond["message"].as_str().unwrap().contains("immutable"),
         "{cond}"
     );
-    // Not retried (spec §4.2), and the Secret keeps its value.
+    // Not retried (upstream `processNextItem`), and the Secret keeps its value.
     t.wait_event_count(&t.ns, NAME, "ErrUpdateFailed", 1);
     assert_eq!(
         decoded_data(&t.get("secret", &t.ns, NAME).unwrap()),
@@ -662,7 +663,8 @@ fn controller_binary(c: &Cluster) -> PathBuf {
     }
 }
 
-/// `^controller version: (v[0-9]+\.[0-9]+\.[0-9]+|[0-9a-f]{40})(\+dirty)?` (spec §10 C23).
+/// `^controller version: (v[0-9]+\.[0-9]+\.[0-9]+|[0-9a-f]{40})(\+dirty)?`, upstream's C23
+/// (docs/upstream-scenarios.md).
 fn is_version_line(s: &str) -> bool {
     let Some(rest) = s.strip_prefix("controller version: ") else {
         return false;
@@ -717,7 +719,7 @@ fn c23_controller_version(c: &Cluster) {
 
 fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(c: &Cluster) {
     let mut t = Case::new(c, "upcli");
-    // As an unprivileged user: only the service-proxier Role (spec §9.2) lets these through.
+    // As an unprivileged user: only the service-proxier Role (deploy/rbac.yaml) lets these through.
     let user = PathBuf::from(c.var("SSRS_USER_KUBECONFIG"));
     let as_user: &[(&str, &Path)] = &[("KUBECONFIG", &user)];
     let upstream = t.c.upstream_kubeseal.clone();
@@ -810,7 +812,7 @@ fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(c
 }
 
 // ---------------------------------------------------------------------------------------------
-// spec §12
+// docs/security.md
 
 /// Posts to `/v1/verify` on the controller directly (from the host to the pod IP), in a rate-limit
 /// bucket of its own (`X-Forwarded-For`), so parallel cases do not disturb each other.
@@ -917,7 +919,8 @@ fn verify_answers_the_same_whatever_the_template_does_with_the_plaintext(c: &Clu
     t.finish();
 }
 
-/// `/v1/rotate` through the service proxy; the reply without TypeMeta (spec §5.2), with it re-added.
+/// `/v1/rotate` through the service proxy; the reply without TypeMeta (as upstream's `Rotate`
+/// marshals it), with it re-added.
 fn rotate_via_proxy(t: &Case, ss: &Value) -> Value {
     let file = t.file("rotate-in.json", &serde_json::to_vec(ss).unwrap());
     let path = format!(

@@ -496,7 +496,8 @@ fn same_errors_as_upstream() {
     );
 }
 
-/// Upstream panics here (`assignment to entry in nil map`, spec §7.6); ours adds the labels.
+/// Upstream `SealMergingInto` panics here (`assignment to entry in nil map`); ours adds the
+/// labels.
 fn merge_into_a_template_without_labels() {
     let sb = Sandbox::new();
     let c = cert();

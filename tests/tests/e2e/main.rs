@@ -39,6 +39,7 @@ mod cluster;
 mod controller;
 mod drill;
 mod interop;
+mod scalars;
 mod takeover;
 
 use std::process::ExitCode;
@@ -111,6 +112,12 @@ const SUITES: &[Suite] = &[
         controller: "none",
         threads: 2,
         tests: interop::tests,
+    },
+    Suite {
+        name: "interop_scalars",
+        controller: "none",
+        threads: 1,
+        tests: scalars::tests,
     },
 ];
 

@@ -1,6 +1,6 @@
 //! Takeover on a real control plane: upstream's controller creates its key and unseals a varied set
 //! of SealedSecrets; it is stopped and ours starts in the same pod with the same key Secrets
-//! (`scripts/cluster.sh restart-controller --controller ours`, spec §3.8). The SealedSecrets must
+//! (`scripts/cluster.sh restart-controller --controller ours`). The SealedSecrets must
 //! stay as they are (no Secret or status rewritten, no new key), and everything keeps working: new
 //! SealedSecrets, updates, re-creation of deleted Secrets, kubeseal through the service proxy.
 //!
