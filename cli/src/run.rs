@@ -11,6 +11,7 @@ use sealed_secrets::keys::{Certificate, KeyError, PrivateKey, PublicKey, parse_r
 use sealed_secrets::output::OutputFormat;
 use sealed_secrets::raw::{self, RawError, RawValue};
 use sealed_secrets::recovery::recover;
+use sealed_secrets::reseal;
 use sealed_secrets::seal::{merge_into, seal_secret};
 use sealed_secrets::seal_target::{SealFlags, seal_options};
 use sealed_secrets::types::{ObjectMeta, SealedSecret};
@@ -402,11 +403,8 @@ fn re_encrypt(
                 }
                 Err(e) => return Err(RunError::ReEncrypt(e)),
             };
-            let mut rotated: SealedSecret = serde_json::from_slice(&reply)?;
-            rotated.metadata.creation_timestamp = None;
-            rotated.metadata.deletion_timestamp = None;
-            rotated.metadata.generation = 0;
-            print(out, &cli.format, &rotated.with_type_meta())?;
+            let rotated: SealedSecret = serde_json::from_slice(&reply)?;
+            print(out, &cli.format, &reseal::re_encrypt_output(rotated))?;
         }
         Ok(())
     })
