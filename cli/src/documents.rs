@@ -167,7 +167,7 @@ fn touches_any(doc: &Value, fields: &[&str]) -> bool {
 /// serde errors never quote values; YAML input gets the prefix sigs.k8s.io/yaml adds.
 fn decode<T: DeserializeOwned>(doc: Value, json: bool) -> Result<T, DocumentError> {
     serde_json::from_value::<T>(doc).map_err(|e| DocumentError::Decode {
-        message: crate::goerr::redact_serde_values(&e.to_string()),
+        message: sealed_secrets::secret::redact_serde_values(&e.to_string()),
         yaml: !json,
     })
 }

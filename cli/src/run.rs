@@ -22,7 +22,7 @@ use crate::cert::CertError;
 use crate::cluster::{self, Accept, ClusterError, Controller, ProxyError};
 use crate::documents::{DocumentError, decode_sealed_secret, read_sealed_secrets, read_secrets};
 use crate::flags::Cli;
-use crate::goerr::{self, PathError};
+use crate::goerr::PathError;
 use crate::kubeconfig::{ClientConfig, KubeconfigError};
 use crate::output::{Output, OutputError};
 
@@ -342,10 +342,9 @@ fn recovery_unseal(
             zeroize::Zeroizing::new(std::fs::read(path).map_err(PathError::on("open", path))?);
         // An encrypted backup (`--backup-keys`) is decrypted first; its plaintext is a key List.
         let data = crate::backup::open_backup(cli, path, &data)?;
-        keys.extend(
-            parse_recovery_keys(&data)
-                .map_err(|e| RunError::RecoveryKeys(goerr::redact_serde_values(&e.to_string())))?,
-        );
+        keys.extend(parse_recovery_keys(&data).map_err(|e| {
+            RunError::RecoveryKeys(sealed_secrets::secret::redact_serde_values(&e.to_string()))
+        })?);
     }
     let bytes = input.read_all()?;
     let ss = decode_sealed_secret(&bytes)?;
