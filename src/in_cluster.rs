@@ -1,6 +1,6 @@
 //! The namespace a process running in a Pod belongs to, as client-go's
 //! `inClusterClientConfig.Namespace` (`tools/clientcmd/client_config.go`) and upstream's controller
-//! `myNamespace` (`cmd/controller/main.go`) find it. The shells read the environment and the file;
+//! `myNamespace` (`pkg/controller/main.go`) find it. The shells read the environment and the file;
 //! the rule is here.
 
 /// The service account directory Kubernetes mounts into a Pod.
