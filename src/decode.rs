@@ -49,14 +49,7 @@ pub fn sealed_secret_from_request(body: &[u8]) -> Result<SealedSecret, DecodeErr
         return Err(DecodeError::MultipleDocuments);
     }
     let document = documents.pop().ok_or(DecodeError::Empty)?;
-    let field = |name: &str| {
-        document
-            .get(name)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let (api_version, kind) = (field("apiVersion"), field("kind"));
+    let (api_version, kind) = type_meta(&document);
     if kind.is_empty() {
         return Err(DecodeError::KindMissing);
     }
@@ -68,6 +61,73 @@ pub fn sealed_secret_from_request(body: &[u8]) -> Result<SealedSecret, DecodeErr
         });
     }
     serde_json::from_value::<SealedSecret>(document).map_err(|_| DecodeError::Malformed)
+}
+
+/// A document's apiVersion and kind as upstream's decoders read them: empty when missing or not a
+/// string.
+fn type_meta(document: &Value) -> (String, String) {
+    let field = |name: &str| {
+        document
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (field("apiVersion"), field("kind"))
+}
+
+/// Why a document is not a SealedSecret for kubeseal's decoder; kubeseal words each case as
+/// upstream does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntoError {
+    /// Not a JSON object; Go's name of its JSON type (`null`, `bool`, `number`, `string`, `array`).
+    #[error("not an object but {0}")]
+    NotAnObject(&'static str),
+    /// A `v1` `Secret`.
+    #[error("a v1 Secret is not a SealedSecret")]
+    Secret,
+    /// Another kind (the version is the SealedSecret's when the document gives none).
+    #[error("kind {kind} is not registered for version {version}")]
+    UnregisteredKind { kind: String, version: String },
+    /// serde's message, with no string of the document quoted in it.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// One document as kubeseal reads a SealedSecret file (upstream `decodeSealedSecret` in
+/// `pkg/kubeseal/kubeseal.go`: `runtime.DecodeInto(codecs.UniversalDecoder(), b, &ss)`): it must be
+/// an object; a missing kind is the SealedSecret's (decoding into a typed value defaults it), any
+/// other kind is refused, whatever the apiVersion when the kind is SealedSecret.
+pub fn sealed_secret_into(document: Value) -> Result<SealedSecret, IntoError> {
+    if !document.is_object() {
+        return Err(IntoError::NotAnObject(go_json_type(&document)));
+    }
+    let (api_version, kind) = type_meta(&document);
+    if !kind.is_empty() && kind != KIND {
+        if kind == "Secret" && api_version == "v1" {
+            return Err(IntoError::Secret);
+        }
+        let version = if api_version.is_empty() {
+            API_VERSION.to_string()
+        } else {
+            api_version
+        };
+        return Err(IntoError::UnregisteredKind { kind, version });
+    }
+    serde_json::from_value::<SealedSecret>(document)
+        .map_err(|e| IntoError::Malformed(crate::secret::redact_serde_values(&e.to_string())))
+}
+
+/// Go's name of a JSON value's type, as `encoding/json` prints it in `cannot unmarshal <type>`.
+fn go_json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 /// A watched SealedSecret object (any serde type, e.g. the client's dynamic object) in the core's
@@ -167,5 +227,47 @@ mod tests {
         assert_eq!(ss.status, None);
         let e = sealed_secret_from_object(&json!({"metadata": "x"})).unwrap_err();
         assert!(e.to_string().starts_with("invalid SealedSecret: "), "{e}");
+    }
+
+    #[test]
+    fn documents_decode_into_a_sealed_secret_as_kubeseal_does() {
+        let ss = sealed_secret_into(json!({"metadata": {"name": "s"},
+                                           "spec": {"encryptedData": {"a": "AgA="}}}))
+        .unwrap();
+        assert_eq!(ss.metadata.name, "s");
+        assert_eq!(ss.spec.encrypted_data["a"], "AgA=");
+        // The kind decides; the apiVersion of a SealedSecret is not checked.
+        assert!(sealed_secret_into(json!({"apiVersion": "v9", "kind": KIND})).is_ok());
+        assert_eq!(
+            sealed_secret_into(json!([1])).unwrap_err(),
+            IntoError::NotAnObject("array")
+        );
+        assert_eq!(
+            sealed_secret_into(json!(null)).unwrap_err(),
+            IntoError::NotAnObject("null")
+        );
+        assert_eq!(
+            sealed_secret_into(json!({"apiVersion": "v1", "kind": "Secret"})).unwrap_err(),
+            IntoError::Secret
+        );
+        assert_eq!(
+            sealed_secret_into(json!({"kind": "Secret"})).unwrap_err(),
+            IntoError::UnregisteredKind {
+                kind: "Secret".into(),
+                version: API_VERSION.into()
+            }
+        );
+        assert_eq!(
+            sealed_secret_into(json!({"apiVersion": "x/v2", "kind": "Foo"})).unwrap_err(),
+            IntoError::UnregisteredKind {
+                kind: "Foo".into(),
+                version: "x/v2".into()
+            }
+        );
+        let e = sealed_secret_into(json!({"metadata": "s3cr3t"})).unwrap_err();
+        assert!(
+            matches!(&e, IntoError::Malformed(m) if !m.contains("s3cr3t")),
+            "{e}"
+        );
     }
 }

@@ -16,6 +16,14 @@ use crate::types::Secret;
 #[error(transparent)]
 pub struct ConvertError(#[from] serde_json::Error);
 
+impl ConvertError {
+    /// serde's message with no quoted string in it (no value or key of the Secret): what kubeseal
+    /// prints.
+    pub fn without_values(&self) -> String {
+        crate::secret::redact_serde_values(&self.0.to_string())
+    }
+}
+
 /// Converts between serde types through a JSON buffer that is zeroized.
 fn convert<T: Serialize + ?Sized, U: DeserializeOwned>(value: &T) -> Result<U, ConvertError> {
     let buf = Zeroizing::new(serde_json::to_vec(value)?);
@@ -23,7 +31,8 @@ fn convert<T: Serialize + ?Sized, U: DeserializeOwned>(value: &T) -> Result<U, C
 }
 
 /// The core Secret as the client sends it, scrubbed on drop. Go marshals a nil `[]byte` (an empty
-/// decrypted value) as `null`, which the API server stores as empty: it is sent as `""`.
+/// decrypted value) as `null`, which the API server stores as empty: it is sent as `""` (k8s-openapi
+/// reads a `null` value as empty too, so the result is the same for nil and empty values).
 pub fn to_k8s(secret: &Secret) -> Result<Scrubbed, ConvertError> {
     let mut secret = secret.clone();
     for v in secret.data.values_mut() {
@@ -110,5 +119,32 @@ mod tests {
         let back = from_k8s(&k).unwrap();
         assert_eq!(back.data["a"].as_bytes(), b"bar");
         assert!(crate::ownership::written_by_controller(&back));
+    }
+
+    #[test]
+    fn nil_and_empty_values_are_the_same_on_the_wire() {
+        let core: Secret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "s"}, "data": {"nil": null, "empty": ""}
+        }))
+        .unwrap();
+        // Without the normalisation of `to_k8s`: k8s-openapi reads `null` as an empty value.
+        let plain: K8sSecret = convert(&core).unwrap();
+        let normalised = to_k8s(&core).unwrap();
+        assert_eq!(plain, normalised.0);
+        let wire = serde_json::to_value(&*normalised).unwrap();
+        assert_eq!(wire["data"], serde_json::json!({"empty": "", "nil": ""}));
+    }
+
+    #[test]
+    fn conversion_errors_can_be_shown_without_values() {
+        let e = convert::<_, Secret>(&serde_json::json!({"data": "c2VjcmV0"})).unwrap_err();
+        assert!(e.to_string().contains("c2VjcmV0"), "{e}");
+        assert!(
+            e.without_values()
+                .starts_with("invalid type: string, expected"),
+            "{}",
+            e.without_values()
+        );
+        assert!(!e.without_values().contains("c2VjcmV0"));
     }
 }

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod crd;
 pub mod crypto;
 pub mod decode;
+pub mod in_cluster;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;
 pub mod key_secret;

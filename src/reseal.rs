@@ -67,6 +67,16 @@ pub fn to_response(resealed: &SealedSecret) -> Result<String, ResealError> {
     Ok(to_json_compact(&value))
 }
 
+/// kubeseal `--re-encrypt`'s output of a rotated object (upstream `ReEncryptSealedSecret` in
+/// `pkg/kubeseal/kubeseal.go`): the creation and deletion timestamps and the generation are cleared,
+/// apiVersion and kind are re-added; everything else is kept as the controller answered.
+pub fn re_encrypt_output(mut rotated: SealedSecret) -> SealedSecret {
+    rotated.metadata.creation_timestamp = None;
+    rotated.metadata.deletion_timestamp = None;
+    rotated.metadata.generation = 0;
+    rotated.with_type_meta()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -231,5 +241,32 @@ mod tests {
                 .unwrap()
                 .starts_with(r#"{"metadata":{"name":"mysecret""#)
         );
+    }
+
+    #[test]
+    fn re_encrypt_output_clears_server_timestamps_and_generation() {
+        let rotated: SealedSecret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "s", "namespace": "ns", "uid": "u", "resourceVersion": "7",
+                         "generation": 3, "creationTimestamp": "2024-01-01T00:00:00Z",
+                         "deletionTimestamp": "2024-01-02T00:00:00Z"},
+            "spec": {"encryptedData": {"a": "AgA="}}
+        }))
+        .unwrap();
+        let out = re_encrypt_output(rotated);
+        assert_eq!(out.metadata.generation, 0);
+        assert_eq!(out.metadata.creation_timestamp, None);
+        assert_eq!(out.metadata.deletion_timestamp, None);
+        assert_eq!(
+            (
+                out.metadata.uid.as_str(),
+                out.metadata.resource_version.as_str()
+            ),
+            ("u", "7")
+        );
+        assert_eq!(
+            (out.api_version.as_str(), out.kind.as_str()),
+            (crate::types::API_VERSION, crate::types::KIND)
+        );
+        assert_eq!(out.spec.encrypted_data["a"], "AgA=");
     }
 }

@@ -9,8 +9,8 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use sealed_secrets::backup::{
     self, BACKED_UP_AT, BackupError, BackupKey, Envelope, KEY_LABEL, SecretString,
 };
-use sealed_secrets::types::Secret;
-use zeroize::{Zeroize as _, Zeroizing};
+use sealed_secrets::k8s::{ConvertError, from_k8s, to_k8s, zeroize_secret_data as scrub};
+use zeroize::Zeroizing;
 
 use crate::cluster::{self, ClusterError};
 use crate::flags::Cli;
@@ -60,8 +60,8 @@ pub enum KeyBackupError {
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     /// A key Secret the API returned or is sent, converted; the message quotes no value.
-    #[error("{0}")]
-    Convert(String),
+    #[error("{}", .0.without_values())]
+    Convert(#[from] ConvertError),
     #[error("cannot read the key Secrets in namespace {namespace}: {message}")]
     ReadKeys { namespace: String, message: String },
     #[error(
@@ -208,31 +208,6 @@ fn api_message(e: &kube::Error) -> String {
     }
 }
 
-/// Core Secret from the API's, through a zeroized buffer.
-fn to_core(secret: &ApiSecret) -> Result<Secret, KeyBackupError> {
-    convert(secret)
-}
-
-fn to_api(secret: &Secret) -> Result<ApiSecret, KeyBackupError> {
-    convert(secret)
-}
-
-/// One Secret type to the other through a zeroized JSON buffer.
-fn convert<T: serde::de::DeserializeOwned>(
-    from: &impl serde::Serialize,
-) -> Result<T, KeyBackupError> {
-    let convert_err =
-        |e: serde_json::Error| KeyBackupError::Convert(goerr::redact_serde_values(&e.to_string()));
-    let buf = Zeroizing::new(serde_json::to_vec(from).map_err(convert_err)?);
-    serde_json::from_slice(&buf).map_err(convert_err)
-}
-
-fn scrub(secret: &mut ApiSecret) {
-    if let Some(data) = secret.data.as_mut() {
-        data.values_mut().for_each(|v| v.0.zeroize());
-    }
-}
-
 async fn client(config: &ClientConfig<'_>) -> Result<kube::Client, KeyBackupError> {
     let kube_config = config.kube_config().await?;
     Ok(kube::Client::try_from(kube_config)?)
@@ -275,7 +250,7 @@ pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), KeyBackupError> {
         }
         let mut secrets = Vec::with_capacity(listed.len());
         for s in listed.iter_mut() {
-            let converted = to_core(s);
+            let converted = from_k8s(s);
             scrub(s);
             secrets.push(converted?);
         }
@@ -379,7 +354,7 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
             let name = key.info.name.clone();
             match api.get_opt(&name).await.map_err(denied)? {
                 Some(mut existing) => {
-                    let same = to_core(&existing).map(|e| backup::same_key(&e, &key.secret));
+                    let same = from_k8s(&existing).map(|e| backup::same_key(&e, &key.secret));
                     scrub(&mut existing);
                     if same? {
                         plan.push(Plan::Present(name));
@@ -397,9 +372,9 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
         };
         for p in &plan {
             if let Plan::Create(key) = p {
-                let mut obj = to_api(&key.secret)?;
+                let obj = to_k8s(&key.secret)?;
                 let result = api.create(&dry, &obj).await;
-                scrub(&mut obj);
+                drop(obj);
                 let mut created = result.map_err(denied)?;
                 scrub(&mut created);
             }
@@ -412,9 +387,9 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
         for p in plan {
             match p {
                 Plan::Create(key) => {
-                    let mut obj = to_api(&key.secret)?;
+                    let obj = to_k8s(&key.secret)?;
                     let result = api.create(&pp, &obj).await;
-                    scrub(&mut obj);
+                    drop(obj);
                     match result {
                         Ok(mut s) => {
                             scrub(&mut s);

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use goyaml::{CodecError, FieldPath, parse_documents_with_string_fields};
+use sealed_secrets::decode::{IntoError, sealed_secret_into};
 use sealed_secrets::types::{SealedSecret, Secret};
 
 /// Why the input documents could not be read, in upstream's words.
@@ -116,46 +117,17 @@ pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, DocumentError>
     let Some(doc) = docs.into_iter().next() else {
         return Ok(SealedSecret::default());
     };
-    if !doc.is_object() {
-        return Err(DocumentError::NotAnObject(go_json_type(&doc)));
-    }
-    let kind = doc
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let api_version = doc
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if !kind.is_empty() && kind != sealed_secrets::types::KIND {
-        if kind == "Secret" && api_version == "v1" {
-            return Err(DocumentError::SecretNotSealedSecret);
+    sealed_secret_into(doc).map_err(|e| match e {
+        IntoError::NotAnObject(json_type) => DocumentError::NotAnObject(json_type),
+        IntoError::Secret => DocumentError::SecretNotSealedSecret,
+        IntoError::UnregisteredKind { kind, version } => {
+            DocumentError::UnregisteredKind { kind, version }
         }
-        // A missing apiVersion defaults to the SealedSecret's in upstream's decoder.
-        let version = if api_version.is_empty() {
-            sealed_secrets::types::API_VERSION
-        } else {
-            &api_version
-        };
-        return Err(DocumentError::UnregisteredKind {
-            kind,
-            version: version.to_string(),
-        });
-    }
-    decode::<SealedSecret>(doc, json)
-}
-
-fn go_json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+        IntoError::Malformed(message) => DocumentError::Decode {
+            message,
+            yaml: !json,
+        },
+    })
 }
 
 fn touches_any(doc: &Value, fields: &[&str]) -> bool {
@@ -167,7 +139,7 @@ fn touches_any(doc: &Value, fields: &[&str]) -> bool {
 /// serde errors never quote values; YAML input gets the prefix sigs.k8s.io/yaml adds.
 fn decode<T: DeserializeOwned>(doc: Value, json: bool) -> Result<T, DocumentError> {
     serde_json::from_value::<T>(doc).map_err(|e| DocumentError::Decode {
-        message: crate::goerr::redact_serde_values(&e.to_string()),
+        message: sealed_secrets::secret::redact_serde_values(&e.to_string()),
         yaml: !json,
     })
 }

@@ -47,25 +47,6 @@ impl PathError {
     }
 }
 
-/// serde quotes the offending string in type errors (`invalid type: string "c2VjcmV0", expected a
-/// map`); in a Secret that string can be a secret value or a key, so it is dropped.
-pub fn redact_serde_values(message: &str) -> String {
-    let mut out = message.to_string();
-    for marker in ["invalid type: string \"", "invalid value: string \""] {
-        while let Some(start) = out.find(marker) {
-            let value_start = start + marker.len() - 1;
-            let Some(len) = out
-                .get(value_start..)
-                .and_then(|rest| rest.find(", expected"))
-            else {
-                break;
-            };
-            out.replace_range(value_start - 1..value_start + len, "");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,17 +60,5 @@ mod tests {
         );
         let e = std::io::Error::from_raw_os_error(21);
         assert_eq!(io_text(&e), "is a directory");
-    }
-
-    #[test]
-    fn serde_values_are_redacted() {
-        assert_eq!(
-            redact_serde_values("invalid type: string \"c2VjcmV0\", expected a map at line 1"),
-            "invalid type: string, expected a map at line 1"
-        );
-        assert_eq!(
-            redact_serde_values("invalid type: map, expected a string"),
-            "invalid type: map, expected a string"
-        );
     }
 }

@@ -16,11 +16,11 @@ use kube::config::{
 
 use crate::flags::KubeFlags;
 use crate::goerr::{self, PathError};
+use sealed_secrets::in_cluster::{self, SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_NAMESPACE_FILE};
 
 const EMPTY_CONFIG: &str =
     "no configuration has been provided, try setting KUBERNETES_MASTER environment variable";
 const EMPTY_CLUSTER: &str = "cluster has no server defined";
-const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// Where the kubeconfig comes from and what the command line overrides.
 pub struct ClientConfig<'a> {
@@ -582,19 +582,14 @@ fn in_cluster_possible() -> bool {
             .is_ok_and(|m| !m.is_dir())
 }
 
-/// client-go `inClusterClientConfig.Namespace`.
+/// client-go `inClusterClientConfig.Namespace` (the rule: `sealed_secrets::in_cluster::namespace`).
 fn in_cluster_namespace() -> String {
-    if let Some(ns) = std::env::var("POD_NAMESPACE")
-        .ok()
-        .filter(|n| !n.is_empty())
-    {
-        return ns;
-    }
-    std::fs::read_to_string(Path::new(SERVICE_ACCOUNT_DIR).join("namespace"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "default".to_string())
+    in_cluster::namespace(
+        std::env::var("POD_NAMESPACE").ok().as_deref(),
+        std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE_FILE)
+            .ok()
+            .as_deref(),
+    )
 }
 
 /// Go `time.ParseDuration` for the non-negative values kubectl accepts.

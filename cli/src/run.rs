@@ -11,6 +11,7 @@ use sealed_secrets::keys::{Certificate, KeyError, PrivateKey, PublicKey, parse_r
 use sealed_secrets::output::OutputFormat;
 use sealed_secrets::raw::{self, RawError, RawValue};
 use sealed_secrets::recovery::recover;
+use sealed_secrets::reseal;
 use sealed_secrets::seal::{merge_into, seal_secret};
 use sealed_secrets::seal_target::{SealFlags, seal_options};
 use sealed_secrets::types::{ObjectMeta, SealedSecret};
@@ -21,7 +22,7 @@ use crate::cert::CertError;
 use crate::cluster::{self, Accept, ClusterError, Controller, ProxyError};
 use crate::documents::{DocumentError, decode_sealed_secret, read_sealed_secrets, read_secrets};
 use crate::flags::Cli;
-use crate::goerr::{self, PathError};
+use crate::goerr::PathError;
 use crate::kubeconfig::{ClientConfig, KubeconfigError};
 use crate::output::{Output, OutputError};
 
@@ -341,10 +342,9 @@ fn recovery_unseal(
             zeroize::Zeroizing::new(std::fs::read(path).map_err(PathError::on("open", path))?);
         // An encrypted backup (`--backup-keys`) is decrypted first; its plaintext is a key List.
         let data = crate::backup::open_backup(cli, path, &data)?;
-        keys.extend(
-            parse_recovery_keys(&data)
-                .map_err(|e| RunError::RecoveryKeys(goerr::redact_serde_values(&e.to_string())))?,
-        );
+        keys.extend(parse_recovery_keys(&data).map_err(|e| {
+            RunError::RecoveryKeys(sealed_secrets::secret::redact_serde_values(&e.to_string()))
+        })?);
     }
     let bytes = input.read_all()?;
     let ss = decode_sealed_secret(&bytes)?;
@@ -402,11 +402,8 @@ fn re_encrypt(
                 }
                 Err(e) => return Err(RunError::ReEncrypt(e)),
             };
-            let mut rotated: SealedSecret = serde_json::from_slice(&reply)?;
-            rotated.metadata.creation_timestamp = None;
-            rotated.metadata.deletion_timestamp = None;
-            rotated.metadata.generation = 0;
-            print(out, &cli.format, &rotated.with_type_meta())?;
+            let rotated: SealedSecret = serde_json::from_slice(&reply)?;
+            print(out, &cli.format, &reseal::re_encrypt_output(rotated))?;
         }
         Ok(())
     })

@@ -45,7 +45,6 @@ use crate::registry::KeyRegistry;
 
 /// `controller version: v<crate version>`, as upstream's `cmd/controller/main.go` prints it.
 const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
-const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 /// How long running reconciles and requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -189,23 +188,18 @@ async fn kube_client(cfg: &Config) -> Result<Client, RunError> {
 }
 
 /// The controller's own namespace, as upstream's `myNamespace`: `POD_NAMESPACE`, else the service
-/// account's (trimmed), else `default`.
+/// account's (trimmed), else `default` (the rule: `sealed_secrets::in_cluster::namespace`, which
+/// kubeseal's in-cluster config uses too).
 ///
 /// Not kube's `Config::default_namespace`: that ignores `POD_NAMESPACE`, does not trim the file,
 /// and out of a cluster is the kubeconfig context's namespace.
 fn own_namespace() -> String {
-    if let Ok(ns) = std::env::var("POD_NAMESPACE")
-        && !ns.is_empty()
-    {
-        return ns;
-    }
-    if let Ok(data) = std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE) {
-        let ns = data.trim();
-        if !ns.is_empty() {
-            return ns.to_string();
-        }
-    }
-    "default".to_string()
+    sealed_secrets::in_cluster::namespace(
+        std::env::var("POD_NAMESPACE").ok().as_deref(),
+        std::fs::read_to_string(sealed_secrets::in_cluster::SERVICE_ACCOUNT_NAMESPACE_FILE)
+            .ok()
+            .as_deref(),
+    )
 }
 
 /// What the key registry, the controllers and the HTTP servers share.
