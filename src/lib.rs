@@ -1,6 +1,16 @@
 //! sealed-secrets core: no Kubernetes client, no async runtime, no network, no filesystem.
 //! Bytes in (YAML/JSON, PEM) -> typed values -> bytes out. No panics on any input; every failure is
-//! a typed error whose text matches upstream where the spec gives it, and never contains plaintext.
+//! a typed error whose text matches upstream's where upstream has one, and never contains plaintext.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod backup;
 pub mod crd;
