@@ -9,16 +9,25 @@ use serde_json::{Value, json};
 use crate::types::{GROUP, KIND, PLURAL, VERSION};
 
 fn string_map() -> Value {
-    json!({"type": "object", "additionalProperties": {"type": "string"}})
+    string_map_with([])
+}
+
+/// `{type: object, additionalProperties: {type: string}}` followed by `extra`, in that order.
+fn string_map_with(extra: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("type".into(), json!("object"));
+    m.insert("additionalProperties".into(), json!({"type": "string"}));
+    m.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Value::Object(m)
 }
 
 fn string_map_described(description: &str, nullable: bool) -> Value {
-    let mut v = string_map();
-    v["description"] = json!(description);
-    if nullable {
-        v["nullable"] = json!(true);
-    }
-    v
+    let nullable = nullable.then(|| ("nullable", json!(true)));
+    string_map_with(
+        [("description", json!(description))]
+            .into_iter()
+            .chain(nullable),
+    )
 }
 
 fn template_schema() -> Value {
@@ -84,8 +93,7 @@ fn status_schema() -> Value {
 
 /// The CRD object.
 pub fn sealed_secret_crd() -> Value {
-    let mut encrypted_data = string_map();
-    encrypted_data["x-kubernetes-preserve-unknown-fields"] = json!(true);
+    let encrypted_data = string_map_with([("x-kubernetes-preserve-unknown-fields", json!(true))]);
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
