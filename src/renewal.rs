@@ -33,12 +33,6 @@ pub fn first_renewal_delay(
     })
 }
 
-/// Whether a renewal is due at `now`: renewal is enabled and the most recent key (if any) is at
-/// least `period` old.
-pub fn renewal_due(period: Duration, latest: Option<SystemTime>, now: SystemTime) -> bool {
-    first_renewal_delay(period, latest, now) == Some(Duration::ZERO)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -77,6 +71,8 @@ mod tests {
 
     #[test]
     fn due_once_the_period_has_passed() {
+        let renewal_due =
+            |period, latest, now| first_renewal_delay(period, latest, now) == Some(Duration::ZERO);
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000_000);
         let p = 720 * H;
         assert!(renewal_due(p, None, now));
