@@ -18,7 +18,7 @@ use goyaml::to_json_compact;
 pub enum ResealError {
     #[error("error decrypting secret. {0}")]
     Decrypt(crate::Error),
-    #[error("error creating new sealed secret. no key available")]
+    #[error("error getting latest private key. key registry has no keys")]
     NoKey,
     #[error("error creating new sealed secret. {0}")]
     Seal(crate::Error),
@@ -233,7 +233,7 @@ mod tests {
         assert!(matches!(e, ResealError::Decrypt(_)), "{e}");
         assert_eq!(
             ResealError::NoKey.to_string(),
-            "error creating new sealed secret. no key available"
+            "error getting latest private key. key registry has no keys"
         );
         let out = reseal(vector("strict"), &ring(), true).unwrap();
         assert!(

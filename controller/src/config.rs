@@ -89,13 +89,21 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR", default_value = "")]
     pub label_selector: String,
 
-    /// Number of allowed sustained request per second for verify endpoint
+    /// Number of allowed sustained requests per second for the verify and rotate endpoints
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT", default_value_t = 2)]
     pub rate_limit: u32,
 
-    /// Number of requests allowed to exceed the rate limit per second for verify endpoint
+    /// Number of requests allowed to exceed the rate limit per second for the verify and rotate endpoints
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value_t = 2)]
     pub rate_limit_burst: u32,
+
+    #[arg(
+        long,
+        help = "When true, the sealed_secrets_controller_condition_info metric is not updated, so the metrics endpoint does not expose SealedSecret namespaces and names. Use this if :8081 is reachable by users who should not be able to enumerate SealedSecret inventory.",
+        env = "SEALED_SECRETS_METRICS_OMIT_SECRET_LABELS",
+        default_value = "false"
+    )]
+    pub metrics_omit_secret_labels: bool,
 
     /// Comma-separated list of additional annotations to be put on renewed sealing keys.
     #[arg(
@@ -113,7 +121,7 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value = "false")]
     pub old_gc_behavior: bool,
 
-    /// beta: if true, the controller will update the status sub-resource whenever it processes a sealed secret
+    /// if true, the controller will update the status sub-resource whenever it processes a sealed secret (stable; enabled by default since v0.17.0)
     #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value = "true")]
     pub update_status: bool,
 
@@ -287,10 +295,15 @@ pub struct Config {
     pub key_cutoff_time: Option<SystemTime>,
     pub accept_v1_data: bool,
     pub all_namespaces: bool,
+    /// `--additional-namespaces` was given (even as only commas): the controller then watches its
+    /// own namespace instead of all (upstream `Main` tests the raw string).
+    pub additional_namespaces_set: bool,
+    /// `--additional-namespaces` as [`additional_namespaces`] reads it.
     pub additional_namespaces: Vec<String>,
     pub label_selector: Option<String>,
     pub rate_limit: u32,
     pub rate_limit_burst: u32,
+    pub metrics_omit_secret_labels: bool,
     pub privatekey_labels: BTreeMap<String, String>,
     pub privatekey_annotations: BTreeMap<String, String>,
     pub old_gc_behavior: bool,
@@ -366,10 +379,12 @@ impl Config {
             key_cutoff_time,
             accept_v1_data: f.accept_deprecated_v1_data,
             all_namespaces: f.all_namespaces,
-            additional_namespaces: split_dedup(&f.additional_namespaces),
+            additional_namespaces_set: !f.additional_namespaces.is_empty(),
+            additional_namespaces: additional_namespaces(&f.additional_namespaces),
             label_selector: Some(f.label_selector.clone()).filter(|s| !s.is_empty()),
             rate_limit: f.rate_limit,
             rate_limit_burst: f.rate_limit_burst,
+            metrics_omit_secret_labels: f.metrics_omit_secret_labels,
             privatekey_labels,
             privatekey_annotations,
             old_gc_behavior: f.old_gc_behavior,
@@ -400,13 +415,25 @@ pub fn validate_key_prefix(name: &str) -> Result<(), ConfigError> {
 
 /// `a,b,a` → `[a, b]`: upstream's `strings.Split` + `removeDuplicates`, minus empty items.
 pub fn split_dedup(s: &str) -> Vec<String> {
+    dedup(s.split(',').filter(|i| !i.is_empty()))
+}
+
+/// The items in their first-seen order, each once.
+fn dedup<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for item in s.split(',').filter(|i| !i.is_empty()) {
+    for item in items {
         if !out.iter().any(|o| o == item) {
             out.push(item.to_string());
         }
     }
     out
+}
+
+/// `--additional-namespaces` (upstream `Main` and `startAdditionalNamespaceControllers`): split on
+/// `,`, each item trimmed, empty items skipped. Duplicates are dropped after trimming (upstream
+/// drops them before, so ` a,a` starts two controllers for `a`; docs/compatibility.md).
+pub fn additional_namespaces(s: &str) -> Vec<String> {
+    dedup(s.split(',').map(str::trim).filter(|i| !i.is_empty()))
 }
 
 /// `k=v,k2=v2` (upstream `writeKey`'s label and annotation lists): split on `,`, de-duplicate,
@@ -577,6 +604,53 @@ mod tests {
     }
 
     #[test]
+    fn additional_namespace_list() {
+        assert!(additional_namespaces("").is_empty());
+        assert!(additional_namespaces(",").is_empty());
+        assert!(additional_namespaces(" , ,").is_empty());
+        assert_eq!(additional_namespaces("a,b,"), ["a", "b"]);
+        assert_eq!(additional_namespaces(" a , b,a,  a"), ["a", "b"]);
+        assert_eq!(additional_namespaces("b,a,b"), ["b", "a"]);
+        assert_eq!(additional_namespaces("a\t,\nb"), ["a", "b"]);
+        let c = Config::from_flags(&parse(&["--additional-namespaces=,"]).unwrap().flags).unwrap();
+        assert!(c.additional_namespaces.is_empty() && c.additional_namespaces_set);
+    }
+
+    #[test]
+    fn help_texts_are_upstreams() {
+        let cmd = Flags::command();
+        let help = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            help("rate_limit"),
+            "Number of allowed sustained requests per second for the verify and rotate endpoints"
+        );
+        assert_eq!(
+            help("rate_limit_burst"),
+            "Number of requests allowed to exceed the rate limit per second for the verify and rotate endpoints"
+        );
+        assert_eq!(
+            help("update_status"),
+            "if true, the controller will update the status sub-resource whenever it processes a sealed secret (stable; enabled by default since v0.17.0)"
+        );
+        assert_eq!(
+            help("metrics_omit_secret_labels"),
+            "When true, the sealed_secrets_controller_condition_info metric is not updated, so the metrics endpoint does not expose SealedSecret namespaces and names. Use this if :8081 is reachable by users who should not be able to enumerate SealedSecret inventory."
+        );
+        let p = parse(&["--metrics-omit-secret-labels"]).unwrap();
+        assert!(
+            Config::from_flags(&p.flags)
+                .unwrap()
+                .metrics_omit_secret_labels
+        );
+    }
+
+    #[test]
     fn key_prefix_validation() {
         assert!(validate_key_prefix("sealed-secrets-key").is_ok());
         assert!(validate_key_prefix("").is_ok());
@@ -608,7 +682,8 @@ mod tests {
         assert!(c.key_cutoff_time.is_none());
         assert!(c.accept_v1_data && c.all_namespaces && c.update_status);
         assert!(!c.old_gc_behavior && !c.skip_recreate);
-        assert!(c.additional_namespaces.is_empty());
+        assert!(c.additional_namespaces.is_empty() && !c.additional_namespaces_set);
+        assert!(!c.metrics_omit_secret_labels);
         assert!(c.label_selector.is_none());
         assert_eq!((c.rate_limit, c.rate_limit_burst), (2, 2));
         assert_eq!(c.max_unseal_retries, 5);
@@ -655,6 +730,7 @@ mod tests {
             [
                 "accept_deprecated_v1_data",
                 "all_namespaces",
+                "metrics_omit_secret_labels",
                 "old_gc_behavior",
                 "update_status",
                 "watch_for_secrets",
@@ -697,6 +773,7 @@ mod tests {
         assert_eq!(c.key_ttl, Duration::from_secs(3600));
         assert!(c.key_cutoff_time.is_some());
         assert_eq!(c.additional_namespaces, vec!["a", "b"]);
+        assert!(c.additional_namespaces_set);
         assert_eq!(c.privatekey_labels["x"], "y");
         assert_eq!(c.key_order, KeyOrder::SecretCreationTimestamp);
         assert_eq!(c.kubeclient_qps, None);

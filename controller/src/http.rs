@@ -1,6 +1,6 @@
 //! The controller's HTTP listeners (upstream `pkg/controller/server.go` `httpserver`,
-//! `httpserverMetrics`): the main API (`/healthz`, `/v1/cert.pem`, `/v1/verify`, `/v1/rotate`) and
-//! the metrics endpoint (`/metrics`).
+//! `httpserverMetrics`): the main API (`/healthz`, `/readyz`, `/v1/cert.pem`, `/v1/verify`,
+//! `/v1/rotate`) and the metrics endpoint (`/metrics`).
 //!
 //! Security (docs/security.md): `/v1/verify` and `/v1/rotate` never execute `spec.template.data`;
 //! rotate re-seals with the scope of the SealedSecret object's own metadata; their failures are
@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -33,6 +34,7 @@ use crate::ratelimit::{RateLimiter, bucket_key};
 use crate::registry::KeyRegistry;
 
 const HEALTHZ_PATH: &str = "/healthz";
+const READYZ_PATH: &str = "/readyz";
 const CERT_PATH: &str = "/v1/cert.pem";
 const VERIFY_PATH: &str = "/v1/verify";
 const ROTATE_PATH: &str = "/v1/rotate";
@@ -47,6 +49,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
+/// Upstream `keyregistry.go`'s error for a registry without keys (`getCert`, `latestPrivateKey`).
+const NO_KEYS: &str = "key registry has no keys";
+
 /// What the main listener needs from the rest of the controller.
 #[derive(Debug, Clone)]
 pub struct HttpState {
@@ -54,10 +59,13 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// `--accept-deprecated-v1-data`.
     pub accept_v1_data: bool,
-    /// `--rate-limit`: sustained requests per second on `/v1/verify` (0 is treated as 1).
+    /// `--rate-limit`: sustained requests per second on `/v1/verify` and `/v1/rotate`, per client
+    /// and path (0 is treated as 1).
     pub rate_limit: u32,
     /// `--rate-limit-burst`.
     pub rate_limit_burst: u32,
+    /// Set once the additional-namespace controllers are started; `/readyz` answers 503 until then.
+    pub ready: Arc<AtomicBool>,
 }
 
 /// Per-router state built from [`HttpState`].
@@ -67,6 +75,7 @@ struct App {
     metrics: Arc<Metrics>,
     accept_v1_data: bool,
     limiter: Arc<RateLimiter>,
+    ready: Arc<AtomicBool>,
     /// Bounds concurrent RSA jobs so that a burst of requests cannot occupy the whole blocking pool.
     crypto_slots: Arc<Semaphore>,
     body_read_timeout: Option<Duration>,
@@ -136,7 +145,8 @@ pub async fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     }
 }
 
-/// Main server: `/healthz`, `/v1/cert.pem`, `/v1/verify`, `/v1/rotate` (exact paths, any method);
+/// Main server: `/healthz`, `/readyz`, `/v1/cert.pem`, `/v1/verify`, `/v1/rotate` (exact paths,
+/// any method);
 /// other paths 404. `read_timeout` bounds reading the request head (and waiting on an idle
 /// keep-alive connection) and the body; `write_timeout` bounds producing the response, after which the
 /// connection is closed without an answer (Go's `WriteTimeout`). Zero disables a timeout, as in Go.
@@ -195,11 +205,13 @@ fn router_with(state: HttpState, body_read_timeout: Option<Duration>) -> Router 
         keys: state.keys,
         metrics: state.metrics,
         accept_v1_data: state.accept_v1_data,
+        ready: state.ready,
         crypto_slots: Arc::new(Semaphore::new(slots)),
         body_read_timeout,
     };
     Router::new()
         .route(HEALTHZ_PATH, any(healthz))
+        .route(READYZ_PATH, any(readyz))
         .route(CERT_PATH, any(cert))
         .route(VERIFY_PATH, any(verify_handler))
         .route(ROTATE_PATH, any(rotate_handler))
@@ -312,8 +324,24 @@ async fn not_found() -> Response {
     http_error(StatusCode::NOT_FOUND, "404 page not found")
 }
 
+/// Liveness: always `ok` once the listener is up.
 async fn healthz() -> Response {
     ([(header::CONTENT_TYPE, TEXT_PLAIN)], "ok\n").into_response()
+}
+
+/// Readiness (upstream `httpserver`'s `/readyz`): 503 `not ready` until the additional-namespace
+/// controllers are started, then `ok`. Neither rate limited nor instrumented.
+async fn readyz(State(app): State<App>) -> Response {
+    if app.ready.load(Ordering::Acquire) {
+        ([(header::CONTENT_TYPE, TEXT_PLAIN)], "ok\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, TEXT_PLAIN)],
+            "not ready\n",
+        )
+            .into_response()
+    }
 }
 
 /// client_golang's `InstrumentHandlerDuration(InstrumentHandlerCounter(...))` around a handler.
@@ -340,7 +368,7 @@ async fn cert(State(app): State<App>, method: Method) -> Response {
         match pem {
             Some(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
             None => {
-                tracing::error!(error = "no key available", "cannot get certificates");
+                tracing::error!(error = NO_KEYS, "cannot get certificates");
                 http_error(StatusCode::INTERNAL_SERVER_ERROR, "cannot get certificate")
             }
         }
@@ -348,22 +376,33 @@ async fn cert(State(app): State<App>, method: Method) -> Response {
     .await
 }
 
+/// throttled's `HTTPRateLimiter.RateLimit` around `handler` (one limiter for `/v1/verify` and
+/// `/v1/rotate`, a bucket per client and path): the rate limit headers on every answer; when
+/// denied, 429 `limit exceeded` without running `handler` (the body is read and dropped).
+async fn rate_limited<F, Fut>(app: &App, path: &str, request: Request, handler: F) -> Response
+where
+    F: FnOnce(Body) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let decision = app
+        .limiter
+        .check(&bucket_key(path, request.headers()), Instant::now());
+    let mut response = if decision.allowed {
+        handler(request.into_body()).await
+    } else {
+        discard_body(request.into_body(), app.body_read_timeout).await;
+        http_error(StatusCode::TOO_MANY_REQUESTS, "limit exceeded")
+    };
+    decision.write_headers(response.headers_mut());
+    response
+}
+
 async fn verify_handler(State(app): State<App>, request: Request) -> Response {
     let method = request.method().clone();
-    instrumented(&app, VERIFY_PATH, &method, async {
-        let decision = app
-            .limiter
-            .check(&bucket_key(VERIFY_PATH, request.headers()), Instant::now());
-        let mut response = if decision.allowed {
-            verify_request(&app, request.into_body()).await
-        } else {
-            discard_body(request.into_body(), app.body_read_timeout).await;
-            http_error(StatusCode::TOO_MANY_REQUESTS, "limit exceeded")
-        };
-        decision.write_headers(response.headers_mut());
-        response
-    })
-    .await
+    let limited = rate_limited(&app, VERIFY_PATH, request, |body| {
+        verify_request(&app, body)
+    });
+    instrumented(&app, VERIFY_PATH, &method, limited).await
 }
 
 async fn verify_request(app: &App, body: Body) -> Response {
@@ -392,13 +431,10 @@ async fn verify_request(app: &App, body: Body) -> Response {
 
 async fn rotate_handler(State(app): State<App>, request: Request) -> Response {
     let method = request.method().clone();
-    instrumented(
-        &app,
-        ROTATE_PATH,
-        &method,
-        rotate_request(&app, request.into_body()),
-    )
-    .await
+    let limited = rate_limited(&app, ROTATE_PATH, request, |body| {
+        rotate_request(&app, body)
+    });
+    instrumented(&app, ROTATE_PATH, &method, limited).await
 }
 
 async fn rotate_request(app: &App, body: Body) -> Response {
@@ -568,6 +604,7 @@ mod tests {
             accept_v1_data: true,
             rate_limit: 2,
             rate_limit_burst: 2,
+            ready: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -844,14 +881,140 @@ mod tests {
         // Another client (X-Forwarded-For, case-insensitive) has its own bucket.
         let other = call_with(&app, "POST", VERIFY_PATH, Vec::new(), "192.0.2.2").await;
         assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
-        // Other endpoints are not limited.
+        // The certificate, health and readiness are not limited.
         for _ in 0..5 {
-            let r = call_with(&app, "GET", CERT_PATH, Vec::new(), "192.0.2.1").await;
-            assert_eq!(r.status, StatusCode::OK);
-            assert!(r.headers.get("x-ratelimit-limit").is_none());
-            let r = call_with(&app, "POST", ROTATE_PATH, Vec::new(), "192.0.2.1").await;
+            for path in [CERT_PATH, HEALTHZ_PATH, READYZ_PATH] {
+                let r = call_with(&app, "GET", path, Vec::new(), "192.0.2.1").await;
+                assert_eq!(r.status, StatusCode::OK, "{path}");
+                assert!(r.headers.get("x-ratelimit-limit").is_none(), "{path}");
+            }
+        }
+    }
+
+    /// Upstream v0.39.0 (`server.go`): `/v1/rotate` behind the same limiter, its own bucket per
+    /// client; the 4th back-to-back request is denied with throttled's headers, without running
+    /// the handler, and counted.
+    #[tokio::test]
+    async fn rotate_is_rate_limited_per_client_and_path() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(Metrics::new(&mut registry));
+        let app = router(state(true, metrics));
+        let body = json_body(&vector("strict"));
+        let mut replies = Vec::new();
+        for _ in 0..4 {
+            replies.push(call_with(&app, "POST", ROTATE_PATH, body.clone(), "192.0.2.7").await);
+        }
+        for (i, r) in replies.iter().take(3).enumerate() {
+            assert_eq!(r.status, StatusCode::OK, "request {i} passes the limiter");
+            assert!(r.body.starts_with("{\"metadata\""), "{}", r.body);
+            assert_eq!(r.headers["x-ratelimit-limit"], "3");
+            assert_eq!(r.headers["x-ratelimit-remaining"], (2 - i).to_string());
+            assert_eq!(
+                r.headers["x-ratelimit-reset"],
+                ["1", "1", "2"][i],
+                "request {i}"
+            );
+            assert!(r.headers.get("retry-after").is_none());
+        }
+        let denied = &replies[3];
+        assert_eq!(denied.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(denied.body, "limit exceeded\n");
+        assert_eq!(denied.headers[header::CONTENT_TYPE], TEXT_PLAIN);
+        assert_eq!(denied.headers["x-ratelimit-limit"], "3");
+        assert_eq!(denied.headers["x-ratelimit-remaining"], "0");
+        assert_eq!(denied.headers["x-ratelimit-reset"], "2");
+        assert_eq!(denied.headers["retry-after"], "1");
+        let text = crate::metrics::encode(&registry).unwrap();
+        for line in [
+            r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="200",method="post"} 3"#,
+            r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="429",method="post"} 1"#,
+            r#"sealed_secrets_controller_http_request_duration_seconds_count{path="/v1/rotate",method="post"} 4"#,
+        ] {
+            assert!(
+                text.contains(&format!("{line}\n")),
+                "{line} missing from\n{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn verify_and_rotate_buckets_are_independent() {
+        let app = app();
+        let client = "192.0.2.9";
+        let drain = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let mut statuses = Vec::new();
+                for _ in 0..4 {
+                    statuses.push(
+                        call_with(&app, "POST", path, Vec::new(), client)
+                            .await
+                            .status,
+                    );
+                }
+                statuses
+            }
+        };
+        let limited = [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::TOO_MANY_REQUESTS,
+        ];
+        // Verify's bucket used up first leaves rotate's full, and the other way round.
+        assert_eq!(drain(VERIFY_PATH).await, limited);
+        assert_eq!(drain(ROTATE_PATH).await, limited);
+        let app2 = app.clone();
+        let again = call_with(&app2, "POST", VERIFY_PATH, Vec::new(), client).await;
+        assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
+        let other = router(state(true, Arc::new(Metrics::default())));
+        for _ in 0..3 {
+            let r = call_with(&other, "POST", ROTATE_PATH, Vec::new(), client).await;
             assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
         }
+        let r = call_with(&other, "POST", VERIFY_PATH, Vec::new(), client).await;
+        assert_eq!(
+            r.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "verify still full"
+        );
+        assert_eq!(r.headers["x-ratelimit-remaining"], "2");
+    }
+
+    /// Upstream `server.go` `/readyz`: 503 `not ready` until the bootstrap is done, then `ok`;
+    /// `/healthz` is `ok` throughout; neither is counted.
+    #[tokio::test]
+    async fn readyz_follows_the_bootstrap_and_healthz_does_not() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(Metrics::new(&mut registry));
+        let mut st = state(true, metrics);
+        let ready = Arc::new(AtomicBool::new(false));
+        st.ready = ready.clone();
+        let app = router(st);
+        for method in ["GET", "POST"] {
+            let r = call_with(&app, method, READYZ_PATH, Vec::new(), "").await;
+            assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(r.body, "not ready\n");
+            assert_eq!(r.headers[header::CONTENT_TYPE], TEXT_PLAIN);
+            assert!(r.headers.get("x-ratelimit-limit").is_none());
+            let h = call_with(&app, method, HEALTHZ_PATH, Vec::new(), "").await;
+            assert_eq!((h.status, h.body.as_str()), (StatusCode::OK, "ok\n"));
+        }
+        // The API already answers before the bootstrap is done.
+        let cert = call_with(&app, "GET", CERT_PATH, Vec::new(), "").await;
+        assert_eq!(cert.status, StatusCode::OK);
+        ready.store(true, Ordering::Release);
+        let r = call_with(&app, "GET", READYZ_PATH, Vec::new(), "").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body, "ok\n");
+        assert_eq!(r.headers[header::CONTENT_TYPE], TEXT_PLAIN);
+        let h = call_with(&app, "GET", HEALTHZ_PATH, Vec::new(), "").await;
+        assert_eq!((h.status, h.body.as_str()), (StatusCode::OK, "ok\n"));
+        let text = crate::metrics::encode(&registry).unwrap();
+        assert!(
+            !text.contains("/readyz") && !text.contains("/healthz"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -1031,6 +1194,67 @@ mod tests {
         let no_keys = router(state(false, Arc::new(Metrics::default())));
         let reply = post(&no_keys, ROTATE_PATH, json_body(&vector("strict"))).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// A log sink for one test: what `tracing` writes while the guard is held (this thread only).
+    #[derive(Clone, Default)]
+    struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for CapturedLog {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl CapturedLog {
+        fn start(&self) -> tracing::subscriber::DefaultGuard {
+            let sink = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || sink.clone())
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    /// Upstream v0.38.0 `Rotate`: nothing to decrypt, but no key to seal with → 500, logged as
+    /// `Error rotating secret` with `latestPrivateKey`'s error (no longer a nil dereference).
+    #[tokio::test]
+    async fn rotate_on_an_empty_key_registry_is_a_500_with_upstreams_error() {
+        let log = CapturedLog::default();
+        let _guard = log.start();
+        let mut nothing_to_decrypt = vector("strict");
+        nothing_to_decrypt["spec"]["encryptedData"] = json!({});
+        let no_keys = router(state(false, Arc::new(Metrics::default())));
+        let reply = post(&no_keys, ROTATE_PATH, json_body(&nothing_to_decrypt)).await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(reply.body, "");
+        let text = log.text();
+        assert!(text.contains("Error rotating secret"), "{text}");
+        assert!(
+            text.contains("error getting latest private key. key registry has no keys"),
+            "{text}"
+        );
+        // With a key, the same object re-seals.
+        let reply = post(&app(), ROTATE_PATH, json_body(&nothing_to_decrypt)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        // And the certificate endpoint logs the registry's error.
+        let reply = call_with(&no_keys, "GET", CERT_PATH, Vec::new(), "").await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let text = log.text();
+        assert!(
+            text.contains("cannot get certificates error=\"key registry has no keys\"")
+                || text.contains("cannot get certificates error=key registry has no keys"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -1,10 +1,12 @@
 //! sealed-secrets-controller: a drop-in replacement for upstream's Sealed Secrets controller.
 //!
-//! Startup, in the order of upstream's `pkg/controller/main.go` `Main`: flags → logging →
+//! Startup, in the order of upstream's `pkg/controller/main.go` `Main` (v0.40.0): flags → logging →
 //! Kubernetes client → key registry (load the key Secrets, generate the first key if needed) → key
-//! renewal, SIGUSR1 and the key Secret watch → one controller per namespace scope → the HTTP and
-//! metrics servers. SIGTERM/SIGINT shut the servers and controllers down gracefully. Startup
-//! errors print `error: ...` and exit 1.
+//! renewal, SIGUSR1 and the key Secret watch → the main controller → the HTTP and metrics servers
+//! → one controller per existing additional namespace (`startAdditionalNamespaceControllers`),
+//! after which `/readyz` answers `ok`. SIGTERM/SIGINT shut the servers and controllers down
+//! gracefully. Startup errors (a failed namespace lookup included, once every lookup is done) print
+//! `error: ...` and exit 1.
 
 mod config;
 mod controller;
@@ -19,10 +21,14 @@ mod reconcile;
 mod registry;
 mod secret_update;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use futures::StreamExt as _;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
@@ -47,6 +53,9 @@ use crate::registry::KeyRegistry;
 const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 /// How long running reconciles and requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Namespace lookups at once during the bootstrap (upstream
+/// `additionalNamespaceBootstrapConcurrency`).
+const BOOTSTRAP_CONCURRENCY: usize = 16;
 
 fn main() -> ExitCode {
     match start(ParsedFlags::parse_from(std::env::args_os())) {
@@ -128,15 +137,18 @@ fn start(parsed: ParsedFlags) -> Result<(), Exit> {
     Ok(result?)
 }
 
-/// config -> client -> key registry -> controllers -> HTTP servers, then serve until a signal (or
-/// a server failure) and shut down.
+/// config -> client -> key registry -> main controller -> HTTP servers -> additional-namespace
+/// controllers, then serve until a signal (or a server failure) and shut down.
 async fn run(flags: Flags) -> Result<(), RunError> {
     info!(version = VERSION, "Starting sealed-secrets controller");
     let (cfg, addrs) = load_config(&flags)?;
     let client = kube_client(&cfg).await?;
     let mut prom = Registry::default();
     let shared = Shared {
-        metrics: Arc::new(Metrics::new(&mut prom)),
+        metrics: Arc::new(Metrics::with_options(
+            &mut prom,
+            cfg.metrics_omit_secret_labels,
+        )),
         keys: Arc::new(KeyRegistry::new()),
         recorder: Arc::new(EventRecorder::new(client.clone())),
         clock: Arc::new(SystemClock),
@@ -145,9 +157,24 @@ async fn run(flags: Flags) -> Result<(), RunError> {
     let namespace = own_namespace();
     let shutdown = CancellationToken::new();
     let background = start_key_registry(&cfg, &shared, &namespace, &shutdown).await?;
-    let controllers = start_controllers(&cfg, &shared, &namespace, &shutdown).await?;
-    let servers = start_http_servers(&cfg, addrs, &shared, prom, &shutdown).await?;
-    shut_down(shutdown, servers, controllers, background).await
+    let controllers = Controllers::new(&cfg, &shared, &shutdown);
+    let main_scope =
+        (!cfg.all_namespaces || cfg.additional_namespaces_set).then(|| namespace.clone());
+    let mut main_controller = JoinSet::new();
+    controllers.start(&mut main_controller, main_scope);
+    let to_probe = namespaces_to_probe(&cfg.additional_namespaces, &namespace);
+    let ready = Arc::new(AtomicBool::new(to_probe.is_empty()));
+    let servers = start_http_servers(&cfg, addrs, &shared, prom, ready.clone(), &shutdown).await?;
+    let bootstrap = controllers.bootstrap(shared.client.clone(), to_probe);
+    serve_until_stopped(
+        shutdown,
+        servers,
+        main_controller,
+        background,
+        bootstrap,
+        ready,
+    )
+    .await
 }
 
 /// The two listen addresses, parsed before anything else starts.
@@ -291,75 +318,112 @@ fn handler(kind: SignalKind, name: &'static str) -> Result<Signal, RunError> {
     signal(kind).map_err(|e| RunError::Signal(name, e))
 }
 
-/// One controller per namespace scope (upstream `Main`, `prepareController`).
-async fn start_controllers(
-    cfg: &Config,
-    shared: &Shared,
-    namespace: &str,
-    shutdown: &CancellationToken,
-) -> Result<JoinSet<()>, RunError> {
-    let ctx = Arc::new(reconcile::Context::new(
-        shared.client.clone(),
-        shared.keys.clone(),
-        shared.metrics.clone(),
-        shared.recorder.clone(),
-        shared.clock.clone(),
-        reconcile::Settings {
-            accept_v1_data: cfg.accept_v1_data,
-            update_status: cfg.update_status,
-            old_gc_behavior: cfg.old_gc_behavior,
-            max_unseal_retries: cfg.max_unseal_retries,
-        },
-    ));
-    let mut controllers = JoinSet::new();
-    for scope in scopes(cfg, &shared.client, namespace).await? {
-        if let Some(ns) = &scope.namespace {
+/// Starts controller instances (upstream `prepareController` + `go controller.Run`), all with the
+/// same reconcile context.
+struct Controllers {
+    ctx: Arc<reconcile::Context>,
+    label_selector: Option<String>,
+    skip_recreate: bool,
+    shutdown: CancellationToken,
+}
+
+impl Controllers {
+    fn new(cfg: &Config, shared: &Shared, shutdown: &CancellationToken) -> Self {
+        let ctx = Arc::new(reconcile::Context::new(
+            shared.client.clone(),
+            shared.keys.clone(),
+            shared.metrics.clone(),
+            shared.recorder.clone(),
+            shared.clock.clone(),
+            reconcile::Settings {
+                accept_v1_data: cfg.accept_v1_data,
+                update_status: cfg.update_status,
+                old_gc_behavior: cfg.old_gc_behavior,
+                max_unseal_retries: cfg.max_unseal_retries,
+            },
+        ));
+        Controllers {
+            ctx,
+            label_selector: cfg.label_selector.clone(),
+            skip_recreate: cfg.skip_recreate,
+            shutdown: shutdown.clone(),
+        }
+    }
+
+    /// One controller for `namespace` (`None`: all namespaces) in `set`.
+    fn start(&self, set: &mut JoinSet<()>, namespace: Option<String>) {
+        if let Some(ns) = &namespace {
             info!(namespace = %ns, "Starting informer");
         }
-        controllers.spawn(controller::run(ctx.clone(), scope, shutdown.clone()));
+        let scope = controller::Scope {
+            namespace,
+            label_selector: self.label_selector.clone(),
+            skip_recreate: self.skip_recreate,
+        };
+        set.spawn(controller::run(
+            self.ctx.clone(),
+            scope,
+            self.shutdown.clone(),
+        ));
     }
-    Ok(controllers)
-}
 
-/// The controller instances: all namespaces, or the own namespace plus every existing
-/// additional namespace.
-async fn scopes(
-    cfg: &Config,
-    client: &Client,
-    own: &str,
-) -> Result<Vec<controller::Scope>, RunError> {
-    let scope = |namespace: Option<String>| controller::Scope {
-        namespace,
-        label_selector: cfg.label_selector.clone(),
-        skip_recreate: cfg.skip_recreate,
-    };
-    if cfg.all_namespaces && cfg.additional_namespaces.is_empty() {
-        return Ok(vec![scope(None)]);
-    }
-    let mut out = vec![scope(Some(own.to_string()))];
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in &cfg.additional_namespaces {
-        match namespaces.get_opt(ns).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                error!(namespace = %ns, "namespace doesn't exist");
-                continue;
+    /// Upstream `startAdditionalNamespaceControllers`: looks each namespace up, at most
+    /// [`BOOTSTRAP_CONCURRENCY`] at once, and starts a controller for each that exists (a missing
+    /// one is logged and skipped). Any other lookup error fails the bootstrap, once every lookup is
+    /// done (the first to fail is reported). The controllers started are returned.
+    fn bootstrap(
+        self,
+        client: Client,
+        namespaces: Vec<String>,
+    ) -> impl Future<Output = Result<JoinSet<()>, RunError>> {
+        async move {
+            let api: Api<Namespace> = Api::all(client);
+            let mut lookups = futures::stream::iter(namespaces)
+                .map(|ns| {
+                    let api = api.clone();
+                    async move {
+                        let found = api.get_opt(&ns).await;
+                        (ns, found)
+                    }
+                })
+                .buffer_unordered(BOOTSTRAP_CONCURRENCY);
+            let mut started = JoinSet::new();
+            let mut first_error = None;
+            while let Some((ns, found)) = lookups.next().await {
+                match found {
+                    Ok(Some(_)) => self.start(&mut started, Some(ns)),
+                    Ok(None) => error!(namespace = %ns, "namespace doesn't exist"),
+                    Err(e) => {
+                        first_error.get_or_insert(RunError::GetNamespace(ns, e));
+                    }
+                }
             }
-            Err(e) => return Err(RunError::GetNamespace(ns.clone(), e)),
-        }
-        if ns != own {
-            out.push(scope(Some(ns.clone())));
+            match first_error {
+                Some(e) => Err(e),
+                None => Ok(started),
+            }
         }
     }
-    Ok(out)
 }
 
-/// The HTTP and metrics servers, once keys and controllers are up (as upstream's `Main`).
+/// The additional namespaces to look up: all but the controller's own, which the main controller
+/// already watches (upstream skips it, and empty items, without a lookup).
+fn namespaces_to_probe(additional: &[String], own: &str) -> Vec<String> {
+    additional
+        .iter()
+        .filter(|ns| ns.as_str() != own && !ns.is_empty())
+        .cloned()
+        .collect()
+}
+
+/// The HTTP and metrics servers, once the keys and the main controller are up, before the
+/// additional namespaces (as upstream's `Main`).
 async fn start_http_servers(
     cfg: &Config,
     addrs: ListenAddrs,
     shared: &Shared,
     prom: Registry,
+    ready: Arc<AtomicBool>,
     shutdown: &CancellationToken,
 ) -> Result<JoinSet<std::io::Result<()>>, RunError> {
     let listen = |addr: &str| {
@@ -378,6 +442,7 @@ async fn start_http_servers(
         accept_v1_data: cfg.accept_v1_data,
         rate_limit: cfg.rate_limit,
         rate_limit_burst: cfg.rate_limit_burst,
+        ready,
     };
     let mut servers = JoinSet::new();
     servers.spawn(http::serve_main(
@@ -397,26 +462,46 @@ async fn start_http_servers(
     Ok(servers)
 }
 
-/// Serves until SIGTERM/SIGINT or a server exits, then stops the servers and the controllers
-/// (waiting up to [`SHUTDOWN_GRACE`] for running requests and reconciles) and the background tasks.
-async fn shut_down(
+/// Runs the additional-namespace `bootstrap` (then sets `ready`) and serves until SIGTERM/SIGINT,
+/// a server exit or a failed bootstrap; then stops the servers and the controllers (waiting up to
+/// [`SHUTDOWN_GRACE`] for running requests and reconciles) and the background tasks.
+async fn serve_until_stopped(
     shutdown: CancellationToken,
     mut servers: JoinSet<std::io::Result<()>>,
     mut controllers: JoinSet<()>,
     mut background: JoinSet<()>,
+    bootstrap: impl Future<Output = Result<JoinSet<()>, RunError>>,
+    ready: Arc<AtomicBool>,
 ) -> Result<(), RunError> {
-    let outcome = tokio::select! {
-        signal = shutdown_signal() => signal,
-        Some(result) = servers.join_next() => match result {
-            Ok(Ok(())) => Err(RunError::ServerStopped),
-            Ok(Err(e)) => Err(RunError::ServerFailed(e)),
-            Err(e) => Err(RunError::ServerTask(e)),
-        },
+    let mut signal = std::pin::pin!(shutdown_signal());
+    let mut bootstrap = std::pin::pin!(bootstrap);
+    let mut bootstrapping = true;
+    let mut additional = JoinSet::new();
+    let outcome = loop {
+        tokio::select! {
+            signal = &mut signal => break signal,
+            Some(result) = servers.join_next() => break match result {
+                Ok(Ok(())) => Err(RunError::ServerStopped),
+                Ok(Err(e)) => Err(RunError::ServerFailed(e)),
+                Err(e) => Err(RunError::ServerTask(e)),
+            },
+            started = &mut bootstrap, if bootstrapping => {
+                bootstrapping = false;
+                match started {
+                    Ok(started) => {
+                        additional = started;
+                        ready.store(true, Ordering::Release);
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        }
     };
     shutdown.cancel();
     let drain = async {
         while servers.join_next().await.is_some() {}
         while controllers.join_next().await.is_some() {}
+        while additional.join_next().await.is_some() {}
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         error!("graceful shutdown timed out");
@@ -433,4 +518,28 @@ async fn shutdown_signal() -> Result<(), RunError> {
         _ = int.recv() => info!("SIGINT received, shutting down"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::config::additional_namespaces;
+
+    /// Upstream v0.39.0 `startAdditionalNamespaceControllers`: trimmed items, empty ones and the
+    /// own namespace skipped; ours also drops duplicates after trimming.
+    #[test]
+    fn namespace_list_rule() {
+        let probe = |flag: &str, own: &str| namespaces_to_probe(&additional_namespaces(flag), own);
+        assert!(probe("", "kube-system").is_empty());
+        assert!(probe(",", "kube-system").is_empty());
+        assert!(probe("kube-system", "kube-system").is_empty());
+        assert_eq!(probe("a,b,", "kube-system"), ["a", "b"]);
+        assert_eq!(
+            probe(" a, kube-system ,a , b,,a", "kube-system"),
+            ["a", "b"]
+        );
+        assert_eq!(probe("kube-system,a", "a"), ["kube-system"]);
+        assert_eq!(probe("b, a", "x"), ["b", "a"]);
+    }
 }

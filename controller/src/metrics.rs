@@ -77,6 +77,8 @@ pub struct Metrics {
     http_request_duration: HistogramFamily,
     /// Ours: key Secrets without the backup annotation (docs/operations.md).
     keys_not_backed_up: Gauge,
+    /// `--metrics-omit-secret-labels`: `condition_info` never gets a series.
+    omit_secret_labels: bool,
 }
 
 /// Unregistered metrics (for tests and tools that do not expose them).
@@ -91,14 +93,27 @@ impl Default for Metrics {
             http_requests: Family::default(),
             http_request_duration: Family::new_with_constructor(default_histogram),
             keys_not_backed_up: Gauge::default(),
+            omit_secret_labels: false,
         }
     }
 }
 
 impl Metrics {
     /// Registers every metric in `registry`, under `sealed_secrets_controller_`.
+    #[cfg(test)]
     pub fn new(registry: &mut Registry) -> Self {
-        let m = Metrics::default();
+        Self::with_options(registry, false)
+    }
+
+    /// [`Metrics::new`]; with `omit_secret_labels` (`--metrics-omit-secret-labels`, upstream
+    /// `SetMetricsOmitSecretLabels`) `condition_info` is never set and not exposed, so `/metrics`
+    /// names no SealedSecret (upstream's stays registered, but client_golang exposes nothing for
+    /// an empty vector).
+    pub fn with_options(registry: &mut Registry, omit_secret_labels: bool) -> Self {
+        let m = Metrics {
+            omit_secret_labels,
+            ..Metrics::default()
+        };
         let r = registry.sub_registry_with_prefix(PREFIX);
         r.register(
             "unseal_requests",
@@ -110,11 +125,15 @@ impl Metrics {
             "Total number of sealed secret unseal errors by reason",
             m.unseal_errors.clone(),
         );
-        r.register(
-            "condition_info",
-            "Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)",
-            m.condition_info.clone(),
-        );
+        // prometheus-client writes HELP and TYPE even for an empty family, client_golang nothing:
+        // an omitted family is therefore not registered at all.
+        if !omit_secret_labels {
+            r.register(
+                "condition_info",
+                "Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)",
+                m.condition_info.clone(),
+            );
+        }
         r.register(
             "http_requests",
             "A counter for requests to the wrapped handler",
@@ -171,6 +190,9 @@ impl Metrics {
         instance: &str,
         value: i64,
     ) {
+        if self.omit_secret_labels {
+            return;
+        }
         let labels = ConditionLabels {
             namespace: namespace.to_string(),
             name: name.to_string(),
@@ -198,6 +220,9 @@ impl Metrics {
 
     /// Drops every condition_info series of a deleted SealedSecret.
     pub fn remove_conditions(&self, namespace: &str, name: &str) {
+        if self.omit_secret_labels {
+            return;
+        }
         let mut series = self.lock_series();
         series.retain(|l| {
             let matches = l.namespace == namespace && l.name == name;
@@ -335,6 +360,40 @@ mod tests {
         assert_eq!(sanitize_method("patch"), "patch");
         assert_eq!(sanitize_method("Get"), "unknown");
         assert_eq!(sanitize_method("PROPFIND"), "unknown");
+    }
+
+    /// U8: with `--metrics-omit-secret-labels` the condition_info family is absent; the other
+    /// metrics (namespaces in unseal_errors included) are unchanged.
+    #[test]
+    fn omit_secret_labels_hides_condition_info_only() {
+        let mut with = Registry::default();
+        let mut without = Registry::default();
+        let shown = Metrics::new(&mut with);
+        let omitted = Metrics::with_options(&mut without, true);
+        for m in [&shown, &omitted] {
+            m.set_condition("ns1", "s1", "Synced", "inst", 1);
+            m.set_condition("ns1", "s2", "Synced", "", -1);
+            m.remove_conditions("ns1", "s2");
+            m.unseal_error("unseal", "ns1");
+            m.http_request("/v1/verify", "POST", 200, Duration::from_millis(3));
+        }
+        let shown = encode(&with).unwrap();
+        let omitted = encode(&without).unwrap();
+        assert!(
+            shown.contains("sealed_secrets_controller_condition_info{"),
+            "{shown}"
+        );
+        assert!(!omitted.contains("condition_info"), "{omitted}");
+        assert!(!omitted.contains("name=\"s1\""), "{omitted}");
+        let without_condition: String = shown
+            .lines()
+            .filter(|l| !l.contains("condition_info"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(omitted, without_condition);
+        assert!(omitted.contains(
+            "sealed_secrets_controller_unseal_errors_total{reason=\"unseal\",namespace=\"ns1\"} 1\n"
+        ));
     }
 
     #[test]
