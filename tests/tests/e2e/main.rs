@@ -38,6 +38,7 @@ mod case;
 mod cluster;
 mod controller;
 mod drill;
+mod endpoints;
 mod interop;
 mod scalars;
 mod takeover;
@@ -88,6 +89,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 3,
         tests: controller::tests,
+    },
+    Suite {
+        name: "endpoints",
+        controller: "ours",
+        threads: 1,
+        tests: endpoints::tests,
     },
     Suite {
         name: "takeover",
