@@ -371,37 +371,35 @@ impl Controllers {
     /// [`BOOTSTRAP_CONCURRENCY`] at once, and starts a controller for each that exists (a missing
     /// one is logged and skipped). Any other lookup error fails the bootstrap, once every lookup is
     /// done (the first to fail is reported). The controllers started are returned.
-    fn bootstrap(
+    async fn bootstrap(
         self,
         client: Client,
         namespaces: Vec<String>,
-    ) -> impl Future<Output = Result<JoinSet<()>, RunError>> {
-        async move {
-            let api: Api<Namespace> = Api::all(client);
-            let mut lookups = futures::stream::iter(namespaces)
-                .map(|ns| {
-                    let api = api.clone();
-                    async move {
-                        let found = api.get_opt(&ns).await;
-                        (ns, found)
-                    }
-                })
-                .buffer_unordered(BOOTSTRAP_CONCURRENCY);
-            let mut started = JoinSet::new();
-            let mut first_error = None;
-            while let Some((ns, found)) = lookups.next().await {
-                match found {
-                    Ok(Some(_)) => self.start(&mut started, Some(ns)),
-                    Ok(None) => error!(namespace = %ns, "namespace doesn't exist"),
-                    Err(e) => {
-                        first_error.get_or_insert(RunError::GetNamespace(ns, e));
-                    }
+    ) -> Result<JoinSet<()>, RunError> {
+        let api: Api<Namespace> = Api::all(client);
+        let mut lookups = futures::stream::iter(namespaces)
+            .map(|ns| {
+                let api = api.clone();
+                async move {
+                    let found = api.get_opt(&ns).await;
+                    (ns, found)
+                }
+            })
+            .buffer_unordered(BOOTSTRAP_CONCURRENCY);
+        let mut started = JoinSet::new();
+        let mut first_error = None;
+        while let Some((ns, found)) = lookups.next().await {
+            match found {
+                Ok(Some(_)) => self.start(&mut started, Some(ns)),
+                Ok(None) => error!(namespace = %ns, "namespace doesn't exist"),
+                Err(e) => {
+                    first_error.get_or_insert(RunError::GetNamespace(ns, e));
                 }
             }
-            match first_error {
-                Some(e) => Err(e),
-                None => Ok(started),
-            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(started),
         }
     }
 }

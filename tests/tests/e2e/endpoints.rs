@@ -2,8 +2,8 @@
 //! plane with our controller (docs/operations.md): `/v1/rotate` behind the verify rate limiter with
 //! a bucket of its own, `/readyz` answering 503 while the `--additional-namespaces` bootstrap is in
 //! flight (the API already serving) and 200 after it, a sloppy namespace list that still starts,
-//! `--metrics-omit-secret-labels`, and the deploy/ kustomize base admitted under the restricted
-//! Pod Security Standard.
+//! `--metrics-omit-secret-labels`, a failed namespace lookup ending the controller with a clear
+//! error, and the deploy/ kustomize base admitted under the restricted Pod Security Standard.
 //!
 //! Suite `endpoints` of the e2e binary (main.rs). The cases restart the controller with the flags
 //! they need, so they run one at a time.
@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Test> {
             rotate_is_rate_limited_with_a_bucket_of_its_own,
             readyz_waits_for_the_additional_namespace_bootstrap,
             metrics_omit_secret_labels_exposes_no_condition_info,
+            failed_namespace_lookup_stops_the_controller_after_the_bootstrap,
             deploy_base_is_admitted_under_the_restricted_pod_security_standard;
     ]
     .to_vec()
@@ -263,6 +264,86 @@ fn metrics_omit_secret_labels_exposes_no_condition_info(c: &Cluster) {
     restart_with(c, &[]);
 }
 
+/// Upstream v0.39.0 `startAdditionalNamespaceControllers`: a lookup error other than NotFound
+/// (here: the controller's ClusterRole loses `get` on namespaces) ends the controller once the
+/// bootstrap is done, with one `error:` line and exit 1 (upstream panics; docs/compatibility.md),
+/// after the HTTP servers came up.
+fn failed_namespace_lookup_stops_the_controller_after_the_bootstrap(c: &Cluster) {
+    let t = Case::new(c, "lookup-error");
+    let role: Value = serde_json::from_str(&c.kubectl_ok(
+        &["get", "clusterrole", "secrets-unsealer", "-o", "json"],
+        b"",
+    ))
+    .unwrap();
+    let rules = role["rules"].as_array().unwrap();
+    let index = rules
+        .iter()
+        .position(|r| r["resources"] == json!(["namespaces"]))
+        .expect("the namespaces rule of deploy/rbac.yaml");
+    let patch = |op: Value| {
+        c.kubectl_ok(
+            &[
+                "patch",
+                "clusterrole",
+                "secrets-unsealer",
+                "--type=json",
+                "-p",
+                &op.to_string(),
+            ],
+            b"",
+        );
+    };
+    let sa = format!(
+        "--as=system:serviceaccount:{}:{}",
+        c.controller_namespace, c.controller_name
+    );
+    let can_get = || {
+        let out = c.kubectl(&["auth", "can-i", "get", "namespaces", &sa], b"");
+        stdout(&out).trim() == "yes"
+    };
+    assert!(can_get());
+    patch(json!([{"op": "remove", "path": format!("/rules/{index}")}]));
+    e2e::wait_for(30, "namespaces get revoked", || (!can_get()).then_some(()));
+
+    // Slow on purpose (6 lookups at 1 per second): the controller is still up when cluster.sh
+    // sees /healthz, and it exits only once every lookup has failed.
+    let namespaces: Vec<String> = std::iter::once(t.ns.clone())
+        .chain((0..5).map(|i| t.other_namespace(&format!("lookup{i}"))))
+        .collect();
+    let flag = format!("--additional-namespaces={}", namespaces.join(","));
+    restart_with(c, &[&flag, "--kubeclient-qps=1", "--kubeclient-burst=1"]);
+    let prefix = "error: cannot get namespace ";
+    let log = e2e::wait_for(60, "the controller's error line", || {
+        let log = std::fs::read_to_string(&t.log).unwrap();
+        let log = log
+            .get(t.log_start as usize..)
+            .unwrap_or_default()
+            .to_string();
+        log.contains(prefix).then_some(log)
+    });
+    patch(json!([{"op": "add", "path": format!("/rules/{index}"), "value": rules[index]}]));
+    e2e::wait_for(30, "namespaces get restored", || can_get().then_some(()));
+
+    let line = log.lines().find(|l| l.starts_with(prefix)).unwrap();
+    let named = line[prefix.len()..].split(':').next().unwrap();
+    assert!(namespaces.iter().any(|ns| ns == named), "{line}");
+    assert!(line.contains("forbidden"), "{line}");
+    assert!(!log.contains("panicked"), "{log}");
+    // HTTP came up first, and the exit waited for the other lookups (about 5 s at 1 per second).
+    let at = |msg: &str| {
+        let line = log
+            .lines()
+            .find(|l| l.contains(msg))
+            .unwrap_or_else(|| panic!("{msg} missing from\n{log}"));
+        seconds_of_day(line)
+    };
+    let serving = at("msg=\"HTTP server serving\"");
+    let failed = at("level=ERROR msg=\"controller failed\"");
+    assert!(failed - serving >= 3.0, "{serving} {failed}\n{log}");
+    restart_with(c, &[]);
+    assert_eq!(get(c.var("SSRS_CONTROLLER_URL"), "/readyz").status, 200);
+}
+
 /// deploy/ (`kubectl kustomize`): the controller's pod template passes the restricted Pod
 /// Security Standard (admission of a Pod built from it, server-side dry run, in a namespace that
 /// enforces `restricted`), readiness on /readyz and liveness on /healthz. The same Pod without
@@ -358,4 +439,15 @@ fn deploy_base_is_admitted_under_the_restricted_pod_security_standard(c: &Cluste
         "{}",
         stderr(&refused)
     );
+}
+
+/// The time of day of a log line (`time=2026-12-01T12:09:15.816Z ...`), in seconds.
+fn seconds_of_day(line: &str) -> f64 {
+    let time = line
+        .strip_prefix("time=")
+        .and_then(|rest| rest.split(['T', 'Z']).nth(1))
+        .unwrap_or_else(|| panic!("no time in {line}"));
+    time.split(':')
+        .map(|part| part.parse::<f64>().unwrap())
+        .fold(0.0, |acc, part| acc * 60.0 + part)
 }
