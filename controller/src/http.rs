@@ -850,6 +850,30 @@ mod tests {
         );
     }
 
+    /// The 4th back-to-back request of a client with the default quota (2/s, burst 2): throttled's
+    /// 429 and headers.
+    fn assert_denied(denied: &Reply) {
+        assert_eq!(denied.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(denied.body, "limit exceeded\n");
+        assert_eq!(denied.headers[header::CONTENT_TYPE], TEXT_PLAIN);
+        assert_eq!(denied.headers["x-ratelimit-limit"], "3");
+        assert_eq!(denied.headers["x-ratelimit-remaining"], "0");
+        assert_eq!(denied.headers["x-ratelimit-reset"], "2");
+        assert_eq!(denied.headers["retry-after"], "1");
+    }
+
+    /// The metrics text of `registry`, which must hold each of `lines`.
+    fn assert_exposes(registry: &prometheus_client::registry::Registry, lines: &[&str]) -> String {
+        let text = crate::metrics::encode(registry).unwrap();
+        for line in lines {
+            assert!(
+                text.contains(&format!("{line}\n")),
+                "{line} missing from\n{text}"
+            );
+        }
+        text
+    }
+
     #[tokio::test]
     async fn verify_is_rate_limited_per_client() {
         let app = app();
@@ -867,17 +891,7 @@ mod tests {
             assert_eq!(r.headers["x-ratelimit-remaining"], (2 - i).to_string());
             assert!(r.headers.get("retry-after").is_none());
         }
-        let denied = &replies[3];
-        assert_eq!(denied.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(denied.body, "limit exceeded\n");
-        assert_eq!(
-            denied.headers[header::CONTENT_TYPE],
-            "text/plain; charset=utf-8"
-        );
-        assert_eq!(denied.headers["x-ratelimit-limit"], "3");
-        assert_eq!(denied.headers["x-ratelimit-remaining"], "0");
-        assert_eq!(denied.headers["x-ratelimit-reset"], "2");
-        assert_eq!(denied.headers["retry-after"], "1");
+        assert_denied(&replies[3]);
         // Another client (X-Forwarded-For, case-insensitive) has its own bucket.
         let other = call_with(&app, "POST", VERIFY_PATH, Vec::new(), "192.0.2.2").await;
         assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -916,25 +930,15 @@ mod tests {
             );
             assert!(r.headers.get("retry-after").is_none());
         }
-        let denied = &replies[3];
-        assert_eq!(denied.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(denied.body, "limit exceeded\n");
-        assert_eq!(denied.headers[header::CONTENT_TYPE], TEXT_PLAIN);
-        assert_eq!(denied.headers["x-ratelimit-limit"], "3");
-        assert_eq!(denied.headers["x-ratelimit-remaining"], "0");
-        assert_eq!(denied.headers["x-ratelimit-reset"], "2");
-        assert_eq!(denied.headers["retry-after"], "1");
-        let text = crate::metrics::encode(&registry).unwrap();
-        for line in [
-            r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="200",method="post"} 3"#,
-            r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="429",method="post"} 1"#,
-            r#"sealed_secrets_controller_http_request_duration_seconds_count{path="/v1/rotate",method="post"} 4"#,
-        ] {
-            assert!(
-                text.contains(&format!("{line}\n")),
-                "{line} missing from\n{text}"
-            );
-        }
+        assert_denied(&replies[3]);
+        assert_exposes(
+            &registry,
+            &[
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="200",method="post"} 3"#,
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="429",method="post"} 1"#,
+                r#"sealed_secrets_controller_http_request_duration_seconds_count{path="/v1/rotate",method="post"} 4"#,
+            ],
+        );
     }
 
     #[tokio::test]
@@ -1267,19 +1271,16 @@ mod tests {
         call_with(&app, "PROPFIND", CERT_PATH, Vec::new(), "").await;
         post(&app, VERIFY_PATH, json_body(&vector("strict"))).await;
         post(&app, ROTATE_PATH, Vec::new()).await;
-        let text = crate::metrics::encode(&registry).unwrap();
-        for line in [
-            r#"sealed_secrets_controller_http_requests_total{path="/v1/cert.pem",code="200",method="get"} 1"#,
-            r#"sealed_secrets_controller_http_requests_total{path="/v1/cert.pem",code="200",method="unknown"} 1"#,
-            r#"sealed_secrets_controller_http_requests_total{path="/v1/verify",code="200",method="post"} 1"#,
-            r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="500",method="post"} 1"#,
-            r#"sealed_secrets_controller_http_request_duration_seconds_count{path="/v1/verify",method="post"} 1"#,
-        ] {
-            assert!(
-                text.contains(&format!("{line}\n")),
-                "{line} missing from\n{text}"
-            );
-        }
+        let text = assert_exposes(
+            &registry,
+            &[
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/cert.pem",code="200",method="get"} 1"#,
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/cert.pem",code="200",method="unknown"} 1"#,
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/verify",code="200",method="post"} 1"#,
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/rotate",code="500",method="post"} 1"#,
+                r#"sealed_secrets_controller_http_request_duration_seconds_count{path="/v1/verify",method="post"} 1"#,
+            ],
+        );
         assert!(!text.contains("/healthz"), "{text}");
     }
 
