@@ -1,6 +1,6 @@
-//! The `/v1/verify` rate limiter: GCRA with the parameters and results of upstream's
-//! `throttled.GCRARateLimiter` over a bounded in-memory store, and the response headers of
-//! `throttled.HTTPRateLimiter`. Time is passed in so the behaviour is testable without sleeping.
+//! The `/v1/verify` and `/v1/rotate` rate limiter: GCRA with the parameters and results of
+//! upstream's `throttled.GCRARateLimiter` over a bounded in-memory store, and the response headers
+//! of `throttled.HTTPRateLimiter`. Time is passed in so the behaviour is testable without sleeping.
 //!
 //! Ours rather than governor's keyed limiter (which `qps.rs` uses for the client side): the
 //! headers need throttled's exact `remaining` and reset arithmetic (governor reports neither in
