@@ -53,6 +53,7 @@ pub fn tests() -> Vec<Test> {
         cluster:
             c23_controller_version,
             upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller,
+            upstream_v0_36_6_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller,
             verify_answers_the_same_whatever_the_template_does_with_the_plaintext,
             rotate_ignores_scope_annotations_in_the_template,
             verify_flood_is_rate_limited_and_the_controller_stays_healthy;
@@ -717,12 +718,29 @@ fn c23_controller_version(c: &Cluster) {
 // ---------------------------------------------------------------------------------------------
 // upstream kubeseal against our controller
 
+/// The primary peer's kubeseal (the cluster's, v0.40.0).
 fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(c: &Cluster) {
+    upstream_kubeseal_against_our_controller(c, &c.upstream_kubeseal, &c.upstream_version);
+}
+
+/// The second peer's kubeseal: teams upgrade the controller before every laptop's kubeseal.
+fn upstream_v0_36_6_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(
+    c: &Cluster,
+) {
+    let kubeseal = e2e::upstream_kubeseal(e2e::UPSTREAM_SECOND);
+    upstream_kubeseal_against_our_controller(c, &kubeseal, e2e::UPSTREAM_SECOND);
+}
+
+/// Upstream kubeseal `version` (binary `upstream`) against our controller: `--fetch-cert`, sealing
+/// with the fetched certificate, `--validate` and `--re-encrypt` through the service proxy.
+fn upstream_kubeseal_against_our_controller(c: &Cluster, upstream: &Path, version: &str) {
     let mut t = Case::new(c, "upcli");
     // As an unprivileged user: only the service-proxier Role (deploy/rbac.yaml) lets these through.
     let user = PathBuf::from(c.var("SSRS_USER_KUBECONFIG"));
     let as_user: &[(&str, &Path)] = &[("KUBECONFIG", &user)];
-    let upstream = t.c.upstream_kubeseal.clone();
+    let shown = t.c.run(upstream, &["--version"], b"", &[]);
+    assert_eq!(stdout(&shown), format!("kubeseal version: {version}\n"));
+    let upstream = upstream.to_path_buf();
 
     // --fetch-cert: the newest active key Secret's certificate, as our kubeseal prints it.
     let fetched = t.c.run(&upstream, &["--fetch-cert"], b"", as_user);

@@ -5,7 +5,10 @@
 //! up` in a private state dir), brought up before its first case and torn down after its last,
 //! whatever happened; the suites run at the same time, at most `SSRS_E2E_CLUSTERS` control planes
 //! at once (default 2), and the cases of a suite on a few threads of their own (each case has its
-//! own namespaces). libtest can neither share a fixture between tests nor tear one down at the
+//! own namespaces). A control plane runs Kubernetes v1.37.2 and upstream v0.40.0
+//! ([`e2e::Versions::PRIMARY`]) unless the suite's name says otherwise: `controller@k8s-v1.35.4`
+//! is the `controller` suite on Kubernetes v1.35.4, `takeover@upstream-v0.36.6` the takeover of
+//! an upstream v0.36.6 installation. libtest can neither share a fixture between tests nor tear one down at the
 //! end, hence this small harness (`harness = false`). It takes libtest's arguments: `FILTER...`
 //! (a test runs when its `suite::case` name contains one), `--exact`, `--skip FILTER`,
 //! `--ignored`, `--include-ignored`, `--list`, `--test-threads N` (at most N cases of a suite at
@@ -38,6 +41,7 @@ mod case;
 mod cluster;
 mod controller;
 mod drill;
+mod gc;
 mod interop;
 mod scalars;
 mod takeover;
@@ -47,7 +51,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use e2e::{Cluster, OwnCluster};
+use e2e::{
+    Cluster, K8S_OLDEST, K8S_PRIMARY, OwnCluster, UPSTREAM_PRIMARY, UPSTREAM_SECOND, Versions,
+};
 
 /// One test: a function, with the cluster of its suite if it needs one.
 #[derive(Clone, Copy)]
@@ -67,6 +73,7 @@ pub struct Test {
 }
 
 pub struct Suite {
+    /// `suite[@k8s-<version>][@upstream-<version>]` (see [`suite_versions`]).
     pub name: &'static str,
     /// The controller its control plane starts with (`scripts/cluster.sh up --controller`).
     pub controller: &'static str,
@@ -78,22 +85,46 @@ pub struct Suite {
 /// Longest first: the control planes are given out in this order.
 const SUITES: &[Suite] = &[
     Suite {
-        name: "drill",
-        controller: "none",
-        threads: 2,
-        tests: drill::tests,
-    },
-    Suite {
         name: "controller",
         controller: "ours",
         threads: 3,
         tests: controller::tests,
     },
     Suite {
+        name: "controller@k8s-v1.35.4",
+        controller: "ours",
+        threads: 3,
+        tests: controller::tests,
+    },
+    Suite {
+        name: "drill",
+        controller: "none",
+        threads: 2,
+        tests: drill::tests,
+    },
+    Suite {
         name: "takeover",
         controller: "upstream",
         threads: 1,
         tests: takeover::tests,
+    },
+    Suite {
+        name: "takeover@upstream-v0.36.6",
+        controller: "upstream",
+        threads: 1,
+        tests: takeover::tests,
+    },
+    Suite {
+        name: "gc_upstream",
+        controller: "upstream",
+        threads: 1,
+        tests: gc::tests,
+    },
+    Suite {
+        name: "gc_ours",
+        controller: "ours",
+        threads: 1,
+        tests: gc::tests,
     },
     Suite {
         name: "cluster_upstream",
@@ -103,6 +134,18 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         name: "cluster_ours",
+        controller: "ours",
+        threads: 2,
+        tests: cluster::tests,
+    },
+    Suite {
+        name: "cluster_upstream@k8s-v1.35.4",
+        controller: "upstream",
+        threads: 2,
+        tests: cluster::tests,
+    },
+    Suite {
+        name: "cluster_ours@k8s-v1.35.4",
         controller: "ours",
         threads: 2,
         tests: cluster::tests,
@@ -120,6 +163,35 @@ const SUITES: &[Suite] = &[
         tests: scalars::tests,
     },
 ];
+
+/// The versions the control plane of suite `name` runs: [`Versions::PRIMARY`], changed by each
+/// `@k8s-<version>` or `@upstream-<version>` suffix of the name; only versions that
+/// `scripts/tools.sh all` builds.
+fn suite_versions(name: &'static str) -> Result<Versions, String> {
+    let mut versions = Versions::PRIMARY;
+    for part in name.split('@').skip(1) {
+        if let Some(v) = part.strip_prefix("k8s-") {
+            if ![K8S_PRIMARY, K8S_OLDEST].contains(&v) {
+                return Err(format!(
+                    "suite {name}: Kubernetes {v} is not a tested version"
+                ));
+            }
+            versions.k8s = v;
+        } else if let Some(v) = part.strip_prefix("upstream-") {
+            if ![UPSTREAM_PRIMARY, UPSTREAM_SECOND].contains(&v) {
+                return Err(format!(
+                    "suite {name}: upstream {v} is not a tested version"
+                ));
+            }
+            versions.upstream = v;
+        } else {
+            return Err(format!(
+                "suite {name}: `@{part}` is neither `@k8s-<version>` nor `@upstream-<version>`"
+            ));
+        }
+    }
+    Ok(versions)
+}
 
 #[derive(Default)]
 struct Args {
@@ -247,7 +319,13 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
     if tests.iter().any(|t| !matches!(t.body, Body::Plain(_))) {
         let mut up = None;
         let outcome = run_named(&format!("{}::(control plane up)", suite.name), || {
-            up = Some(OwnCluster::up(suite.name, suite.controller, &[]));
+            let versions = suite_versions(suite.name).unwrap();
+            up = Some(OwnCluster::up_on(
+                versions,
+                suite.name,
+                suite.controller,
+                &[],
+            ));
         });
         if let Outcome::Failed(message) = outcome {
             for t in tests {
@@ -261,10 +339,16 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
             return;
         }
         own = up;
+        let versions = own
+            .as_ref()
+            .map(|o| o.versions)
+            .unwrap_or(Versions::PRIMARY);
         eprintln!(
-            "[e2e] {}: control plane ({} controller) up after {:.1}s",
+            "[e2e] {}: control plane ({} controller, Kubernetes {}, upstream {}) up after {:.1}s",
             suite.name,
             suite.controller,
+            versions.k8s,
+            versions.upstream,
             started.elapsed().as_secs_f64()
         );
     }
@@ -313,6 +397,13 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
             tests_done.as_secs_f64(),
             started.elapsed().as_secs_f64()
         );
+    } else {
+        eprintln!(
+            "[e2e] {}: {} tests done after {:.1}s",
+            suite.name,
+            tests.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -324,6 +415,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(e) = SUITES.iter().find_map(|s| suite_versions(s.name).err()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let (mut ignored, mut filtered_out) = (Vec::new(), 0);
     let mut plan: Vec<(&Suite, Vec<Test>)> = Vec::new();
     for suite in SUITES {
