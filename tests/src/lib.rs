@@ -686,6 +686,8 @@ pub struct OwnCluster {
     pub dir: PathBuf,
     /// What it runs (and what [`OwnCluster::then_up`] brings up next).
     pub versions: Versions,
+    /// How long [`OwnCluster::up`] waited for a free slot before it started.
+    pub waited: std::time::Duration,
     cluster: Option<Cluster>,
     down: bool,
     watchdog: Option<(Child, ChildStdin)>,
@@ -702,7 +704,12 @@ impl OwnCluster {
 
     /// [`OwnCluster::up`] on the given Kubernetes and upstream releases.
     pub fn up_on(versions: Versions, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
-        Self::up_in(ClusterSlot::acquire(), versions, tag, controller, flags)
+        let queued = std::time::Instant::now();
+        let slot = ClusterSlot::acquire();
+        let waited = queued.elapsed();
+        let mut own = Self::up_in(slot, versions, tag, controller, flags);
+        own.waited = waited;
+        own
     }
 
     /// Tears this cluster down (see [`OwnCluster::down`]) and brings up the next one in its slot
@@ -734,6 +741,7 @@ impl OwnCluster {
         let mut own = OwnCluster {
             dir,
             versions,
+            waited: std::time::Duration::ZERO,
             cluster: None,
             down: false,
             watchdog: Some(watchdog),

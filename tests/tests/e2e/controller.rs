@@ -11,7 +11,8 @@
 //!
 //! Suite `controller` of the e2e binary (main.rs), on a control plane of its own with our
 //! controller. The cases also pass against upstream's controller (`controller: "upstream"` in its
-//! `Suite`), except the security ones (docs/security.md) that upstream v0.36.6 fails by design.
+//! `Suite`), except the security ones (docs/security.md) that upstream fails by design
+//! (checked with v0.36.6). Also suite `controller@k8s-v1.35.4`: the same cases on Kubernetes v1.35.4.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

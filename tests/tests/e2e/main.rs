@@ -8,8 +8,8 @@
 //! own namespaces). A control plane runs Kubernetes v1.37.2 and upstream v0.40.0
 //! ([`e2e::Versions::PRIMARY`]) unless the suite's name says otherwise: `controller@k8s-v1.35.4`
 //! is the `controller` suite on Kubernetes v1.35.4, `takeover@upstream-v0.36.6` the takeover of
-//! an upstream v0.36.6 installation. libtest can neither share a fixture between tests nor tear one down at the
-//! end, hence this small harness (`harness = false`). It takes libtest's arguments: `FILTER...`
+//! an upstream v0.36.6 installation. libtest can neither share a fixture between tests nor tear
+//! one down at the end, hence this small harness (`harness = false`). It takes libtest's arguments: `FILTER...`
 //! (a test runs when its `suite::case` name contains one), `--exact`, `--skip FILTER`,
 //! `--ignored`, `--include-ignored`, `--list`, `--test-threads N` (at most N cases of a suite at
 //! once; 1 also runs the suites one after the other). Output is not captured (`--nocapture`,
@@ -49,7 +49,7 @@ mod takeover;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use e2e::{
     Cluster, K8S_OLDEST, K8S_PRIMARY, OwnCluster, UPSTREAM_PRIMARY, UPSTREAM_SECOND, Versions,
@@ -339,17 +339,20 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
             return;
         }
         own = up;
-        let versions = own
+        let (versions, waited) = own
             .as_ref()
-            .map(|o| o.versions)
-            .unwrap_or(Versions::PRIMARY);
+            .map_or((Versions::PRIMARY, Duration::ZERO), |o| {
+                (o.versions, o.waited)
+            });
         eprintln!(
-            "[e2e] {}: control plane ({} controller, Kubernetes {}, upstream {}) up after {:.1}s",
+            "[e2e] {}: control plane ({} controller, Kubernetes {}, upstream {}) up after {:.1}s \
+             ({:.1}s waiting for a free slot)",
             suite.name,
             suite.controller,
             versions.k8s,
             versions.upstream,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            waited.as_secs_f64()
         );
     }
     let queue = Mutex::new(tests.iter());
@@ -377,6 +380,7 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
     });
     if let Some(mut own) = own {
         let tests_done = started.elapsed();
+        let waited = own.waited;
         if failed.load(Ordering::Relaxed) {
             own.print_controller_log_tail();
         }
@@ -391,11 +395,13 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
             );
         }
         eprintln!(
-            "[e2e] {}: {} tests done after {:.1}s, control plane down after {:.1}s",
+            "[e2e] {}: {} tests done after {:.1}s, control plane down after {:.1}s \
+             (wall time without the wait for a slot: {:.1}s)",
             suite.name,
             tests.len(),
             tests_done.as_secs_f64(),
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            (started.elapsed().saturating_sub(waited)).as_secs_f64()
         );
     } else {
         eprintln!(
