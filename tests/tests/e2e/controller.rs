@@ -1105,9 +1105,10 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy(c: &Cluster) {
         "/api/v1/namespaces/{}/services/http:{}:http/proxy/v1/verify",
         t.c.controller_namespace, t.c.controller_name
     );
-    let outcomes = proxy_verify_turn(Duration::from_secs(2), || {
+    let (outcomes, elapsed) = proxy_verify_turn(Duration::from_secs(2), || {
         let file = file.to_str().unwrap();
-        (0..3)
+        let started = Instant::now();
+        let outcomes = (0..3)
             .flat_map(|_| {
                 std::thread::scope(|s| {
                     let calls: Vec<_> = (0..10)
@@ -1121,16 +1122,20 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy(c: &Cluster) {
                         .collect::<Vec<_>>()
                 })
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (outcomes, started.elapsed().as_secs_f64())
     });
     let errors: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.status.success())
         .map(stderr)
         .collect();
+    // Burst 3, then 2 per second (and one of slack, as above): at most that many pass, however
+    // slowly a busy machine starts the 30 kubectl processes; and at least one is refused.
+    let at_most_allowed = (3.0 + 2.0 * elapsed + 1.0).ceil() as usize;
     assert!(
-        errors.len() >= 20,
-        "30 verify requests through the proxy in 3 bursts, only {} refused",
+        !errors.is_empty() && errors.len() >= 30usize.saturating_sub(at_most_allowed),
+        "30 verify requests through the proxy in 3 bursts ({elapsed:.1}s), only {} refused",
         errors.len()
     );
     for e in &errors {
