@@ -2,7 +2,14 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 export SSRS_CACHE ?= $(HOME)/.cache/sealed-secrets-rs
-export UPSTREAM_KUBESEAL ?= $(SSRS_CACHE)/upstream-v0.36.6/bin/kubeseal
+## The primary upstream peer's kubeseal (the interop suites; every cluster has its own, of the
+## version its suite names).
+export UPSTREAM_KUBESEAL ?= $(SSRS_CACHE)/upstream-v0.40.0/bin/kubeseal
+## Kubernetes release of `make cluster-up`/`demo`/`bench-controller` (scripts/cluster.sh; default
+## v1.37.2, tested down to v1.35.4). The e2e suites pick theirs by name and ignore it:
+## `controller` runs on v1.37.2, `controller@k8s-v1.35.4` on v1.35.4.
+K8S_VERSION ?= v1.37.2
+export K8S_VERSION
 export KUBESEAL_BIN ?= $(CURDIR)/target/debug/kubeseal
 # The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
 export CONTROLLER_BIN ?= $(CURDIR)/target/debug/sealed-secrets-controller
@@ -17,12 +24,14 @@ build:
 release:
 	$(CARGO) build --release --workspace --bins
 
-## Real upstream binaries, kube-apiserver, kubectl and etcd, built once from Go modules and cached in $(SSRS_CACHE).
+## Real upstream binaries (v0.40.0 and v0.36.6), kube-apiserver, kube-controller-manager and kubectl
+## (v1.37.2 and v1.35.4) and etcd, built once from Go modules and cached in $(SSRS_CACHE).
 tools:
 	scripts/tools.sh all
 
 ## Everything: unit and CLI tests, then every interoperability and end-to-end suite at once (the
-## e2e test binary, tests/tests/e2e/; SSRS_E2E_CLUSTERS control planes at a time, default 2).
+## e2e test binary, tests/tests/e2e/; SSRS_E2E_CLUSTERS control planes at a time, default 2):
+## upstream v0.40.0 and v0.36.6, Kubernetes v1.37.2 and v1.35.4.
 test: tools build test-unit
 	$(CARGO) test -p e2e -- --ignored
 
@@ -34,11 +43,15 @@ test-interop: tools build
 	$(CARGO) test -p e2e --test e2e -- --ignored interop:: interop_scalars::
 
 ## End to end on real control planes, each suite on a fresh one of its own (always torn down), the
-## suites in parallel; one suite by hand: `cargo test -p e2e --test e2e -- --ignored controller::`.
-##  - our kubeseal against the real upstream controller (cluster_upstream) and against ours (cluster_ours);
+## suites in parallel; one suite by hand: `cargo test -p e2e --test e2e -- --ignored controller::`,
+## the same on Kubernetes v1.35.4: `... -- --ignored controller@k8s-v1.35.4::`.
+##  - our kubeseal against the real upstream controller (cluster_upstream) and against ours
+##    (cluster_ours), also on Kubernetes v1.35.4 (cluster_upstream@k8s-v1.35.4, cluster_ours@k8s-v1.35.4);
 ##  - our controller: every upstream integration scenario, the security checks, upstream kubeseal
-##    against it (controller);
-##  - takeover of an upstream installation's keys and SealedSecrets by our controller (takeover);
+##    v0.40.0 and v0.36.6 against it (controller, controller@k8s-v1.35.4);
+##  - garbage collection and namespace deletion with ours and upstream's controller (gc_ours, gc_upstream);
+##  - takeover of an upstream v0.40.0 and of a v0.36.6 installation by our controller
+##    (takeover, takeover@upstream-v0.36.6);
 ##  - the key backup/restore drill, which runs its own two clusters in sequence (drill).
 test-e2e: tools build
 	$(CARGO) test -p e2e --test e2e -- --ignored --skip interop:: --skip interop_scalars::

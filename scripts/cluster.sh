@@ -33,13 +33,18 @@
 #                     for upstream);
 #                     `kubectl apply -k` if it holds a kustomization.yaml, else `kubectl apply -f`
 #   SSRS_TIMEOUT      seconds to wait for each component to become ready (default 120)
-#   UPSTREAM_VERSION  upstream module version for the default CRD (default v0.36.6, as tools.sh)
+#   K8S_VERSION       Kubernetes release of kube-apiserver, kube-controller-manager and kubectl
+#                     (default v1.37.2, as tools.sh; the tests also use v1.35.4)
+#   UPSTREAM_VERSION  upstream release of --controller upstream, of $KUBESEAL_UPSTREAM and of the
+#                     default CRD for upstream (default v0.40.0, as tools.sh; the tests also use v0.36.6)
 set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 DIR=$(realpath -m "${SSRS_CLUSTER_DIR:-/tmp/ssrs-cluster}")
-UPSTREAM_VERSION=${UPSTREAM_VERSION:-v0.36.6}
+# Exported: scripts/tools.sh builds (or finds in its cache) exactly these versions.
+export UPSTREAM_VERSION=${UPSTREAM_VERSION:-v0.40.0}
+export K8S_VERSION=${K8S_VERSION:-v1.37.2}
 TIMEOUT=${SSRS_TIMEOUT:-120}
 POD_USER=${POD_USER:-1001:65534}
 CTRL_NS=kube-system
@@ -608,6 +613,8 @@ write_env() {
       SSRS_K8S_BIN_DIR "$K8S_BIN" \
       SSRS_UPSTREAM_BIN_DIR "$UPSTREAM_BIN" \
       SSRS_ETCD_BIN_DIR "$ETCD_BIN" \
+      SSRS_K8S_VERSION "$CLUSTER_K8S_VERSION" \
+      SSRS_UPSTREAM_VERSION "$CLUSTER_UPSTREAM_VERSION" \
       SSRS_CA_CERT "$DIR/pki/ca.crt" \
       SSRS_APISERVER_URL "$APISERVER_URL" \
       SSRS_APISERVER_POD_URL "$APISERVER_POD_URL" \
@@ -651,12 +658,15 @@ parse_controller_opts() {
 }
 
 load_tools() { # bin dirs, building them on first use; recorded in the state for later commands
+  log "Kubernetes $K8S_VERSION, upstream sealed-secrets $UPSTREAM_VERSION"
   ensure_tool etcd ETCD_BIN
   ensure_tool k8s K8S_BIN
   ensure_tool upstream UPSTREAM_BIN
   state_set ETCD_BIN "$ETCD_BIN"
   state_set K8S_BIN "$K8S_BIN"
   state_set UPSTREAM_BIN "$UPSTREAM_BIN"
+  state_set CLUSTER_K8S_VERSION "$K8S_VERSION"
+  state_set CLUSTER_UPSTREAM_VERSION "$UPSTREAM_VERSION"
 }
 
 # ---------------------------------------------------------------------------------------------

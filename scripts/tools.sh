@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Builds and caches the real external components the tests use, outside the repo:
-#   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver, kubectl, etcd.
+#   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver,
+#   kube-controller-manager, kubectl, etcd.
 # Everything is keyed by version under $SSRS_CACHE (default ~/.cache/sealed-secrets-rs), so a
-# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|all] ; prints the bin dir.
+# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|all] ; prints the bin dir
+# (upstream|k8s|etcd: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION names; all:
+# every version the tests use, listed below, and prints nothing).
 set -euo pipefail
 
-UPSTREAM_VERSION=${UPSTREAM_VERSION:-v0.36.6}
-K8S_VERSION=${K8S_VERSION:-v1.35.4}
+# The primary versions (what `scripts/cluster.sh up` runs by default)...
+UPSTREAM_VERSION=${UPSTREAM_VERSION:-v0.40.0}
+K8S_VERSION=${K8S_VERSION:-v1.37.2}
+# ...and every version the e2e suites use (tests/src/lib.rs; docs/control-plane.md "Versions"):
+# upstream v0.36.6 stays a second peer, Kubernetes v1.35.4 the oldest release we test on.
+ALL_UPSTREAM_VERSIONS=${ALL_UPSTREAM_VERSIONS:-"v0.40.0 v0.36.6"}
+ALL_K8S_VERSIONS=${ALL_K8S_VERSIONS:-"v1.37.2 v1.35.4"}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 CACHE=${SSRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
@@ -117,6 +125,8 @@ case $what in
             echo "$CACHE/kubernetes-$K8S_VERSION/bin" ;;
   etcd)     build_once "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" etcd_build
             echo "$CACHE/etcd-$ETCD_VERSION/bin" ;;
-  all)      "$0" upstream >/dev/null; "$0" etcd >/dev/null; "$0" k8s >/dev/null ;;
+  all)      for v in $ALL_UPSTREAM_VERSIONS; do UPSTREAM_VERSION=$v "$0" upstream >/dev/null; done
+            "$0" etcd >/dev/null
+            for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done ;;
   *) echo "usage: $0 [upstream|k8s|etcd|all]" >&2; exit 2 ;;
 esac

@@ -43,12 +43,56 @@ pub fn ours() -> PathBuf {
     )
 }
 
-/// The real upstream kubeseal (scripts/tools.sh upstream).
+/// The versions of the real components a control plane runs (`scripts/cluster.sh up` with
+/// `K8S_VERSION` and `UPSTREAM_VERSION`); every one of them is built by `scripts/tools.sh all`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Versions {
+    /// kube-apiserver, kube-controller-manager and kubectl.
+    pub k8s: &'static str,
+    /// Upstream's controller, its CRD and the cluster's `KUBESEAL_UPSTREAM`.
+    pub upstream: &'static str,
+}
+
+impl Versions {
+    /// The compatibility target: upstream v0.40.0 on Kubernetes v1.37.2 (scripts/tools.sh's defaults).
+    pub const PRIMARY: Versions = Versions {
+        k8s: K8S_PRIMARY,
+        upstream: UPSTREAM_PRIMARY,
+    };
+}
+
+/// The upstream release we are a drop-in replacement for, and the primary peer of every suite.
+pub const UPSTREAM_PRIMARY: &str = "v0.40.0";
+/// The second upstream peer, because teams upgrade piecemeal: its kubeseal against our controller,
+/// and takeover of an installation of it.
+pub const UPSTREAM_SECOND: &str = "v0.36.6";
+/// The newest Kubernetes release tested, the default of every control plane.
+pub const K8S_PRIMARY: &str = "v1.37.2";
+/// The oldest Kubernetes release tested (the cluster and controller suites run on it too).
+pub const K8S_OLDEST: &str = "v1.35.4";
+
+/// The real upstream kubeseal of the primary peer: `UPSTREAM_KUBESEAL`, else v0.40.0 from the
+/// cache of scripts/tools.sh.
 pub fn upstream() -> PathBuf {
     existing(
         "UPSTREAM_KUBESEAL",
-        cache_dir().join("upstream-v0.36.6/bin/kubeseal"),
+        upstream_kubeseal_path(UPSTREAM_PRIMARY),
     )
+}
+
+/// The real upstream kubeseal of release `version` (scripts/tools.sh upstream, cached).
+pub fn upstream_kubeseal(version: &str) -> PathBuf {
+    let path = upstream_kubeseal_path(version);
+    assert!(
+        path.exists(),
+        "{} not found (`scripts/tools.sh all` builds it)",
+        path.display()
+    );
+    path
+}
+
+fn upstream_kubeseal_path(version: &str) -> PathBuf {
+    cache_dir().join(format!("upstream-{version}/bin/kubeseal"))
 }
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -163,6 +207,11 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
     pub kubectl: PathBuf,
     pub upstream_kubeseal: PathBuf,
+    /// The Kubernetes release it runs (`SSRS_K8S_VERSION`, e.g. `v1.37.2`).
+    pub k8s_version: String,
+    /// The upstream release of its `upstream_kubeseal` and upstream controller
+    /// (`SSRS_UPSTREAM_VERSION`, e.g. `v0.40.0`).
+    pub upstream_version: String,
     pub controller_namespace: String,
     pub controller_name: String,
     /// The variables of the env file, as of the last (re)start of the controller.
@@ -200,6 +249,8 @@ impl Cluster {
             kubeconfig: var("KUBECONFIG").into(),
             kubectl: var("KUBECTL").into(),
             upstream_kubeseal: var("KUBESEAL_UPSTREAM").into(),
+            k8s_version: var("SSRS_K8S_VERSION"),
+            upstream_version: var("SSRS_UPSTREAM_VERSION"),
             controller_namespace: var("SSRS_CONTROLLER_NAMESPACE"),
             controller_name: var("SSRS_CONTROLLER_NAME"),
             env,
@@ -592,6 +643,12 @@ fn cluster_sh(dir: &Path) -> Command {
 /// controller is `CONTROLLER_BIN`, else the debug build just made (cluster.sh would otherwise
 /// prefer a release build).
 fn cluster_script(dir: &Path, args: &[&str]) {
+    cluster_script_with(dir, args, &[]);
+}
+
+/// [`cluster_script`] with `env` set. The versions a cluster runs are chosen by `up` (its state
+/// remembers them), never by the caller's `K8S_VERSION`/`UPSTREAM_VERSION`.
+fn cluster_script_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
     let mut cmd = cluster_sh(dir);
     cmd.args(args);
     if std::env::var_os("CONTROLLER_BIN").is_none() {
@@ -600,9 +657,16 @@ fn cluster_script(dir: &Path, args: &[&str]) {
             workspace_root().join("target/debug/sealed-secrets-controller"),
         );
     }
-    for var in ["CONTROLLER", "CONTROLLER_ARGS", "KUBECONFIG"] {
+    for var in [
+        "CONTROLLER",
+        "CONTROLLER_ARGS",
+        "KUBECONFIG",
+        "K8S_VERSION",
+        "UPSTREAM_VERSION",
+    ] {
         cmd.env_remove(var);
     }
+    cmd.envs(env.iter().copied());
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -620,6 +684,10 @@ fn cluster_script(dir: &Path, args: &[&str]) {
 /// that Ctrl-C does not reach it) that waits for the end of a pipe only this process holds.
 pub struct OwnCluster {
     pub dir: PathBuf,
+    /// What it runs (and what [`OwnCluster::then_up`] brings up next).
+    pub versions: Versions,
+    /// How long [`OwnCluster::up`] waited for a free slot before it started.
+    pub waited: std::time::Duration,
     cluster: Option<Cluster>,
     down: bool,
     watchdog: Option<(Child, ChildStdin)>,
@@ -629,20 +697,41 @@ pub struct OwnCluster {
 
 impl OwnCluster {
     /// `scripts/cluster.sh up --controller <kind> [-- flags]` in a fresh state dir named after `tag`,
-    /// once one of the [`max_clusters`] slots is free.
+    /// once one of the [`max_clusters`] slots is free, on the [`Versions::PRIMARY`] components.
     pub fn up(tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
-        Self::up_in(ClusterSlot::acquire(), tag, controller, flags)
+        Self::up_on(Versions::PRIMARY, tag, controller, flags)
+    }
+
+    /// [`OwnCluster::up`] on the given Kubernetes and upstream releases.
+    pub fn up_on(versions: Versions, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
+        let queued = std::time::Instant::now();
+        let slot = ClusterSlot::acquire();
+        let waited = queued.elapsed();
+        let mut own = Self::up_in(slot, versions, tag, controller, flags);
+        own.waited = waited;
+        own
     }
 
     /// Tears this cluster down (see [`OwnCluster::down`]) and brings up the next one in its slot
-    /// (so that a test running clusters in sequence does not queue again for the second).
+    /// (so that a test running clusters in sequence does not queue again for the second), on the
+    /// same versions.
     pub fn then_up(mut self, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
         self.down();
         let slot = self.slot.take().unwrap();
-        Self::up_in(slot, tag, controller, flags)
+        Self::up_in(slot, self.versions, tag, controller, flags)
     }
 
-    fn up_in(slot: ClusterSlot, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
+    fn up_in(
+        slot: ClusterSlot,
+        versions: Versions,
+        tag: &str,
+        controller: &str,
+        flags: &[&str],
+    ) -> OwnCluster {
+        let tag: String = tag
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
         let dir = std::env::temp_dir().join(format!(
             "ssrs-{tag}-{}-{}",
             std::process::id(),
@@ -651,6 +740,8 @@ impl OwnCluster {
         let watchdog = Self::watchdog(&dir);
         let mut own = OwnCluster {
             dir,
+            versions,
+            waited: std::time::Duration::ZERO,
             cluster: None,
             down: false,
             watchdog: Some(watchdog),
@@ -661,8 +752,21 @@ impl OwnCluster {
             args.push("--");
             args.extend_from_slice(flags);
         }
-        own.script(&args);
+        cluster_script_with(
+            &own.dir,
+            &args,
+            &[
+                ("K8S_VERSION", versions.k8s),
+                ("UPSTREAM_VERSION", versions.upstream),
+            ],
+        );
         own.reload_env();
+        let c = own.cluster();
+        assert_eq!(
+            (c.k8s_version.as_str(), c.upstream_version.as_str()),
+            (versions.k8s, versions.upstream),
+            "the versions the control plane runs"
+        );
         own
     }
 
@@ -778,7 +882,7 @@ impl OwnCluster {
 
 /// The start time of process `pid` (field 22 of /proc/PID/stat), `None` when it is gone or a
 /// zombie (our daemons are orphans, reaped by pid 1 in its own time).
-fn process_start(pid: &str) -> Option<String> {
+pub fn process_start(pid: &str) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(") ")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();

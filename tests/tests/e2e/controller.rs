@@ -11,7 +11,8 @@
 //!
 //! Suite `controller` of the e2e binary (main.rs), on a control plane of its own with our
 //! controller. The cases also pass against upstream's controller (`controller: "upstream"` in its
-//! `Suite`), except the security ones (docs/security.md) that upstream v0.36.6 fails by design.
+//! `Suite`), except the security ones (docs/security.md) that upstream fails by design
+//! (checked with v0.36.6). Also suite `controller@k8s-v1.35.4`: the same cases on Kubernetes v1.35.4.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,6 +54,7 @@ pub fn tests() -> Vec<Test> {
         cluster:
             c23_controller_version,
             upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller,
+            upstream_v0_36_6_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller,
             verify_answers_the_same_whatever_the_template_does_with_the_plaintext,
             rotate_ignores_scope_annotations_in_the_template,
             verify_flood_is_rate_limited_and_the_controller_stays_healthy;
@@ -717,12 +719,29 @@ fn c23_controller_version(c: &Cluster) {
 // ---------------------------------------------------------------------------------------------
 // upstream kubeseal against our controller
 
+/// The primary peer's kubeseal (the cluster's, v0.40.0).
 fn upstream_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(c: &Cluster) {
+    upstream_kubeseal_against_our_controller(c, &c.upstream_kubeseal, &c.upstream_version);
+}
+
+/// The second peer's kubeseal: teams upgrade the controller before every laptop's kubeseal.
+fn upstream_v0_36_6_kubeseal_fetch_cert_validate_and_re_encrypt_against_our_controller(
+    c: &Cluster,
+) {
+    let kubeseal = e2e::upstream_kubeseal(e2e::UPSTREAM_SECOND);
+    upstream_kubeseal_against_our_controller(c, &kubeseal, e2e::UPSTREAM_SECOND);
+}
+
+/// Upstream kubeseal `version` (binary `upstream`) against our controller: `--fetch-cert`, sealing
+/// with the fetched certificate, `--validate` and `--re-encrypt` through the service proxy.
+fn upstream_kubeseal_against_our_controller(c: &Cluster, upstream: &Path, version: &str) {
     let mut t = Case::new(c, "upcli");
     // As an unprivileged user: only the service-proxier Role (deploy/rbac.yaml) lets these through.
     let user = PathBuf::from(c.var("SSRS_USER_KUBECONFIG"));
     let as_user: &[(&str, &Path)] = &[("KUBECONFIG", &user)];
-    let upstream = t.c.upstream_kubeseal.clone();
+    let shown = t.c.run(upstream, &["--version"], b"", &[]);
+    assert_eq!(stdout(&shown), format!("kubeseal version: {version}\n"));
+    let upstream = upstream.to_path_buf();
 
     // --fetch-cert: the newest active key Secret's certificate, as our kubeseal prints it.
     let fetched = t.c.run(&upstream, &["--fetch-cert"], b"", as_user);
@@ -1086,9 +1105,10 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy(c: &Cluster) {
         "/api/v1/namespaces/{}/services/http:{}:http/proxy/v1/verify",
         t.c.controller_namespace, t.c.controller_name
     );
-    let outcomes = proxy_verify_turn(Duration::from_secs(2), || {
+    let (outcomes, elapsed) = proxy_verify_turn(Duration::from_secs(2), || {
         let file = file.to_str().unwrap();
-        (0..3)
+        let started = Instant::now();
+        let outcomes = (0..3)
             .flat_map(|_| {
                 std::thread::scope(|s| {
                     let calls: Vec<_> = (0..10)
@@ -1102,16 +1122,20 @@ fn verify_flood_is_rate_limited_and_the_controller_stays_healthy(c: &Cluster) {
                         .collect::<Vec<_>>()
                 })
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (outcomes, started.elapsed().as_secs_f64())
     });
     let errors: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.status.success())
         .map(stderr)
         .collect();
+    // Burst 3, then 2 per second (and one of slack, as above): at most that many pass, however
+    // slowly a busy machine starts the 30 kubectl processes; and at least one is refused.
+    let at_most_allowed = (3.0 + 2.0 * elapsed + 1.0).ceil() as usize;
     assert!(
-        errors.len() >= 20,
-        "30 verify requests through the proxy in 3 bursts, only {} refused",
+        !errors.is_empty() && errors.len() >= 30usize.saturating_sub(at_most_allowed),
+        "30 verify requests through the proxy in 3 bursts ({elapsed:.1}s), only {} refused",
         errors.len()
     );
     for e in &errors {

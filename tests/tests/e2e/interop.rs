@@ -1,7 +1,7 @@
-//! Offline interoperability with the real upstream kubeseal (v0.36.6): what one seals the other
-//! recovers, both print the same document for the same input (ciphertexts masked), and both fail
-//! the same way on bad input. Suite `interop` of the e2e binary (main.rs); needs no control plane,
-//! only the upstream binary (hence `--ignored`).
+//! Offline interoperability with the real upstream kubeseal (v0.40.0, the primary peer;
+//! `UPSTREAM_KUBESEAL`): what one seals the other recovers, both print the same document for the
+//! same input (ciphertexts masked), and both fail the same way on bad input. Suite `interop` of
+//! the e2e binary (main.rs); needs no control plane, only the upstream binary (hence `--ignored`).
 
 use std::path::Path;
 use std::process::Output;

@@ -5,8 +5,11 @@
 //! up` in a private state dir), brought up before its first case and torn down after its last,
 //! whatever happened; the suites run at the same time, at most `SSRS_E2E_CLUSTERS` control planes
 //! at once (default 2), and the cases of a suite on a few threads of their own (each case has its
-//! own namespaces). libtest can neither share a fixture between tests nor tear one down at the
-//! end, hence this small harness (`harness = false`). It takes libtest's arguments: `FILTER...`
+//! own namespaces). A control plane runs Kubernetes v1.37.2 and upstream v0.40.0
+//! ([`e2e::Versions::PRIMARY`]) unless the suite's name says otherwise: `controller@k8s-v1.35.4`
+//! is the `controller` suite on Kubernetes v1.35.4, `takeover@upstream-v0.36.6` the takeover of
+//! an upstream v0.36.6 installation. libtest can neither share a fixture between tests nor tear
+//! one down at the end, hence this small harness (`harness = false`). It takes libtest's arguments: `FILTER...`
 //! (a test runs when its `suite::case` name contains one), `--exact`, `--skip FILTER`,
 //! `--ignored`, `--include-ignored`, `--list`, `--test-threads N` (at most N cases of a suite at
 //! once; 1 also runs the suites one after the other). Output is not captured (`--nocapture`,
@@ -39,6 +42,7 @@ mod cluster;
 mod controller;
 mod drill;
 mod endpoints;
+mod gc;
 mod interop;
 mod scalars;
 mod takeover;
@@ -46,9 +50,11 @@ mod takeover;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use e2e::{Cluster, OwnCluster};
+use e2e::{
+    Cluster, K8S_OLDEST, K8S_PRIMARY, OwnCluster, UPSTREAM_PRIMARY, UPSTREAM_SECOND, Versions,
+};
 
 /// One test: a function, with the cluster of its suite if it needs one.
 #[derive(Clone, Copy)]
@@ -68,6 +74,7 @@ pub struct Test {
 }
 
 pub struct Suite {
+    /// `suite[@k8s-<version>][@upstream-<version>]` (see [`suite_versions`]).
     pub name: &'static str,
     /// The controller its control plane starts with (`scripts/cluster.sh up --controller`).
     pub controller: &'static str,
@@ -79,16 +86,22 @@ pub struct Suite {
 /// Longest first: the control planes are given out in this order.
 const SUITES: &[Suite] = &[
     Suite {
-        name: "drill",
-        controller: "none",
-        threads: 2,
-        tests: drill::tests,
-    },
-    Suite {
         name: "controller",
         controller: "ours",
         threads: 3,
         tests: controller::tests,
+    },
+    Suite {
+        name: "controller@k8s-v1.35.4",
+        controller: "ours",
+        threads: 3,
+        tests: controller::tests,
+    },
+    Suite {
+        name: "drill",
+        controller: "none",
+        threads: 2,
+        tests: drill::tests,
     },
     Suite {
         name: "endpoints",
@@ -103,6 +116,24 @@ const SUITES: &[Suite] = &[
         tests: takeover::tests,
     },
     Suite {
+        name: "takeover@upstream-v0.36.6",
+        controller: "upstream",
+        threads: 1,
+        tests: takeover::tests,
+    },
+    Suite {
+        name: "gc_upstream",
+        controller: "upstream",
+        threads: 1,
+        tests: gc::tests,
+    },
+    Suite {
+        name: "gc_ours",
+        controller: "ours",
+        threads: 1,
+        tests: gc::tests,
+    },
+    Suite {
         name: "cluster_upstream",
         controller: "upstream",
         threads: 2,
@@ -110,6 +141,18 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         name: "cluster_ours",
+        controller: "ours",
+        threads: 2,
+        tests: cluster::tests,
+    },
+    Suite {
+        name: "cluster_upstream@k8s-v1.35.4",
+        controller: "upstream",
+        threads: 2,
+        tests: cluster::tests,
+    },
+    Suite {
+        name: "cluster_ours@k8s-v1.35.4",
         controller: "ours",
         threads: 2,
         tests: cluster::tests,
@@ -127,6 +170,35 @@ const SUITES: &[Suite] = &[
         tests: scalars::tests,
     },
 ];
+
+/// The versions the control plane of suite `name` runs: [`Versions::PRIMARY`], changed by each
+/// `@k8s-<version>` or `@upstream-<version>` suffix of the name; only versions that
+/// `scripts/tools.sh all` builds.
+fn suite_versions(name: &'static str) -> Result<Versions, String> {
+    let mut versions = Versions::PRIMARY;
+    for part in name.split('@').skip(1) {
+        if let Some(v) = part.strip_prefix("k8s-") {
+            if ![K8S_PRIMARY, K8S_OLDEST].contains(&v) {
+                return Err(format!(
+                    "suite {name}: Kubernetes {v} is not a tested version"
+                ));
+            }
+            versions.k8s = v;
+        } else if let Some(v) = part.strip_prefix("upstream-") {
+            if ![UPSTREAM_PRIMARY, UPSTREAM_SECOND].contains(&v) {
+                return Err(format!(
+                    "suite {name}: upstream {v} is not a tested version"
+                ));
+            }
+            versions.upstream = v;
+        } else {
+            return Err(format!(
+                "suite {name}: `@{part}` is neither `@k8s-<version>` nor `@upstream-<version>`"
+            ));
+        }
+    }
+    Ok(versions)
+}
 
 #[derive(Default)]
 struct Args {
@@ -254,7 +326,13 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
     if tests.iter().any(|t| !matches!(t.body, Body::Plain(_))) {
         let mut up = None;
         let outcome = run_named(&format!("{}::(control plane up)", suite.name), || {
-            up = Some(OwnCluster::up(suite.name, suite.controller, &[]));
+            let versions = suite_versions(suite.name).unwrap();
+            up = Some(OwnCluster::up_on(
+                versions,
+                suite.name,
+                suite.controller,
+                &[],
+            ));
         });
         if let Outcome::Failed(message) = outcome {
             for t in tests {
@@ -268,11 +346,20 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
             return;
         }
         own = up;
+        let (versions, waited) = own
+            .as_ref()
+            .map_or((Versions::PRIMARY, Duration::ZERO), |o| {
+                (o.versions, o.waited)
+            });
         eprintln!(
-            "[e2e] {}: control plane ({} controller) up after {:.1}s",
+            "[e2e] {}: control plane ({} controller, Kubernetes {}, upstream {}) up after {:.1}s \
+             ({:.1}s waiting for a free slot)",
             suite.name,
             suite.controller,
-            started.elapsed().as_secs_f64()
+            versions.k8s,
+            versions.upstream,
+            started.elapsed().as_secs_f64(),
+            waited.as_secs_f64()
         );
     }
     let queue = Mutex::new(tests.iter());
@@ -300,6 +387,7 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
     });
     if let Some(mut own) = own {
         let tests_done = started.elapsed();
+        let waited = own.waited;
         if failed.load(Ordering::Relaxed) {
             own.print_controller_log_tail();
         }
@@ -314,10 +402,19 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
             );
         }
         eprintln!(
-            "[e2e] {}: {} tests done after {:.1}s, control plane down after {:.1}s",
+            "[e2e] {}: {} tests done after {:.1}s, control plane down after {:.1}s \
+             (wall time without the wait for a slot: {:.1}s)",
             suite.name,
             tests.len(),
             tests_done.as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+            (started.elapsed().saturating_sub(waited)).as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "[e2e] {}: {} tests done after {:.1}s",
+            suite.name,
+            tests.len(),
             started.elapsed().as_secs_f64()
         );
     }
@@ -331,6 +428,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(e) = SUITES.iter().find_map(|s| suite_versions(s.name).err()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let (mut ignored, mut filtered_out) = (Vec::new(), 0);
     let mut plan: Vec<(&Suite, Vec<Test>)> = Vec::new();
     for suite in SUITES {

@@ -1,6 +1,6 @@
 //! Non-string YAML and JSON scalars (floats in every notation, special floats, large and
 //! non-decimal integers, YAML 1.1 booleans, nulls, timestamps, binary) in a Secret's string and
-//! `[]byte` fields, sealed by the real upstream kubeseal (v0.36.6) and by ours, from the corpus
+//! `[]byte` fields, sealed by the real upstream kubeseal (v0.40.0) and by ours, from the corpus
 //! `tests/fixtures/scalars/corpus.json`. Ciphertexts are random, so both outputs are compared with
 //! their ciphertexts masked and then recovered with the test private key (`--recovery-unseal`, by
 //! upstream); refusals must match in exit code and message. Run by `make test` (ignored by
