@@ -5,7 +5,10 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use goyaml::{CodecError, FieldPath, parse_documents_with_string_fields};
+use goyaml::{
+    CodecError, FieldPath, parse_documents_with_optional_string_fields,
+    parse_documents_with_string_fields,
+};
 use sealed_secrets::decode::{IntoError, sealed_secret_into};
 use sealed_secrets::types::{SealedSecret, Secret};
 
@@ -91,7 +94,7 @@ pub fn read_secrets(input: &[u8]) -> Result<Vec<Secret>, DocumentError> {
 /// The SealedSecrets of a `--validate` / `--re-encrypt` input (`readSealedSecrets`).
 pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, DocumentError> {
     let json = is_json(input);
-    let docs = parse_documents_with_string_fields(input, SEALED_SECRET_STRING_FIELDS)?;
+    let docs = read_sealed_secret_documents(input)?;
     let mut out = Vec::new();
     for doc in docs {
         if !doc.is_object() {
@@ -110,7 +113,7 @@ pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, DocumentEr
 /// must be SealedSecret. An empty input is an empty object.
 pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, DocumentError> {
     let json = is_json(input);
-    let docs = parse_documents_with_string_fields(input, SEALED_SECRET_STRING_FIELDS)?;
+    let docs = read_sealed_secret_documents(input)?;
     if json && docs.len() > 1 {
         return Err(DocumentError::SeveralJsonObjects);
     }
@@ -128,6 +131,16 @@ pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, DocumentError>
             yaml: !json,
         },
     })
+}
+
+/// The documents of a SealedSecret file, its fields as Go types them: `spec.template.data` values
+/// are `*string` (upstream `types.go`), so a `null` entry stays `null`.
+fn read_sealed_secret_documents(input: &[u8]) -> Result<Vec<Value>, CodecError> {
+    parse_documents_with_optional_string_fields(
+        input,
+        SEALED_SECRET_STRING_FIELDS,
+        &[&["spec", "template", "data", "*"]],
+    )
 }
 
 fn touches_any(doc: &Value, fields: &[&str]) -> bool {
@@ -178,7 +191,6 @@ const SEALED_SECRET_STRING_FIELDS: &[FieldPath] = &[
     &["metadata", "finalizers", "*"],
     &["spec", "encryptedData", "*"],
     &["spec", "template", "type"],
-    &["spec", "template", "data", "*"],
     &["spec", "template", "metadata", "name"],
     &["spec", "template", "metadata", "generateName"],
     &["spec", "template", "metadata", "namespace"],
