@@ -5,10 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use goyaml::{
-    CodecError, FieldPath, parse_documents_with_optional_string_fields,
-    parse_documents_with_string_fields,
-};
+use goyaml::{CodecError, FieldPath, parse_documents_with_string_fields};
 use sealed_secrets::decode::{IntoError, sealed_secret_into};
 use sealed_secrets::types::{SealedSecret, Secret};
 
@@ -94,7 +91,7 @@ pub fn read_secrets(input: &[u8]) -> Result<Vec<Secret>, DocumentError> {
 /// The SealedSecrets of a `--validate` / `--re-encrypt` input (`readSealedSecrets`).
 pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, DocumentError> {
     let json = is_json(input);
-    let docs = read_sealed_secret_documents(input)?;
+    let docs = parse_documents_with_string_fields(input, SEALED_SECRET_STRING_FIELDS)?;
     let mut out = Vec::new();
     for doc in docs {
         if !doc.is_object() {
@@ -113,7 +110,7 @@ pub fn read_sealed_secrets(input: &[u8]) -> Result<Vec<SealedSecret>, DocumentEr
 /// must be SealedSecret. An empty input is an empty object.
 pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, DocumentError> {
     let json = is_json(input);
-    let docs = read_sealed_secret_documents(input)?;
+    let docs = parse_documents_with_string_fields(input, SEALED_SECRET_STRING_FIELDS)?;
     if json && docs.len() > 1 {
         return Err(DocumentError::SeveralJsonObjects);
     }
@@ -131,16 +128,6 @@ pub fn decode_sealed_secret(input: &[u8]) -> Result<SealedSecret, DocumentError>
             yaml: !json,
         },
     })
-}
-
-/// The documents of a SealedSecret file, its fields as Go types them: `spec.template.data` values
-/// are `*string` (upstream `types.go`), so a `null` entry stays `null`.
-fn read_sealed_secret_documents(input: &[u8]) -> Result<Vec<Value>, CodecError> {
-    parse_documents_with_optional_string_fields(
-        input,
-        SEALED_SECRET_STRING_FIELDS,
-        &[&["spec", "template", "data", "*"]],
-    )
 }
 
 fn touches_any(doc: &Value, fields: &[&str]) -> bool {
@@ -191,6 +178,8 @@ const SEALED_SECRET_STRING_FIELDS: &[FieldPath] = &[
     &["metadata", "finalizers", "*"],
     &["spec", "encryptedData", "*"],
     &["spec", "template", "type"],
+    // Not `spec.template.data.*`: upstream decodes those values (`*string`) without the
+    // string conversion, so a `null` entry stays null and a number or boolean is refused.
     &["spec", "template", "metadata", "name"],
     &["spec", "template", "metadata", "generateName"],
     &["spec", "template", "metadata", "namespace"],

@@ -112,39 +112,19 @@ pub fn parse_documents_with_string_fields(
     input: &[u8],
     string_fields: &[FieldPath],
 ) -> Result<Vec<Value>, CodecError> {
-    parse_documents_with_optional_string_fields(input, string_fields, &[])
-}
-
-/// [`parse_documents_with_string_fields`], plus Go `*string` fields at `optional_string_fields`
-/// (such as the values of a `map[string]*string`): their scalars become text the same way, but
-/// `null` stays `null` (Go's nil pointer; `sigs.k8s.io/yaml` allocates through the pointer only
-/// for a value).
-pub fn parse_documents_with_optional_string_fields(
-    input: &[u8],
-    string_fields: &[FieldPath],
-    optional_string_fields: &[FieldPath],
-) -> Result<Vec<Value>, CodecError> {
-    let all: Vec<FieldPath> = string_fields
-        .iter()
-        .chain(optional_string_fields)
-        .copied()
-        .collect();
-    let mut docs = decode::parse_documents(input, &all)?;
+    let mut docs = decode::parse_documents(input, string_fields)?;
     for doc in &mut docs {
         for path in string_fields {
-            stringify_path(doc, path, true);
-        }
-        for path in optional_string_fields {
-            stringify_path(doc, path, false);
+            stringify_path(doc, path);
         }
     }
     Ok(docs)
 }
 
-fn stringify_path(v: &mut Value, path: &[&str], null_is_empty: bool) {
+fn stringify_path(v: &mut Value, path: &[&str]) {
     let Some((first, rest)) = path.split_first() else {
         let text = match &*v {
-            Value::Null if null_is_empty => Some(String::new()),
+            Value::Null => Some(String::new()),
             other => yaml_scalar_as_go_string(other),
         };
         if let Some(text) = text {
@@ -153,15 +133,11 @@ fn stringify_path(v: &mut Value, path: &[&str], null_is_empty: bool) {
         return;
     };
     match (*first, v) {
-        ("*", Value::Object(map)) => map
-            .values_mut()
-            .for_each(|c| stringify_path(c, rest, null_is_empty)),
-        ("*", Value::Array(items)) => items
-            .iter_mut()
-            .for_each(|c| stringify_path(c, rest, null_is_empty)),
+        ("*", Value::Object(map)) => map.values_mut().for_each(|c| stringify_path(c, rest)),
+        ("*", Value::Array(items)) => items.iter_mut().for_each(|c| stringify_path(c, rest)),
         (key, Value::Object(map)) => {
             if let Some(child) = map.get_mut(key) {
-                stringify_path(child, rest, null_is_empty);
+                stringify_path(child, rest);
             }
         }
         _ => {}

@@ -58,27 +58,6 @@ mod tests {
         assert_eq!(docs, [want]);
     }
 
-    /// A Go `*string` (`map[string]*string` values): the same text, but `null` stays a nil pointer.
-    #[test]
-    fn optional_string_fields_keep_null() {
-        let input = b"s: {a: 1.0, h: ~, i: x}\nm: {a: 1.0, b: null, c: yes, d: .inf, e: x}\n";
-        let docs =
-            crate::parse_documents_with_optional_string_fields(input, FIELDS, &[&["m", "*"]])
-                .unwrap();
-        let want = serde_json::json!({
-            "s": {"a": "1", "h": "", "i": "x"},
-            "m": {"a": "1", "b": null, "c": "true", "d": "+Inf", "e": "x"},
-        });
-        assert_eq!(docs, [want]);
-        let json = crate::parse_documents_with_optional_string_fields(
-            br#"{"m": {"a": null, "b": 2}}"#,
-            &[],
-            &[&["m", "*"]],
-        )
-        .unwrap();
-        assert_eq!(json, [serde_json::json!({"m": {"a": null, "b": "2"}})]);
-    }
-
     #[test]
     fn special_floats_elsewhere_still_fail() {
         let e = parse_documents_with_string_fields(b"x: .inf\n", FIELDS).unwrap_err();
