@@ -14,7 +14,7 @@ use std::process::Command;
 
 use crate::Test;
 use crate::case::*;
-use e2e::{Cluster, Sandbox, fixture, ours, stderr, stdout, upstream};
+use e2e::{Cluster, Sandbox, fixture, mask_ciphertexts, ours, stderr, stdout, upstream};
 use serde_json::{Value, json};
 
 pub fn tests() -> Vec<Test> {
@@ -23,7 +23,7 @@ pub fn tests() -> Vec<Test> {
             null_entry_survives_our_crd_and_omits_the_key,
             encrypted_data_wins_and_plain_values_are_in_the_context,
             re_encrypt_keeps_template_data_verbatim;
-        ignored: recovery_unseal_matches_upstream_v0_40_0;
+        ignored: recovery_unseal_matches_upstream_v0_40_0, merge_into_keeps_null_entries_as_upstream_v0_40_0;
     ]
     .to_vec()
 }
@@ -224,9 +224,8 @@ fn upstream_v0_40_0_crd_prunes_null_entries(c: &Cluster) {
     );
 }
 
-/// Upstream's U1-U4 (`sealedsecret_test.go`), plus scalars bound for a `*string`: our
-/// `--recovery-unseal` prints the same Secret as upstream v0.40.0's.
-fn recovery_unseal_matches_upstream_v0_40_0() {
+/// `upstream()`, checked to be v0.40.x (`UPSTREAM_KUBESEAL`).
+fn upstream_v0_40() -> PathBuf {
     let upstream = upstream();
     let version = Command::new(&upstream).arg("--version").output().unwrap();
     assert!(
@@ -235,6 +234,45 @@ fn recovery_unseal_matches_upstream_v0_40_0() {
         upstream.display(),
         stdout(&version)
     );
+    upstream
+}
+
+/// `--merge-into` keeps the target's `null` template entries and prints them as upstream does.
+fn merge_into_keeps_null_entries_as_upstream_v0_40_0() {
+    let upstream = upstream_v0_40();
+    let sb = Sandbox::new();
+    let cert = fixture("keys/cert.pem").display().to_string();
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\nstringData: {foo: bar}\n";
+    let out = sb.run(&ours(), &["--cert", &cert, "-o", "yaml"], secret.as_bytes());
+    assert!(out.status.success(), "seal: {}", stderr(&out));
+    let target = stdout(&out).replace(
+        "  template:\n",
+        "  template:\n    data:\n      foo: null\n      bar: qux {{ .foo }} qux\n",
+    );
+    let update =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\nstringData: {new: v}\n";
+    for format in ["yaml", "json"] {
+        let mut merged = Vec::new();
+        for bin in [&upstream, &ours()] {
+            let file = sb.write("target.yaml", target.as_bytes());
+            let path = file.display().to_string();
+            let out = sb.run(
+                bin,
+                &["--cert", &cert, "-o", format, "--merge-into", &path],
+                update.as_bytes(),
+            );
+            assert!(out.status.success(), "{}: {}", bin.display(), stderr(&out));
+            merged.push(mask_ciphertexts(&std::fs::read_to_string(&file).unwrap()));
+        }
+        assert_eq!(merged[1], merged[0], "-o {format}");
+        assert!(merged[0].contains("null"), "{}", merged[0]);
+    }
+}
+
+/// Upstream's U1-U4 (`sealedsecret_test.go`), plus scalars bound for a `*string`: our
+/// `--recovery-unseal` prints the same Secret as upstream v0.40.0's.
+fn recovery_unseal_matches_upstream_v0_40_0() {
+    let upstream = upstream_v0_40();
     let sb = Sandbox::new();
     let cert = fixture("keys/cert.pem").display().to_string();
     let key = fixture("keys/key-pkcs1.pem").display().to_string();
