@@ -1,6 +1,9 @@
 //! The SealedSecret CustomResourceDefinition: a hand-written schema, compatible with upstream's
-//! (`helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml`; v0.36.6's is checked in as
-//! `tests/fixtures/upstream/crd-v0.36.6.yaml`).
+//! (`helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml`; v0.36.6's and v0.40.0's are checked
+//! in as `tests/fixtures/upstream/crd-v0.36.6.yaml` and `crd-v0.40.0.yaml`), and a superset of it:
+//! `spec.template.data` values are nullable, so that a `null` entry (upstream v0.40.0's way to omit
+//! a key, docs/templates.md) survives the API server, which prunes a null that the schema does not
+//! allow.
 //! `crds/sealedsecret.yaml` is this value rendered as YAML; a test fails when the file is stale, and
 //! another checks the schema against the fields our Rust types serialize.
 
@@ -21,13 +24,15 @@ fn string_map_with(extra: impl IntoIterator<Item = (&'static str, Value)>) -> Va
     Value::Object(m)
 }
 
-fn string_map_described(description: &str, nullable: bool) -> Value {
-    let nullable = nullable.then(|| ("nullable", json!(true)));
-    string_map_with(
-        [("description", json!(description))]
-            .into_iter()
-            .chain(nullable),
-    )
+/// `spec.template.data`: Go `map[string]*string`, itself nullable, and (our superset) so are its
+/// values.
+fn template_data_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": {"type": "string", "nullable": true},
+        "description": "Keys that should be templated using decrypted data.\nSet a key with the same name as in `encryptedData`\nto `null` to omit the unsealed data from the final secret.",
+        "nullable": true,
+    })
 }
 
 fn template_schema() -> Value {
@@ -53,7 +58,7 @@ fn template_schema() -> Value {
                 "description": "Immutable, if set to true, ensures that data stored in the Secret cannot\nbe updated (only object metadata can be modified).\nIf not set to true, the field can be modified at any time.\nDefaulted to nil.",
                 "type": "boolean",
             },
-            "data": string_map_described("Keys that should be templated using decrypted data.", true),
+            "data": template_data_schema(),
         },
     })
 }
@@ -99,7 +104,7 @@ pub fn sealed_secret_crd() -> Value {
         "kind": "CustomResourceDefinition",
         "metadata": {
             "name": format!("{PLURAL}.{GROUP}"),
-            "annotations": {"controller-gen.kubebuilder.io/version": "v0.15.0"},
+            "annotations": {"controller-gen.kubebuilder.io/version": "v0.20.1"},
         },
         "spec": {
             "group": GROUP,
@@ -187,16 +192,29 @@ mod tests {
         &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     }
 
+    /// Where our schema allows `null` and upstream's does not.
+    const NULLABLE_SUPERSET: &[&str] = &[".spec.template.data[additionalProperties]"];
+
     /// Every property path (with its type) that `upstream` declares is declared the same in `ours`.
     fn assert_accepts(upstream: &Value, ours: &Value, path: &str) {
-        for key in [
-            "type",
-            "format",
-            "nullable",
-            "x-kubernetes-preserve-unknown-fields",
-        ] {
+        for key in ["type", "format", "x-kubernetes-preserve-unknown-fields"] {
             assert_eq!(upstream.get(key), ours.get(key), "{path}: {key} differs");
         }
+        let want_nullable = if NULLABLE_SUPERSET.contains(&path) {
+            assert_eq!(
+                upstream.get("nullable"),
+                None,
+                "{path}: upstream is nullable"
+            );
+            Some(&json!(true))
+        } else {
+            upstream.get("nullable")
+        };
+        assert_eq!(
+            ours.get("nullable"),
+            want_nullable,
+            "{path}: nullable differs"
+        );
         if let Some(props) = upstream.get("properties").and_then(Value::as_object) {
             for (name, sub) in props {
                 let mine = ours["properties"]
@@ -217,12 +235,43 @@ mod tests {
         );
     }
 
+    fn upstream_crd(version: &str) -> Value {
+        let text = match version {
+            "v0.36.6" => include_str!("../tests/fixtures/upstream/crd-v0.36.6.yaml"),
+            "v0.40.0" => include_str!("../tests/fixtures/upstream/crd-v0.40.0.yaml"),
+            other => panic!("no upstream CRD {other}"),
+        };
+        goyaml::parse_documents(text.as_bytes()).unwrap().remove(0)
+    }
+
     #[test]
-    fn accepts_every_field_of_the_upstream_crd() {
-        let text = include_str!("../tests/fixtures/upstream/crd-v0.36.6.yaml");
-        let upstream = goyaml::parse_documents(text.as_bytes()).unwrap().remove(0);
+    fn accepts_every_field_of_the_upstream_crds() {
+        for version in ["v0.36.6", "v0.40.0"] {
+            accepts_every_field_of(&upstream_crd(version));
+        }
+    }
+
+    /// `spec.template.data`'s description and the controller-gen annotation are upstream v0.40.0's.
+    #[test]
+    fn documents_null_entries_as_upstream_v0_40_0() {
+        let upstream = upstream_crd("v0.40.0");
         let ours = sealed_secret_crd();
-        assert_accepts(schema_of(&upstream), schema_of(&ours), "");
+        assert_eq!(upstream["metadata"], ours["metadata"]);
+        let description = |crd: &Value| {
+            schema_of(crd)["properties"]["spec"]["properties"]["template"]["properties"]["data"]["description"].clone()
+        };
+        assert_eq!(
+            description(&ours),
+            json!(
+                "Keys that should be templated using decrypted data.\nSet a key with the same name as in `encryptedData`\nto `null` to omit the unsealed data from the final secret."
+            )
+        );
+        assert_eq!(description(&upstream), description(&ours));
+    }
+
+    fn accepts_every_field_of(upstream: &Value) {
+        let ours = sealed_secret_crd();
+        assert_accepts(schema_of(upstream), schema_of(&ours), "");
         for key in ["group", "names", "scope"] {
             assert_eq!(upstream["spec"][key], ours["spec"][key]);
         }
@@ -263,7 +312,10 @@ mod tests {
                     },
                     type_: "Opaque".into(),
                     immutable: Some(true),
-                    data: BTreeMap::from([("k".into(), "v".into())]),
+                    data: BTreeMap::from([
+                        ("k".into(), Some("v".into())),
+                        ("omitted".into(), None),
+                    ]),
                 },
                 data: Some("AAAA".into()),
                 encrypted_data: BTreeMap::from([("k".into(), "v".into())]),

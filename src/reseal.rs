@@ -4,8 +4,10 @@
 //! - the new scope is the one the object's own metadata gives, which is also the one its
 //!   ciphertexts were just decrypted under; never a scope carried by the template or by the legacy
 //!   `data` blob (both are under the caller's control);
-//! - templates are never executed (their output would be sealed and handed back to the caller):
-//!   they are returned untouched.
+//! - templates are never executed (their output would be sealed and handed back to the caller),
+//!   as in upstream v0.40.0 (`UnsealWithoutTemplate`); but where upstream then drops
+//!   `spec.template.data`, it is returned verbatim, `null` entries included (docs/compatibility.md),
+//!   so that re-applying the result neither loses template keys nor exposes omitted ones.
 
 use crate::keys::KeyRing;
 use crate::seal::new_sealed_secret;
@@ -18,6 +20,8 @@ use goyaml::to_json_compact;
 pub enum ResealError {
     #[error("error decrypting secret. {0}")]
     Decrypt(crate::Error),
+    /// Upstream v0.40.0 `Rotate` (`pkg/controller/controller.go`) with an empty key registry
+    /// (`keyregistry.go` `latestPrivateKey`).
     #[error("error getting latest private key. key registry has no keys")]
     NoKey,
     #[error("error creating new sealed secret. {0}")]
@@ -189,7 +193,7 @@ mod tests {
             .spec
             .template
             .data
-            .insert("t".into(), "{{ .foo }}".into());
+            .insert("t".into(), Some("{{ .foo }}".into()));
         let out = reseal(input, &ring(), true).unwrap();
         assert_eq!(out.scope(), Scope::Strict);
         assert!(out.spec.data.is_none());
@@ -207,7 +211,7 @@ mod tests {
             .spec
             .template
             .data
-            .insert("x".into(), r#"{{ fail (index . "foo") }}"#.into());
+            .insert("x".into(), Some(r#"{{ fail (index . "foo") }}"#.into()));
         let out = reseal(input.clone(), &ring(), true).unwrap();
         assert_eq!(out.spec.template.data, input.spec.template.data);
         let keys: Vec<&String> = out.spec.encrypted_data.keys().collect();
@@ -216,6 +220,42 @@ mod tests {
             ["binary", "empty", "foo"],
             "no template output was sealed"
         );
+    }
+
+    /// U6 `TestRotateIgnoresTemplate`, and our decision to keep `spec.template.data` verbatim
+    /// (`null` entries included) where upstream v0.40.0 drops it.
+    #[test]
+    fn template_data_is_kept_verbatim_and_never_executed() {
+        let mut input = vector("strict");
+        let probes = [
+            ("foo", None),
+            ("probe", Some(r#"{{ fail "attacker-controlled failure" }}"#)),
+            (
+                "guess",
+                Some(r#"{{ if eq .foo "bar" }}{{ fail "guessed it" }}{{ end }}"#),
+            ),
+            ("unparsable", Some("{{ .foo")),
+        ];
+        for (k, v) in probes {
+            input
+                .spec
+                .template
+                .data
+                .insert(k.into(), v.map(str::to_string));
+        }
+        let out = reseal(input.clone(), &ring(), true).unwrap();
+        assert_eq!(out.spec.template.data, input.spec.template.data);
+        let keys: Vec<&String> = out.spec.encrypted_data.keys().collect();
+        assert_eq!(keys, ["binary", "empty", "foo"], "every item, no probe");
+        let json = to_response(&out).unwrap();
+        assert!(json.contains(r#""data":{"foo":null,"guess":"#), "{json}");
+        // The omitted item is still sealed, and still omitted once unsealed.
+        let mut sealed_foo = out.clone();
+        sealed_foo.spec.template.data.clear();
+        assert_eq!(open(&sealed_foo).unwrap().data["foo"].as_bytes(), b"bar");
+        let mut kept_null = out;
+        kept_null.spec.template.data.retain(|_, v| v.is_none());
+        assert!(!open(&kept_null).unwrap().data.contains_key("foo"));
     }
 
     #[test]
@@ -229,10 +269,16 @@ mod tests {
                 .starts_with("error decrypting secret. no key could decrypt secret"),
             "{e}"
         );
+        // Upstream unseals first: with no key, items fail to decrypt...
         let e = reseal(vector("strict"), &KeyRing::new(), true).unwrap_err();
         assert!(matches!(e, ResealError::Decrypt(_)), "{e}");
+        // ...and an object without items then finds no latest key.
+        let mut empty = vector("strict");
+        empty.spec.encrypted_data.clear();
+        let e = reseal(empty, &KeyRing::new(), true).unwrap_err();
+        assert_eq!(e, ResealError::NoKey);
         assert_eq!(
-            ResealError::NoKey.to_string(),
+            e.to_string(),
             "error getting latest private key. key registry has no keys"
         );
         let out = reseal(vector("strict"), &ring(), true).unwrap();

@@ -148,7 +148,7 @@ fn errors_are_grouped_by_message() {
     ss.spec
         .template
         .data
-        .insert("t".into(), "{{ env \"HOME\" }}".into());
+        .insert("t".into(), Some("{{ env \"HOME\" }}".into()));
     let err = unseal(&ss, &keys(), RECOVERY).unwrap_err().to_string();
     assert!(
         err.contains("function \"env\" not defined") && err.ends_with("(t)"),
@@ -162,7 +162,7 @@ fn verify_never_renders_templates() {
     // A template that would fail (or leak) for some plaintexts must not change the answer.
     ss.spec.template.data.insert(
         "t".into(),
-        "{{ if eq .foo \"bar\" }}{{ fail }}{{ end }}".into(),
+        Some("{{ if eq .foo \"bar\" }}{{ fail }}{{ end }}".into()),
     );
     assert!(verify(&ss, &keys(), true));
     ss.metadata.name = "renamed".into();

@@ -313,12 +313,14 @@ pub struct SecretTemplateSpec {
     pub type_: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
+    /// Go `map[string]*string` (upstream `types.go`): a `null` entry omits the key of the same
+    /// name from the unsealed Secret (docs/templates.md), and prints as `null`.
     #[serde(
         default,
         deserialize_with = "null_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
-    pub data: BTreeMap<String, String>,
+    pub data: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

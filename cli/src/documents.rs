@@ -178,7 +178,8 @@ const SEALED_SECRET_STRING_FIELDS: &[FieldPath] = &[
     &["metadata", "finalizers", "*"],
     &["spec", "encryptedData", "*"],
     &["spec", "template", "type"],
-    &["spec", "template", "data", "*"],
+    // Not `spec.template.data.*`: upstream decodes those values (`*string`) without the
+    // string conversion, so a `null` entry stays null and a number or boolean is refused.
     &["spec", "template", "metadata", "name"],
     &["spec", "template", "metadata", "generateName"],
     &["spec", "template", "metadata", "namespace"],

@@ -614,6 +614,55 @@ fn merge_into_adds_and_replaces_items() {
     assert_eq!(secret["data"]["newkey"], b64("added"));
 }
 
+/// Template data values are Go `*string`: `--merge-into` keeps the target's `null` entries and
+/// prints them as Go does (`foo: null`, `"foo": null`), and `--recovery-unseal` omits their keys.
+/// A number there is refused, as upstream does (no string conversion for a `*string`).
+#[test]
+fn merge_into_keeps_null_template_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = seal(&["-n", "ns", "-o", "yaml"], &secret_yaml());
+    let with_nulls = sealed.replace(
+        "  template:\n",
+        "  template:\n    data:\n      baz: null\n      greeting: hi {{ .baz }}\n",
+    );
+    assert_ne!(with_nulls, sealed);
+    for (format, null_entry) in [
+        ("yaml", "      baz: null\n"),
+        ("json", "        \"baz\": null,\n"),
+    ] {
+        let target = dir.path().join(format!("ss.{format}"));
+        std::fs::write(&target, &with_nulls).unwrap();
+        let update = "kind: Secret\nmetadata: {name: mysecret}\nstringData: {foo: replaced}\n";
+        stdout_of(
+            ks().args([
+                "--cert",
+                &fixture_str("cert.pem"),
+                "-o",
+                format,
+                "--merge-into",
+                &target.to_string_lossy(),
+            ])
+            .write_stdin(update),
+        );
+        let merged = std::fs::read_to_string(&target).unwrap();
+        assert!(merged.contains(null_entry), "{merged}");
+        let secret = unseal(&merged);
+        assert_eq!(secret["data"]["foo"], b64("replaced"));
+        assert_eq!(secret["data"]["greeting"], b64("hi qux"));
+        assert!(secret["data"].get("baz").is_none(), "{secret}");
+    }
+    let number = with_nulls.replace("      baz: null\n", "      baz: 1\n");
+    let e = error_of(
+        ks().args([
+            "--recovery-unseal",
+            "--recovery-private-key",
+            &fixture_str("key.pem"),
+        ])
+        .write_stdin(number),
+    );
+    assert!(e.contains("invalid type: integer"), "{e}");
+}
+
 #[test]
 fn merge_into_failure_leaves_file_alone() {
     let dir = tempfile::tempdir().unwrap();

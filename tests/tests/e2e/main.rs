@@ -46,6 +46,7 @@ mod gc;
 mod interop;
 mod scalars;
 mod takeover;
+mod templates;
 
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -168,6 +169,18 @@ const SUITES: &[Suite] = &[
         controller: "none",
         threads: 1,
         tests: scalars::tests,
+    },
+    Suite {
+        name: "templates",
+        controller: "ours",
+        threads: 2,
+        tests: templates::tests,
+    },
+    Suite {
+        name: "templates_upstream_crd",
+        controller: "none",
+        threads: 1,
+        tests: templates::upstream_crd_tests,
     },
 ];
 
