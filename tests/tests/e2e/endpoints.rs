@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Test> {
     e2e_tests![
         cluster:
             rotate_is_rate_limited_with_a_bucket_of_its_own,
+            multi_document_re_encrypt_waits_out_the_rate_limit,
             readyz_waits_for_the_additional_namespace_bootstrap,
             metrics_omit_secret_labels_exposes_no_condition_info,
             failed_namespace_lookup_stops_the_controller_after_the_bootstrap,
@@ -109,6 +110,63 @@ fn rotate_is_rate_limited_with_a_bucket_of_its_own(c: &Cluster) {
     };
     assert!(count("429").is_some_and(|n| n >= 1.0), "{metrics}");
     assert!(count("200").is_some_and(|n| n >= 3.0), "{metrics}");
+    t.finish();
+}
+
+/// A multi-document `kubeseal --re-encrypt` sends one `/v1/rotate` per document through the
+/// service proxy; past the burst the controller answers 429 with `Retry-After`, which our kubeseal
+/// and upstream v0.40.0's (client-go `rest/with_retry.go`) wait out, so all documents come back
+/// re-sealed and nothing fails.
+fn multi_document_re_encrypt_waits_out_the_rate_limit(c: &Cluster) {
+    let mut t = Case::new(c, "reenc-limit");
+    let value = t.plaintext("foo");
+    const DOCS: usize = 6;
+    let sealed: Vec<Value> = (0..DOCS)
+        .map(|i| {
+            let secret = t.secret(&t.ns, &format!("{NAME}-{i}"), &[], &[("foo", &value)]);
+            t.seal(Sealer::Ours, &secret, &[])
+        })
+        .collect();
+    let mut yaml = String::new();
+    for ss in &sealed {
+        yaml.push_str("---\n");
+        yaml.push_str(&serde_json::to_string(ss).unwrap());
+        yaml.push('\n');
+    }
+    let refused = || {
+        let metrics = get(c.var("SSRS_METRICS_URL"), "/metrics").text();
+        metric_value(
+            &metrics,
+            "sealed_secrets_controller_http_requests_total",
+            &[("path", "/v1/rotate"), ("code", "429"), ("method", "post")],
+        )
+        .unwrap_or(0.0)
+    };
+    for (who, bin) in [
+        ("ours", e2e::ours()),
+        ("upstream", c.upstream_kubeseal.clone()),
+    ] {
+        let before = refused();
+        let out = c.run(&bin, &["--re-encrypt", "-o", "json"], yaml.as_bytes(), &[]);
+        assert!(out.status.success(), "{who} --re-encrypt: {}", stderr(&out));
+        let text = stdout(&out);
+        let docs: Vec<Value> = serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(docs.len(), DOCS, "{who}: every document re-sealed: {text}");
+        for (i, d) in docs.iter().enumerate() {
+            assert_eq!(d["metadata"]["name"], format!("{NAME}-{i}"), "{who}");
+            let item = &d["spec"]["encryptedData"]["foo"];
+            assert!(item.is_string(), "{who}: {d}");
+            let original = &sealed[i]["spec"]["encryptedData"]["foo"];
+            assert_ne!(item, original, "{who}: fresh ciphertext");
+        }
+        assert!(
+            refused() > before,
+            "{who}: {DOCS} back-to-back rotations ran into the limiter (burst 3) and were retried"
+        );
+    }
     t.finish();
 }
 
