@@ -32,18 +32,20 @@ tools:
 ## Everything: unit and CLI tests, then every interoperability and end-to-end suite at once (the
 ## e2e test binary, tests/tests/e2e/; SSRS_E2E_CLUSTERS control planes at a time, default 2):
 ## upstream v0.40.0 and v0.36.6, Kubernetes v1.37.2 and v1.35.4.
+## `--workspace --test e2e`, not `-p e2e`: the same feature resolution as the unit tests, so nothing
+## is compiled twice.
 test: tools build test-unit
-	$(CARGO) test -p e2e -- --ignored
+	$(CARGO) test --workspace --test e2e -- --ignored
 
 test-unit:
 	$(CARGO) test --workspace
 
 ## Offline interoperability with the upstream kubeseal binary (no control plane).
 test-interop: tools build
-	$(CARGO) test -p e2e --test e2e -- --ignored interop:: interop_scalars::
+	$(CARGO) test --workspace --test e2e -- --ignored interop:: interop_scalars::
 
 ## End to end on real control planes, each suite on a fresh one of its own (always torn down), the
-## suites in parallel; one suite by hand: `cargo test -p e2e --test e2e -- --ignored controller::`,
+## suites in parallel; one suite by hand: `cargo test --workspace --test e2e -- --ignored controller::`,
 ## the same on Kubernetes v1.35.4: `... -- --ignored controller@k8s-v1.35.4::`.
 ##  - our kubeseal against the real upstream controller (cluster_upstream) and against ours
 ##    (cluster_ours), also on Kubernetes v1.35.4 (cluster_upstream@k8s-v1.35.4, cluster_ours@k8s-v1.35.4);
@@ -54,7 +56,7 @@ test-interop: tools build
 ##    (takeover, takeover@upstream-v0.36.6);
 ##  - the key backup/restore drill, which runs its own two clusters in sequence (drill).
 test-e2e: tools build
-	$(CARGO) test -p e2e --test e2e -- --ignored --skip interop:: --skip interop_scalars::
+	$(CARGO) test --workspace --test e2e -- --ignored --skip interop:: --skip interop_scalars::
 
 lint:
 	$(CARGO) fmt --all -- --check

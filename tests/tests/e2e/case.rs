@@ -269,17 +269,30 @@ impl<'a> Case<'a> {
         .unwrap()
     }
 
-    /// `kubectl replace` of a SealedSecret at its current resourceVersion (a spec update).
+    /// `kubectl replace` of a SealedSecret at its current resourceVersion (a spec update). The
+    /// controller may write the status between the read and the replace: a Conflict is retried at
+    /// the new resourceVersion, as a client doing a read-modify-write would.
     pub fn replace(&self, mut obj: Value) -> Value {
         let ns = obj["metadata"]["namespace"].as_str().unwrap().to_string();
         let name = obj["metadata"]["name"].as_str().unwrap().to_string();
-        let current = self.get(SS, &ns, &name).expect("SealedSecret to replace");
-        obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
-        serde_json::from_str(&self.c.kubectl_ok(
-            &["replace", "-o", "json", "-f", "-"],
-            &serde_json::to_vec(&obj).unwrap(),
-        ))
-        .unwrap()
+        let mut attempts = 0;
+        loop {
+            let current = self.get(SS, &ns, &name).expect("SealedSecret to replace");
+            obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+            let out = self.c.kubectl(
+                &["replace", "-o", "json", "-f", "-"],
+                &serde_json::to_vec(&obj).unwrap(),
+            );
+            if out.status.success() {
+                return serde_json::from_slice(&out.stdout).unwrap();
+            }
+            attempts += 1;
+            let err = stderr(&out);
+            assert!(
+                err.contains("(Conflict)") && attempts < 5,
+                "kubectl replace failed (attempt {attempts}): {err}"
+            );
+        }
     }
 
     pub fn delete(&self, kind: &str, ns: &str, name: &str) {

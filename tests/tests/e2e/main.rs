@@ -1,5 +1,5 @@
 //! Every end-to-end and interoperability suite, in one test binary:
-//! `cargo test -p e2e --test e2e -- --ignored` (as root: the control planes use network namespaces).
+//! `cargo test --workspace --test e2e -- --ignored` (as root: the control planes use network namespaces).
 //!
 //! A suite that needs a control plane gets one of its own ([`e2e::OwnCluster`]: `scripts/cluster.sh
 //! up` in a private state dir), brought up before its first case and torn down after its last,
