@@ -14,7 +14,7 @@ export KUBESEAL_BIN ?= $(CURDIR)/target/debug/kubeseal
 # The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
 export CONTROLLER_BIN ?= $(CURDIR)/target/debug/sealed-secrets-controller
 
-.PHONY: all build release tools test test-unit test-interop test-e2e lint fmt crds bench-cli bench-controller cluster-up cluster-down demo clean
+.PHONY: all build release tools test test-unit test-interop test-e2e lint lint-test fmt crds bench-cli bench-controller cluster-up cluster-down demo clean
 
 all: build
 
@@ -61,6 +61,18 @@ test-e2e: tools build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## What CI runs (.ci/run): `make lint` and `make test` in one compile. `cargo clippy` builds every
+## dependency a second time, check-only; here clippy-driver compiles our crates for the tests
+## themselves (cargo's RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` sets it, with its `-D warnings`),
+## so a lint fails the build and the dependencies are compiled once. The same targets as
+## `clippy --all-targets`: libraries, binaries, unit and integration tests (there are no benches or
+## examples).
+lint-test: export RUSTC_WORKSPACE_WRAPPER = clippy-driver
+lint-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+lint-test:
+	$(CARGO) fmt --all -- --check
+	$(MAKE) -j2 test
 
 fmt:
 	$(CARGO) fmt --all
