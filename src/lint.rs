@@ -30,10 +30,12 @@ pub enum Rule {
     MalformedCiphertext,
     /// An item that none of the given private keys decrypts.
     Undecryptable,
+    /// A file that is not YAML or JSON.
+    Unparsable,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::UnsealedSecret,
         Rule::KustomizeRename,
         Rule::TemplateMismatch,
@@ -42,6 +44,7 @@ impl Rule {
         Rule::InvalidSealedSecret,
         Rule::MalformedCiphertext,
         Rule::Undecryptable,
+        Rule::Unparsable,
     ];
 
     /// The stable identifier (JSON `rule`, SARIF `ruleId`).
@@ -55,6 +58,7 @@ impl Rule {
             Rule::InvalidSealedSecret => "invalid-sealed-secret",
             Rule::MalformedCiphertext => "malformed-ciphertext",
             Rule::Undecryptable => "undecryptable",
+            Rule::Unparsable => "unparsable",
         }
     }
 
@@ -77,6 +81,7 @@ impl Rule {
                 "An encrypted item is not base64, not in the sealed-secrets wire format, or not for the given certificate"
             }
             Rule::Undecryptable => "No given private key decrypts an encrypted item",
+            Rule::Unparsable => "The file is not YAML or JSON",
         }
     }
 }
@@ -92,6 +97,11 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A file that does not parse (the codec's message, which quotes no content).
+    pub fn unparsable(error: &goyaml::CodecError) -> Self {
+        Finding::new(Rule::Unparsable, format!("cannot parse: {error}"), &[])
+    }
+
     fn new(rule: Rule, message: String, field: &[&str]) -> Self {
         Finding {
             rule,
@@ -337,7 +347,7 @@ fn lint_sealed_secret(ss: &SealedSecret, layouts: &[Layout], ctx: Context<'_>) -
                     scope.as_str(),
                     template_scope.as_str()
                 ),
-                &["metadata", "annotations"],
+                &["spec", "template", "metadata", "annotations"],
             ));
         }
     }
