@@ -181,8 +181,7 @@ pub fn lint(
     let mut report = Report::empty();
     for file in walked.iter().filter(|w| is_manifest(&w.canonical)) {
         report.files += 1;
-        let bytes =
-            std::fs::read(&file.canonical).map_err(PathError::on("open", &file.display))?;
+        let bytes = std::fs::read(&file.canonical).map_err(PathError::on("open", &file.display))?;
         let docs = match goyaml::parse_documents(&bytes) {
             Ok(docs) => docs,
             Err(e) => {

@@ -402,7 +402,9 @@ fn lint(cli: &Cli, mut out: Output) -> Result<(), RunError> {
         } else {
             Some(load_recovery_keys(cli, &key_files)?)
         };
-        let decrypter = keys.as_ref().map(|k| k as &dyn sealed_secrets::keys::Decrypter);
+        let decrypter = keys
+            .as_ref()
+            .map(|k| k as &dyn sealed_secrets::keys::Decrypter);
         let report = crate::lint::lint(&paths, cert.as_ref(), decrypter)?;
         let text = crate::lint::render(&report, format).unwrap_or_default();
         out.write(text.as_bytes())?;

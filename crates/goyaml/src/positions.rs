@@ -136,7 +136,9 @@ mod tests {
         assert_eq!(docs[0].line_of(&p(&["nope"])), 3);
         assert_eq!(docs[1].line, 12);
         assert_eq!(docs[1].line_of(&p(&["items", "0", "spec", "k"])), 16);
-        let json = mapping_document_lines("{\n  \"kind\": \"Secret\",\n  \"data\": {\n    \"a\": \"b\"\n  }\n}\n");
+        let json = mapping_document_lines(
+            "{\n  \"kind\": \"Secret\",\n  \"data\": {\n    \"a\": \"b\"\n  }\n}\n",
+        );
         assert_eq!(json[0].line_of(&p(&["data", "a"])), 4);
         // A syntax error keeps what came before it.
         assert_eq!(mapping_document_lines("a: 1\n---\nb: [\n").len(), 1);
