@@ -61,7 +61,7 @@ pub enum RunError {
     NotDecryptable(String),
     /// `--validate` of a renamed SealedSecret: upstream's text, then the diagnosis.
     #[error("unable to decrypt sealed secret: {0}; {1}")]
-    NotDecryptableRenamed(String, Diagnosis),
+    NotDecryptableRenamed(String, Box<Diagnosis>),
     #[error("--lint needs the files or directories to check as arguments")]
     LintNoPaths,
     #[error("lint: {findings} finding(s) in {files} file(s)")]
@@ -442,7 +442,7 @@ fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), Ru
                 Ok(_) => {}
                 Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {
                     return Err(match diagnose_remotely(&controller, &ss).await? {
-                        Some(d) => RunError::NotDecryptableRenamed(ss.metadata.name, d),
+                        Some(d) => RunError::NotDecryptableRenamed(ss.metadata.name, Box::new(d)),
                         None => RunError::NotDecryptable(ss.metadata.name),
                     });
                 }

@@ -92,8 +92,8 @@ pub enum Error {
     Unseal(sealed_secrets::Error),
     /// Decryption failed, and the items do decrypt under the name, namespace or scope the
     /// template names: upstream's message, then the diagnosis (docs/operations.md).
-    #[error("{}", with_diagnosis(&.0.to_string(), Some(.1)))]
-    Renamed(sealed_secrets::Error, Diagnosis),
+    #[error("{}", with_diagnosis(&.0.to_string(), Some(.1.as_ref())))]
+    Renamed(sealed_secrets::Error, Box<Diagnosis>),
     /// The unseal job on the blocking pool did not finish (a panic or a shutdown).
     #[error("unseal task failed: {0}")]
     UnsealTask(String),
@@ -267,7 +267,7 @@ async fn unseal_and_write(
         // A failure is diagnosed only when the template names another place; the diagnosis never
         // unseals (docs/security.md "The rename diagnosis is no oracle").
         unseal(&owned, &*ring, opts).map_err(|e| match diagnose(&owned, &*ring) {
-            Some(d) => Error::Renamed(e, d),
+            Some(d) => Error::Renamed(e, Box::new(d)),
             None => Error::Unseal(e),
         })
     })

@@ -55,9 +55,8 @@ fn seal_yaml(t: &Case, value: &str, args: &[&str]) -> String {
     let cert = t.file("cert.pem", t.c.sealing_cert());
     let mut all = vec!["--cert", cert.to_str().unwrap(), "-o", "yaml"];
     all.extend_from_slice(args);
-    let out = t
-        .c
-        .run(&ours(), &all, &serde_json::to_vec(&secret).unwrap(), &[]);
+    let out =
+        t.c.run(&ours(), &all, &serde_json::to_vec(&secret).unwrap(), &[]);
     assert!(out.status.success(), "kubeseal: {}", stderr(&out));
     stdout(&out)
 }
@@ -96,7 +95,8 @@ fn a_name_prefix_is_diagnosed_in_condition_event_validate_and_lint(c: &Cluster) 
     );
 
     // Offline, before any of this reached the cluster.
-    let lint = t.c.run(&ours(), &["--lint", root.to_str().unwrap()], b"", &[]);
+    let lint =
+        t.c.run(&ours(), &["--lint", root.to_str().unwrap()], b"", &[]);
     assert_eq!(lint.status.code(), Some(1));
     assert!(
         stdout(&lint).contains(&format!(
