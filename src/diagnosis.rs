@@ -163,20 +163,8 @@ pub fn with_diagnosis(message: &str, diagnosis: Option<&Diagnosis>) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::keys::{Certificate, PrivateKey};
+    use crate::test_keys::{keys, seal_value};
     use crate::unseal::{UnsealOptions, unseal};
-
-    const CERT: &[u8] = include_bytes!("../tests/fixtures/keys/cert.pem");
-    const KEY: &[u8] = include_bytes!("../tests/fixtures/keys/key-pkcs1.pem");
-
-    fn keys() -> Vec<PrivateKey> {
-        vec![PrivateKey::from_pem(KEY).unwrap()]
-    }
-
-    fn seal_value(plain: &str, label: &[u8]) -> String {
-        let key = Certificate::from_pem(CERT).unwrap().public_key;
-        go_semantics::base64::encode(&key.encrypt(plain.as_bytes(), label).unwrap())
-    }
 
     /// Sealed as `prod/db-creds` with this label, then renamed to `ns/name`.
     fn renamed(ns: &str, name: &str, label: &[u8]) -> SealedSecret {

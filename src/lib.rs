@@ -38,6 +38,8 @@ pub mod types;
 pub mod unseal;
 
 #[cfg(test)]
+mod test_keys;
+#[cfg(test)]
 mod tests;
 
 /// Every failure of the core. The texts are upstream's where the spec gives them, and never contain

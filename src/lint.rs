@@ -448,17 +448,10 @@ fn check_item(key: &str, value: &str, label: &[u8], ctx: Context<'_>) -> Option<
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::keys::{Certificate, PrivateKey};
-
-    const CERT: &[u8] = include_bytes!("../tests/fixtures/keys/cert.pem");
-    const KEY: &[u8] = include_bytes!("../tests/fixtures/keys/key-pkcs1.pem");
-
-    fn cert() -> PublicKey {
-        Certificate::from_pem(CERT).unwrap().public_key
-    }
+    use crate::test_keys::{cert, keys, other_keys, seal_value};
 
     fn sealed_value(label: &[u8]) -> String {
-        go_semantics::base64::encode(&cert().encrypt(b"hunter2", label).unwrap())
+        seal_value("hunter2", label)
     }
 
     /// A SealedSecret `prod/db-creds` sealed for `label`, as kubeseal writes it.
@@ -484,7 +477,7 @@ mod tests {
 
     #[test]
     fn a_clean_sealed_secret_has_no_findings() {
-        let keys = vec![PrivateKey::from_pem(KEY).unwrap()];
+        let keys = keys();
         let key = cert();
         let ctx = Context {
             cert: Some(&key),
@@ -692,7 +685,7 @@ mod tests {
 
     #[test]
     fn undecryptable_with_the_given_keys() {
-        let keys = vec![PrivateKey::from_pem(KEY).unwrap()];
+        let keys = keys();
         let ctx = Context {
             cert: None,
             keys: Some(&keys),
@@ -703,9 +696,7 @@ mod tests {
             f[0].message,
             "item \"password\": no key could decrypt it under its label \"prod/db-creds\""
         );
-        let other = vec![
-            PrivateKey::from_pem(include_bytes!("../tests/fixtures/keys/other-key.pem")).unwrap(),
-        ];
+        let other = other_keys();
         let f = lint_document(
             &sealed(b"prod/db-creds"),
             &[],
