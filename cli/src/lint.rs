@@ -60,7 +60,7 @@ fn is_kustomization(path: &Path) -> bool {
 }
 
 /// Every manifest and kustomization below `paths`, sorted within each directory; hidden
-/// directories (`.git`, `.cache`) are skipped unless named on the command line.
+/// directories (`.git`, `.cache`) and symlinked ones are skipped unless named on the command line.
 fn walk(paths: &[String]) -> Result<Vec<Walked>, PathError> {
     fn visit(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PathError> {
         let shown = dir.display().to_string();
@@ -75,7 +75,9 @@ fn walk(paths: &[String]) -> Result<Vec<Walked>, PathError> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'));
-            if path.is_dir() {
+            // A symlinked directory is not followed (no loops); a symlinked file is read.
+            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            if is_dir {
                 if !hidden {
                     visit(&path, out)?;
                 }
