@@ -455,7 +455,9 @@ fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), Ru
 
 /// The rename diagnosis of a SealedSecret `/v1/verify` refused (docs/operations.md): each
 /// candidate label is asked of `/v1/verify` as a relabelled copy, so the controller's wire format
-/// stays upstream's and the answer is the same the controller's condition gives.
+/// stays upstream's and the answer is the same the controller's condition gives. Any other
+/// answer (the rate limit after the client's retries, a server error) ends the diagnosis: the
+/// user still gets upstream's error.
 async fn diagnose_remotely(
     controller: &Controller,
     ss: &SealedSecret,
@@ -465,7 +467,7 @@ async fn diagnose_remotely(
         match controller.post("/v1/verify", compact_json(&copy)?).await {
             Ok(_) => return Ok(Some(Diagnosis::new(ss, candidate))),
             Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {}
-            Err(e) => return Err(RunError::Validate(e)),
+            Err(_) => return Ok(None),
         }
     }
     Ok(None)
