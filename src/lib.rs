@@ -16,11 +16,13 @@ pub mod backup;
 pub mod crd;
 pub mod crypto;
 pub mod decode;
+pub mod diagnosis;
 pub mod in_cluster;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;
 pub mod key_secret;
 pub mod keys;
+pub mod lint;
 pub mod output;
 pub mod ownership;
 pub mod raw;
@@ -35,6 +37,8 @@ pub mod status;
 pub mod types;
 pub mod unseal;
 
+#[cfg(test)]
+mod test_keys;
 #[cfg(test)]
 mod tests;
 

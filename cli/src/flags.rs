@@ -14,7 +14,7 @@
 use std::ffi::OsString;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{ArgAction, Args, CommandFactory, Parser};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches as _, Parser};
 use sealed_secrets::scope::Scope;
 
 use crate::goerr;
@@ -210,6 +210,16 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub restore_keys: String,
+
+    // Offline lint (docs/operations.md "Offline lint"); the paths are the positional arguments.
+    /// Check the files and directories given as arguments (*.yaml, *.yml, *.json) without a cluster: unsealed Secrets, SealedSecrets a kustomization renames or moves, template/scope mismatches, malformed ciphertexts (against --cert when given) and, with --recovery-private-key, items that do not decrypt. Prints file:line: message, or -o json|yaml|sarif; exits non-zero on findings.
+    #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub lint: bool,
+
+    /// Whether `-o` was given (on the command line or as SEALED_SECRETS_FORMAT): `--lint` prints
+    /// text unless it was.
+    #[arg(skip)]
+    pub format_given: bool,
 
     /// Print this help message
     #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
@@ -668,7 +678,15 @@ pub fn parse(argv: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Par
     let mut full = vec![program];
     full.extend(env_args(&env));
     full.extend(user_args.iter().cloned());
-    match Cli::try_parse_from(full) {
+    let parsed = Cli::command()
+        .try_get_matches_from(full)
+        .and_then(|matches| {
+            let mut cli = Cli::from_arg_matches(&matches)?;
+            cli.format_given =
+                matches.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
+            Ok(cli)
+        });
+    match parsed {
         Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(e) if is_short_help(&e) => Parsed::ShortHelp,
         Err(e) => Parsed::Error(pflag_error(&e, &user_args)),

@@ -10,6 +10,7 @@ mod documents;
 mod flags;
 mod goerr;
 mod kubeconfig;
+mod lint;
 mod output;
 mod run;
 

@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Read, Seek, Write};
 use std::time::SystemTime;
 
 use goyaml as codec;
+use sealed_secrets::diagnosis::{Diagnosis, candidates};
 use sealed_secrets::keys::{Certificate, KeyError, PrivateKey, PublicKey, parse_recovery_keys};
 use sealed_secrets::output::OutputFormat;
 use sealed_secrets::raw::{self, RawError, RawValue};
@@ -58,6 +59,13 @@ pub enum RunError {
     ValidateInput,
     #[error("unable to decrypt sealed secret: {0}")]
     NotDecryptable(String),
+    /// `--validate` of a renamed SealedSecret: upstream's text, then the diagnosis.
+    #[error("unable to decrypt sealed secret: {0}; {1}")]
+    NotDecryptableRenamed(String, Box<Diagnosis>),
+    #[error("--lint needs the files or directories to check as arguments")]
+    LintNoPaths,
+    #[error("lint: {findings} finding(s) in {files} file(s)")]
+    LintFindings { findings: usize, files: usize },
     #[error("cannot validate sealed secret: {0}")]
     Validate(ProxyError),
     #[error("unable to rotate secret")]
@@ -121,6 +129,15 @@ pub fn run(mut cli: Cli) -> Result<(), RunError> {
             Output::file(&cli.sealed_secret_file)?
         };
         return Ok(crate::backup::backup_keys(&cli, out)?);
+    }
+
+    if cli.lint {
+        let out = if cli.sealed_secret_file.is_empty() {
+            Output::stdout()
+        } else {
+            Output::file(&cli.sealed_secret_file)?
+        };
+        return lint(&cli, out);
     }
 
     let input = if !cli.secret_file.is_empty() {
@@ -336,20 +353,76 @@ fn recovery_unseal(
     input: Input,
     out: &mut Output,
 ) -> Result<(), RunError> {
+    let keys = load_recovery_keys(cli, key_files)?;
+    let bytes = input.read_all()?;
+    let ss = decode_sealed_secret(&bytes)?;
+    let secret = recover(&ss, keys.as_slice())?;
+    print(out, &cli.format, &secret)
+}
+
+/// The private keys of `--recovery-private-key` files: PEM keys, key Secrets or Lists, and our
+/// encrypted backups (decrypted first; their plaintext is a key List).
+fn load_recovery_keys(cli: &Cli, key_files: &[String]) -> Result<Vec<PrivateKey>, RunError> {
     let mut keys: Vec<PrivateKey> = Vec::new();
     for path in key_files {
         let data =
             zeroize::Zeroizing::new(std::fs::read(path).map_err(PathError::on("open", path))?);
-        // An encrypted backup (`--backup-keys`) is decrypted first; its plaintext is a key List.
         let data = crate::backup::open_backup(cli, path, &data)?;
         keys.extend(parse_recovery_keys(&data).map_err(|e| {
             RunError::RecoveryKeys(sealed_secrets::secret::redact_serde_values(&e.to_string()))
         })?);
     }
-    let bytes = input.read_all()?;
-    let ss = decode_sealed_secret(&bytes)?;
-    let secret = recover(&ss, keys.as_slice())?;
-    print(out, &cli.format, &secret)
+    Ok(keys)
+}
+
+/// `--lint PATH...` (docs/operations.md "Offline lint"): text unless `-o` was given; the report
+/// is written also when there are findings (a CI job uploads it), and then the run fails.
+fn lint(cli: &Cli, mut out: Output) -> Result<(), RunError> {
+    let result = (|| {
+        let paths: Vec<String> = cli
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if paths.is_empty() {
+            return Err(RunError::LintNoPaths);
+        }
+        let format = cli.format_given.then_some(cli.format.as_str());
+        if crate::lint::render(&crate::lint::Report::empty(), format).is_none() {
+            return Err(sealed_secrets::Error::UnsupportedOutputFormat(cli.format.clone()).into());
+        }
+        let cert = if cli.cert.is_empty() {
+            None
+        } else {
+            Some(Certificate::from_pem(&crate::cert::open_local(&cli.cert)?)?.public_key)
+        };
+        let key_files = cli.recovery_private_keys();
+        let keys = if key_files.is_empty() {
+            None
+        } else {
+            Some(load_recovery_keys(cli, &key_files)?)
+        };
+        let decrypter = keys
+            .as_ref()
+            .map(|k| k as &dyn sealed_secrets::keys::Decrypter);
+        let report = crate::lint::lint(&paths, cert.as_ref(), decrypter)?;
+        let text = crate::lint::render(&report, format).unwrap_or_default();
+        out.write(text.as_bytes())?;
+        Ok(report)
+    })();
+    let finished = out.finish(result.is_ok());
+    let report = result?;
+    finished?;
+    if report.findings.is_empty() {
+        Ok(())
+    } else {
+        let files: std::collections::BTreeSet<&str> =
+            report.findings.iter().map(|f| f.file.as_str()).collect();
+        Err(RunError::LintFindings {
+            findings: report.findings.len(),
+            files: files.len(),
+        })
+    }
 }
 
 /// `--validate` (upstream `ValidateSealedSecret`).
@@ -368,13 +441,36 @@ fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), Ru
             match controller.post("/v1/verify", compact_json(&ss)?).await {
                 Ok(_) => {}
                 Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {
-                    return Err(RunError::NotDecryptable(ss.metadata.name));
+                    return Err(match diagnose_remotely(&controller, &ss).await? {
+                        Some(d) => RunError::NotDecryptableRenamed(ss.metadata.name, Box::new(d)),
+                        None => RunError::NotDecryptable(ss.metadata.name),
+                    });
                 }
                 Err(e) => return Err(RunError::Validate(e)),
             }
         }
         Ok(())
     })
+}
+
+/// The rename diagnosis of a SealedSecret `/v1/verify` refused (docs/operations.md): each
+/// candidate label is asked of `/v1/verify` as a relabelled copy, so the controller's wire format
+/// stays upstream's and the answer is the same the controller's condition gives. Any other
+/// answer (the rate limit after the client's retries, a server error) ends the diagnosis: the
+/// user still gets upstream's error.
+async fn diagnose_remotely(
+    controller: &Controller,
+    ss: &SealedSecret,
+) -> Result<Option<Diagnosis>, RunError> {
+    for candidate in candidates(ss) {
+        let copy = candidate.relabelled(ss);
+        match controller.post("/v1/verify", compact_json(&copy)?).await {
+            Ok(_) => return Ok(Some(Diagnosis::new(ss, candidate))),
+            Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {}
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// `--re-encrypt` (upstream `ReEncryptSealedSecret`).

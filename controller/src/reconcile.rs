@@ -11,6 +11,7 @@ use kube::api::{Api, DynamicObject, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt as _};
 use sealed_secrets::decode::{DecodeError, sealed_secret_from_object};
+use sealed_secrets::diagnosis::{Diagnosis, diagnose, with_diagnosis};
 use sealed_secrets::k8s::{Scrubbed, from_k8s, to_k8s};
 use sealed_secrets::ownership::{FIELD_MANAGER, Unmanaged, ownership, updated_secret};
 use sealed_secrets::status::{gauge_value, next_status};
@@ -89,6 +90,10 @@ pub enum Error {
     /// Building the desired Secret failed (decryption, template, v1 data).
     #[error(transparent)]
     Unseal(sealed_secrets::Error),
+    /// Decryption failed, and the items do decrypt under the name, namespace or scope the
+    /// template names: upstream's message, then the diagnosis (docs/operations.md).
+    #[error("{}", with_diagnosis(&.0.to_string(), Some(.1.as_ref())))]
+    Renamed(sealed_secrets::Error, Box<Diagnosis>),
     /// The unseal job on the blocking pool did not finish (a panic or a shutdown).
     #[error("unseal task failed: {0}")]
     UnsealTask(String),
@@ -104,7 +109,9 @@ impl Error {
     /// `unseal_errors_total{reason}`.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Error::Malformed(_) | Error::Unseal(_) | Error::UnsealTask(_) => "unseal",
+            Error::Malformed(_) | Error::Unseal(_) | Error::Renamed(..) | Error::UnsealTask(_) => {
+                "unseal"
+            }
             Error::Api { .. } => "update",
             Error::Unmanaged(_) => "unmanaged",
         }
@@ -257,7 +264,12 @@ async fn unseal_and_write(
     let owned = ss.clone();
     let unsealed = tokio::task::spawn_blocking(move || {
         let ring = keys.read();
-        unseal(&owned, &*ring, opts).map_err(Error::Unseal)
+        // A failure is diagnosed only when the template names another place; the diagnosis never
+        // unseals (docs/security.md "The rename diagnosis is no oracle").
+        unseal(&owned, &*ring, opts).map_err(|e| match diagnose(&owned, &*ring) {
+            Some(d) => Error::Renamed(e, Box::new(d)),
+            None => Error::Unseal(e),
+        })
     })
     .await
     .unwrap_or_else(|e| Err(Error::UnsealTask(e.to_string())));

@@ -25,10 +25,13 @@ mod decode;
 mod emit;
 mod json;
 mod keysort;
+mod positions;
 mod resolve;
 mod unicode_tables;
 
 use serde_json::Value;
+
+pub use positions::{DocumentLines, mapping_document_lines};
 
 /// A decoding error: one line, quoting no document content (only positions).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

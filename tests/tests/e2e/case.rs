@@ -26,6 +26,20 @@ pub const PATCH: &str = "sealedsecrets.bitnami.com/patch";
 pub const CLUSTER_WIDE: &str = "sealedsecrets.bitnami.com/cluster-wide";
 pub const NAMESPACE_WIDE: &str = "sealedsecrets.bitnami.com/namespace-wide";
 pub const NO_KEY: &str = "no key could decrypt secret (foo)";
+
+/// The rename diagnosis our controller appends to [`NO_KEY`] for a strict SealedSecret sealed as
+/// `sealed` (`ns/name`) that is now called `now` (src/diagnosis.rs).
+pub fn renamed_message(items: &str, sealed: (&str, &str), now: (&str, &str)) -> String {
+    let (fix, what) = if sealed.0 != now.0 {
+        ("--scope cluster-wide", "namespace")
+    } else {
+        ("--scope namespace-wide", "name prefix/suffix")
+    };
+    format!(
+        "no key could decrypt secret ({items}); the items were sealed (strict scope) for \"{}/{}\" but this SealedSecret is \"{}/{}\" (renamed, e.g. by a Kustomize namePrefix, nameSuffix or namespace); re-seal it with {fix}, or keep it out of the {what} (and refer to it as \"{}\")",
+        sealed.0, sealed.1, now.0, now.1, sealed.1
+    )
+}
 pub const UNSEALED_MESSAGE: &str = "SealedSecret unsealed successfully";
 pub const MAX_UNSEAL_RETRIES: i64 = 5;
 
@@ -430,12 +444,18 @@ impl<'a> Case<'a> {
     /// The failure path of a SealedSecret that cannot be opened (C13, C17, C18, C22): error
     /// event and status, every retry spent (upstream `processNextItem`), and no Secret.
     pub fn assert_cannot_unseal(&self, ns: &str, name: &str) {
+        self.assert_cannot_unseal_with(ns, name, NO_KEY);
+    }
+
+    /// [`Self::assert_cannot_unseal`] with this condition message (upstream's, then our rename
+    /// diagnosis when the template names another place; docs/operations.md).
+    pub fn assert_cannot_unseal_with(&self, ns: &str, name: &str, message: &str) {
         let event = self.wait_event(ns, name, "ErrUnsealFailed");
         assert_eq!(event["type"], "Warning");
-        assert_eq!(event["message"], format!("Failed to unseal: {NO_KEY}"));
+        assert_eq!(event["message"], format!("Failed to unseal: {message}"));
         assert_eq!(event["source"]["component"], "sealed-secrets");
         let ss = self.wait_synced(ns, name, "False");
-        assert_eq!(synced(&ss).unwrap()["message"], NO_KEY);
+        assert_eq!(synced(&ss).unwrap()["message"], message);
         assert_eq!(ss["status"]["observedGeneration"], 1);
         self.wait_event_count(ns, name, "ErrUnsealFailed", 1 + MAX_UNSEAL_RETRIES);
         assert!(

@@ -40,6 +40,7 @@ macro_rules! e2e_tests {
 mod case;
 mod cluster;
 mod controller;
+mod diagnosis;
 mod drill;
 mod endpoints;
 mod gc;
@@ -97,6 +98,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 3,
         tests: controller::tests,
+    },
+    Suite {
+        name: "diagnosis",
+        controller: "ours",
+        threads: 2,
+        tests: diagnosis::tests,
     },
     Suite {
         name: "drill",
