@@ -27,6 +27,7 @@ pub mod raw;
 pub mod recovery;
 pub mod renewal;
 pub mod reseal;
+pub mod rewrite;
 pub mod scope;
 pub mod seal;
 pub mod seal_target;
