@@ -16,6 +16,7 @@ pub mod backup;
 pub mod crd;
 pub mod crypto;
 pub mod decode;
+pub mod expiry;
 pub mod in_cluster;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;

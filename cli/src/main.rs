@@ -12,6 +12,7 @@ mod goerr;
 mod kubeconfig;
 mod output;
 mod run;
+mod tree;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -66,6 +66,8 @@ pub enum RunError {
     ReEncrypt(ProxyError),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Tree(#[from] crate::tree::TreeError),
 }
 
 impl RunError {
@@ -121,6 +123,12 @@ pub fn run(mut cli: Cli) -> Result<(), RunError> {
             Output::file(&cli.sealed_secret_file)?
         };
         return Ok(crate::backup::backup_keys(&cli, out)?);
+    }
+
+    // Files and trees re-sealed in place (docs/operations.md) read no input and write no output.
+    if !cli.re_encrypt_path.is_empty() {
+        let config = ClientConfig::new(&cli.kubeconfig, &cli.kube);
+        return crate::tree::re_encrypt_paths(&cli, &config);
     }
 
     let input = if !cli.secret_file.is_empty() {
@@ -197,6 +205,7 @@ fn run_mode(
 
     let certificate = Certificate::from_pem(&cert)?;
     certificate.check_not_expired(SystemTime::now())?;
+    warn_if_expiring(cli, &certificate);
     let key = &certificate.public_key;
 
     if !cli.merge_into.is_empty() {
@@ -209,6 +218,18 @@ fn run_mode(
     seal_documents(cli, &config, key, &bytes, None, |ss| {
         print(out, &cli.format, &ss)
     })
+}
+
+/// The `--cert-expiry-warning` line on stderr when `certificate` expires soon.
+pub(crate) fn warn_if_expiring(cli: &Cli, certificate: &Certificate) {
+    let warning = sealed_secrets::expiry::expiry_warning(
+        certificate,
+        SystemTime::now(),
+        cli.cert_expiry_warning,
+    );
+    if let Some(line) = warning {
+        notice(&line);
+    }
 }
 
 /// A line on stderr; a closed stderr is no reason to fail.
@@ -336,6 +357,19 @@ fn recovery_unseal(
     input: Input,
     out: &mut Output,
 ) -> Result<(), RunError> {
+    let keys = load_recovery_keys(cli, key_files)?;
+    let bytes = input.read_all()?;
+    let ss = decode_sealed_secret(&bytes)?;
+    let secret = recover(&ss, keys.as_slice())?;
+    print(out, &cli.format, &secret)
+}
+
+/// The private keys of `--recovery-private-key` files: PEM keys, key Secrets or Lists, and
+/// encrypted backups (decrypted first).
+pub(crate) fn load_recovery_keys(
+    cli: &Cli,
+    key_files: &[String],
+) -> Result<Vec<PrivateKey>, RunError> {
     let mut keys: Vec<PrivateKey> = Vec::new();
     for path in key_files {
         let data =
@@ -346,10 +380,7 @@ fn recovery_unseal(
             RunError::RecoveryKeys(sealed_secrets::secret::redact_serde_values(&e.to_string()))
         })?);
     }
-    let bytes = input.read_all()?;
-    let ss = decode_sealed_secret(&bytes)?;
-    let secret = recover(&ss, keys.as_slice())?;
-    print(out, &cli.format, &secret)
+    Ok(keys)
 }
 
 /// `--validate` (upstream `ValidateSealedSecret`).
@@ -410,7 +441,7 @@ fn re_encrypt(
 }
 
 /// Go's `json.Marshal` of a decoded object: what upstream sends to the controller.
-fn compact_json(object: &impl Serialize) -> Result<Vec<u8>, RunError> {
+pub(crate) fn compact_json(object: &impl Serialize) -> Result<Vec<u8>, RunError> {
     let value = serde_json::to_value(object)?;
     Ok(codec::to_json_compact(&value).into_bytes())
 }
