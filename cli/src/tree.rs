@@ -66,8 +66,11 @@ pub fn re_encrypt_paths(cli: &Cli, config: &ClientConfig<'_>) -> Result<(), RunE
     if paths.is_empty() {
         return Err(TreeError::NoPath.into());
     }
-    let work = collect(&paths)?;
     let recovery = cli.recovery_private_keys();
+    if !recovery.is_empty() && cli.cert.is_empty() {
+        return Err(TreeError::NeedsCert.into());
+    }
+    let work = collect(&paths)?;
     let changes: Vec<Vec<Change>> = if recovery.is_empty() {
         through_controller(cli, config, &work)?
     } else {
@@ -215,9 +218,6 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<(), RunError> {
 
 /// Offline: decrypt with the backup's keys, seal for `--cert`.
 fn offline(cli: &Cli, key_files: &[String], work: &[Work]) -> Result<Vec<Vec<Change>>, RunError> {
-    if cli.cert.is_empty() {
-        return Err(TreeError::NeedsCert.into());
-    }
     let certificate = Certificate::from_pem(&crate::cert::open_local(&cli.cert)?)?;
     certificate.check_not_expired(SystemTime::now())?;
     warn_if_expiring(cli, &certificate);
