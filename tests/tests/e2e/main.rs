@@ -44,6 +44,7 @@ mod drill;
 mod endpoints;
 mod gc;
 mod interop;
+mod reseal;
 mod scalars;
 mod takeover;
 mod templates;
@@ -97,6 +98,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 3,
         tests: controller::tests,
+    },
+    Suite {
+        name: "reseal",
+        controller: "ours",
+        threads: 1,
+        tests: reseal::tests,
     },
     Suite {
         name: "drill",
