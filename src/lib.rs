@@ -24,6 +24,7 @@ pub mod key_secret;
 pub mod keys;
 pub mod output;
 pub mod ownership;
+pub mod parallel;
 pub mod raw;
 pub mod recovery;
 pub mod renewal;

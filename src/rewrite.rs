@@ -390,7 +390,7 @@ pub fn reseal_offline(
     let work = |(l, item, value): &(&Located, &String, &String)| {
         reseal_item(l, item, value, keys, current, target)
     };
-    let results = parallel_map(&jobs, work);
+    let results = crate::parallel::map(&jobs, work);
     let mut out = Vec::new();
     for r in results {
         if let Some(change) = r? {
@@ -429,29 +429,6 @@ fn reseal_item(
         item: item.to_string(),
         value: go_semantics::base64::encode(&sealed),
     }))
-}
-
-/// `f` over `items` on every available core, results in input order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// For the controller's `/v1/rotate` (docs/operations.md): put back the original ciphertext of
@@ -802,15 +779,5 @@ mod tests {
             original.spec.encrypted_data["k"]
         );
         assert_eq!(resealed.spec.encrypted_data["l"], "fresh");
-    }
-
-    #[test]
-    fn parallel_map_keeps_order() {
-        let v: Vec<usize> = (0..1000).collect();
-        assert_eq!(
-            parallel_map(&v, |x| x * 2),
-            v.iter().map(|x| x * 2).collect::<Vec<_>>()
-        );
-        assert!(parallel_map(&[] as &[u8], |x| *x).is_empty());
     }
 }

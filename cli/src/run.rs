@@ -248,7 +248,7 @@ fn render(format: &str, object: &impl Serialize) -> Result<String, RunError> {
     Ok(OutputFormat::parse(format)?.render(object)?)
 }
 
-/// `kubeseal.Seal`: every input Secret in turn, each printed before the next is sealed.
+/// `kubeseal.Seal`: every input Secret, each printed in input order (sealed on every core first).
 /// `merge_into` is the metadata of `--merge-into`'s target.
 fn seal_documents(
     cli: &Cli,
@@ -273,9 +273,19 @@ fn seal_documents(
             .get_or_insert_with(|| config.namespace().map(|(ns, _)| ns).unwrap_or_default())
             .clone()
     };
-    for mut secret in secrets {
-        let opts = seal_options(&flags, merge_target, &mut secret, &mut context_namespace);
-        emit(seal_secret(secret, key, &opts)?)?;
+    let jobs: Vec<_> = secrets
+        .into_iter()
+        .map(|mut secret| {
+            let opts = seal_options(&flags, merge_target, &mut secret, &mut context_namespace);
+            (secret, opts)
+        })
+        .collect();
+    // Sealed on every core, printed in input order; a failure still follows the output of the
+    // documents before it.
+    let sealed =
+        sealed_secrets::parallel::map_owned(jobs, |(secret, opts)| seal_secret(secret, key, &opts));
+    for ss in sealed {
+        emit(ss?)?;
     }
     Ok(())
 }
