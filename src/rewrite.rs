@@ -79,7 +79,7 @@ pub fn locate(input: &[u8]) -> Result<Vec<Located>, RewriteError> {
     for (document, sealed_secret) in wanted {
         let spans = trees
             .get(document)
-            .and_then(|root| encrypted_data_spans(root))
+            .and_then(encrypted_data_spans)
             .unwrap_or_default();
         let mut items = BTreeMap::new();
         for (item, value) in &sealed_secret.spec.encrypted_data {
@@ -703,7 +703,10 @@ mod tests {
                 item: "k".into()
             }
         );
-        assert_eq!(locate(b"a: [\n").unwrap_err().to_string().is_empty(), false);
+        assert!(matches!(
+            locate(b"a: [\n").unwrap_err(),
+            RewriteError::Syntax(_)
+        ));
         assert_eq!(locate(b"\xff\xfe").unwrap_err(), RewriteError::NotUtf8);
         // A change for an item that is not there.
         let text = seal_placeholders(

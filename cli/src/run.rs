@@ -396,13 +396,7 @@ pub(crate) fn load_recovery_keys(
 /// `--validate` (upstream `ValidateSealedSecret`).
 fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), RunError> {
     cluster::block_on(async {
-        let controller = Controller::connect(
-            config,
-            &cli.controller_namespace,
-            &cli.controller_name,
-            Accept::Json,
-        )
-        .await?;
+        let controller = json_controller(cli, config).await?;
         let bytes = input.read_all()?;
         let sealed = read_sealed_secrets(&bytes).map_err(|_| RunError::ValidateInput)?;
         for ss in sealed {
@@ -426,13 +420,7 @@ fn re_encrypt(
     out: &mut Output,
 ) -> Result<(), RunError> {
     cluster::block_on(async {
-        let controller = Controller::connect(
-            config,
-            &cli.controller_namespace,
-            &cli.controller_name,
-            Accept::Json,
-        )
-        .await?;
+        let controller = json_controller(cli, config).await?;
         let bytes = input.read_all()?;
         let sealed = read_sealed_secrets(&bytes)?;
         for ss in sealed {
@@ -448,6 +436,20 @@ fn re_encrypt(
         }
         Ok(())
     })
+}
+
+/// The controller of `--controller-namespace`/`--controller-name`, for JSON requests.
+pub(crate) async fn json_controller(
+    cli: &Cli,
+    config: &ClientConfig<'_>,
+) -> Result<Controller, ClusterError> {
+    Controller::connect(
+        config,
+        &cli.controller_namespace,
+        &cli.controller_name,
+        Accept::Json,
+    )
+    .await
 }
 
 /// Go's `json.Marshal` of a decoded object: what upstream sends to the controller.

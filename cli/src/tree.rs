@@ -16,11 +16,11 @@ use sealed_secrets::keys::{Certificate, PrivateKey};
 use sealed_secrets::rewrite::{self, Change, Located, RewriteError};
 use sealed_secrets::types::SealedSecret;
 
-use crate::cluster::{self, Accept, Controller};
+use crate::cluster;
 use crate::flags::Cli;
 use crate::goerr::PathError;
 use crate::kubeconfig::ClientConfig;
-use crate::run::{RunError, compact_json, load_recovery_keys, warn_if_expiring};
+use crate::run::{RunError, compact_json, json_controller, load_recovery_keys, warn_if_expiring};
 
 /// `/v1/rotate` asked to keep the ciphertexts its latest key already decrypts (our controller;
 /// upstream's ignores the query and re-encrypts every item).
@@ -236,7 +236,7 @@ fn offline(cli: &Cli, key_files: &[String], work: &[Work]) -> Result<Vec<Vec<Cha
 }
 
 /// Through the controller: each SealedSecret is sent to `/v1/rotate` (its rate limit is honoured
-/// by [`Controller::post`]); an item whose answer differs from the file is a change.
+/// by [`cluster::Controller::post`]); an item whose answer differs from the file is a change.
 fn through_controller(
     cli: &Cli,
     config: &ClientConfig<'_>,
@@ -245,13 +245,7 @@ fn through_controller(
     let total: usize = work.iter().map(|w| w.located.len()).sum();
     let progress = Progress::new(total);
     let result = cluster::block_on(async {
-        let controller = Controller::connect(
-            config,
-            &cli.controller_namespace,
-            &cli.controller_name,
-            Accept::Json,
-        )
-        .await?;
+        let controller = json_controller(cli, config).await?;
         let mut out = Vec::new();
         for w in work {
             let mut changes = Vec::new();

@@ -192,8 +192,7 @@ fn offline_tree_reseal_changes_only_old_key_items() {
         let (was, now) = diff[0];
         let value = |line: &str| {
             line.split([' ', '"'])
-                .filter(|w| w.len() > 100)
-                .next()
+                .find(|w| w.len() > 100)
                 .unwrap()
                 .to_string()
         };
