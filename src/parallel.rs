@@ -2,6 +2,10 @@
 //! many documents, re-sealing many items. One item, or one core, runs on the calling thread.
 
 fn threads_for(len: usize) -> usize {
+    // One item needs no thread, nor the cgroup files `available_parallelism` reads.
+    if len <= 1 {
+        return len;
+    }
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)

@@ -696,9 +696,15 @@ pub fn parse(argv: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Par
     let program = argv.next().unwrap_or_else(|| OsString::from("kubeseal"));
     let user_args: Vec<OsString> = argv.collect();
     let mut full = vec![program];
-    full.extend(env_args(&env));
+    // One clap command for both the environment scan and the parse (building it is a good part
+    // of a one-Secret run's CPU time).
+    let cmd = Cli::command();
+    full.extend(env_args(&cmd, &env));
     full.extend(user_args.iter().cloned());
-    match Cli::try_parse_from(full) {
+    let parsed = cmd
+        .try_get_matches_from(full)
+        .and_then(|mut m| <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut m));
+    match parsed {
         Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(e) if is_short_help(&e) => Parsed::ShortHelp,
         Err(e) => Parsed::Error(pflag_error(&e, &user_args)),
@@ -706,8 +712,7 @@ pub fn parse(argv: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Par
 }
 
 /// `--flag=value` for every `SEALED_SECRETS_<FLAG>` variable whose value the flag accepts.
-fn env_args(env: &impl Fn(&str) -> Option<OsString>) -> Vec<OsString> {
-    let cmd = Cli::command();
+fn env_args(cmd: &clap::Command, env: &impl Fn(&str) -> Option<OsString>) -> Vec<OsString> {
     let mut out = Vec::new();
     for arg in cmd.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
