@@ -81,6 +81,20 @@ fn repo(dir: &Path) {
     w("README.md", format!("{SS}not scanned\n"));
 }
 
+fn temp_repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    repo(tmp.path());
+    tmp
+}
+
+fn last_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -117,9 +131,8 @@ fn offline(dir: &Path) -> Command {
 
 #[test]
 fn offline_tree_reseal_changes_only_old_key_items() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = temp_repo();
     let dir = tmp.path();
-    repo(dir);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -221,11 +234,7 @@ fn offline_tree_reseal_changes_only_old_key_items() {
     let out = offline(dir).output().unwrap();
     assert!(out.status.success());
     assert_eq!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
+        last_line(&out.stderr),
         "re-encrypted 0 items in 0 files (4 items already current)"
     );
     assert_eq!(snapshot(dir), after);
@@ -233,9 +242,8 @@ fn offline_tree_reseal_changes_only_old_key_items() {
 
 #[test]
 fn a_failed_run_writes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = temp_repo();
     let dir = tmp.path();
-    repo(dir);
     // Sealed for another name: no key opens it.
     std::fs::write(
         dir.join("apps/zz-broken.yaml"),
@@ -249,11 +257,7 @@ fn a_failed_run_writes_nothing() {
     let out = offline(dir).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
+        last_line(&out.stderr),
         r#"error: ./apps/zz-broken.yaml: SealedSecret "moved": item "k": no key could decrypt secret"#
     );
     assert_eq!(snapshot(dir), before);
@@ -292,9 +296,8 @@ fn a_failed_run_writes_nothing() {
 /// whatever its extension.
 #[test]
 fn paths_from_the_environment() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = temp_repo();
     let dir = tmp.path();
-    repo(dir);
     std::fs::rename(dir.join("apps/db.yaml"), dir.join("db.txt")).unwrap();
     let out = ks()
         .current_dir(dir)
