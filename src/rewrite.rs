@@ -252,7 +252,14 @@ fn parse_trees(text: &str) -> Result<Vec<Node>, RewriteError> {
     let mut stack: Vec<(bool, Vec<Node>)> = Vec::new();
     let mut root: Option<Node> = None;
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| RewriteError::Syntax(e.to_string()))?;
+        // Only the position: a scanner message may quote the text.
+        let (event, span) = event.map_err(|e| {
+            RewriteError::Syntax(format!(
+                "yaml: cannot parse line {} column {}",
+                e.marker().line(),
+                e.marker().col() + 1
+            ))
+        })?;
         let node = match event {
             Event::DocumentStart(..) => {
                 root = None;
