@@ -221,6 +221,18 @@ pub struct Cli {
     #[arg(skip)]
     pub format_given: bool,
 
+    // Re-sealing files in place and the certificate expiry warning (docs/operations.md).
+    #[arg(help = "Re-encrypt in place every SealedSecret in these files and directory trees (*.yaml, *.yml, *.json below a directory) for the latest key: through the controller, or offline with --recovery-private-key and --cert. Only the items the latest key does not decrypt change; every other byte stays. Multiple paths accepted either via comma separated list or by repetition of the flag.", long, value_name = "strings", action = ArgAction::Append, value_parser = go_csv, allow_hyphen_values = true)]
+    pub re_encrypt_path: Vec<CsvList>,
+
+    /// With --re-encrypt-path: list the items that would be re-encrypted and write nothing.
+    #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub re_encrypt_dry_run: bool,
+
+    /// Warn on stderr when the certificate to seal with expires within this duration (0 disables the warning). An expired certificate is refused.
+    #[arg(verbatim_doc_comment, long, value_name = "duration", default_value = "720h0m0s", value_parser = go_duration, allow_hyphen_values = true)]
+    pub cert_expiry_warning: std::time::Duration,
+
     /// Print this help message
     #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub help: bool,
@@ -523,6 +535,14 @@ impl Cli {
             .collect()
     }
 
+    /// All `--re-encrypt-path` values.
+    pub fn re_encrypt_paths(&self) -> Vec<String> {
+        self.re_encrypt_path
+            .iter()
+            .flat_map(|l| l.0.iter().cloned())
+            .collect()
+    }
+
     /// All `--recovery-private-key` values.
     pub fn recovery_private_keys(&self) -> Vec<String> {
         self.recovery_private_key
@@ -550,6 +570,9 @@ pub enum FlagValueError {
     Uint,
     #[error("must be one of: strict, namespace-wide, cluster-wide")]
     Scope,
+    /// Go `time.ParseDuration`'s error.
+    #[error("{0}")]
+    Duration(String),
     /// Go's `encoding/csv` (`*csv.ParseError` on line 1).
     #[error("parse error on line 1, column {column}: {problem}")]
     Csv {
@@ -586,6 +609,13 @@ fn severity(s: &str) -> Result<String, FlagValueError> {
 
 fn scope(s: &str) -> Result<Scope, FlagValueError> {
     Scope::parse(s).ok_or(FlagValueError::Scope)
+}
+
+/// Go `time.ParseDuration`; a negative duration is none.
+fn go_duration(s: &str) -> Result<std::time::Duration, FlagValueError> {
+    go_semantics::time::parse_duration(s)
+        .map(|ns| std::time::Duration::from_nanos(u64::try_from(ns).unwrap_or(0)))
+        .map_err(|e| FlagValueError::Duration(e.to_string()))
 }
 
 fn go_csv(s: &str) -> Result<CsvList, FlagValueError> {
@@ -676,16 +706,17 @@ pub fn parse(argv: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Par
     let program = argv.next().unwrap_or_else(|| OsString::from("kubeseal"));
     let user_args: Vec<OsString> = argv.collect();
     let mut full = vec![program];
-    full.extend(env_args(&env));
+    // One clap command for both the environment scan and the parse (building it is a good part
+    // of a one-Secret run's CPU time).
+    let cmd = Cli::command();
+    full.extend(env_args(&cmd, &env));
     full.extend(user_args.iter().cloned());
-    let parsed = Cli::command()
-        .try_get_matches_from(full)
-        .and_then(|matches| {
-            let mut cli = Cli::from_arg_matches(&matches)?;
-            cli.format_given =
-                matches.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
-            Ok(cli)
-        });
+    let parsed = cmd.try_get_matches_from(full).and_then(|matches| {
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.format_given =
+            matches.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
+        Ok(cli)
+    });
     match parsed {
         Ok(cli) => Parsed::Run(Box::new(cli)),
         Err(e) if is_short_help(&e) => Parsed::ShortHelp,
@@ -694,8 +725,7 @@ pub fn parse(argv: Vec<OsString>, env: impl Fn(&str) -> Option<OsString>) -> Par
 }
 
 /// `--flag=value` for every `SEALED_SECRETS_<FLAG>` variable whose value the flag accepts.
-fn env_args(env: &impl Fn(&str) -> Option<OsString>) -> Vec<OsString> {
-    let cmd = Cli::command();
+fn env_args(cmd: &clap::Command, env: &impl Fn(&str) -> Option<OsString>) -> Vec<OsString> {
     let mut out = Vec::new();
     for arg in cmd.get_arguments() {
         let Some(long) = arg.get_long() else { continue };

@@ -13,6 +13,7 @@ mod kubeconfig;
 mod lint;
 mod output;
 mod run;
+mod tree;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -74,6 +74,8 @@ pub enum RunError {
     ReEncrypt(ProxyError),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Tree(#[from] crate::tree::TreeError),
 }
 
 impl RunError {
@@ -138,6 +140,12 @@ pub fn run(mut cli: Cli) -> Result<(), RunError> {
             Output::file(&cli.sealed_secret_file)?
         };
         return lint(&cli, out);
+    }
+
+    // Files and trees re-sealed in place (docs/operations.md) read no input and write no output.
+    if !cli.re_encrypt_path.is_empty() {
+        let config = ClientConfig::new(&cli.kubeconfig, &cli.kube);
+        return crate::tree::re_encrypt_paths(&cli, &config);
     }
 
     let input = if !cli.secret_file.is_empty() {
@@ -214,6 +222,7 @@ fn run_mode(
 
     let certificate = Certificate::from_pem(&cert)?;
     certificate.check_not_expired(SystemTime::now())?;
+    warn_if_expiring(cli, &certificate);
     let key = &certificate.public_key;
 
     if !cli.merge_into.is_empty() {
@@ -226,6 +235,18 @@ fn run_mode(
     seal_documents(cli, &config, key, &bytes, None, |ss| {
         print(out, &cli.format, &ss)
     })
+}
+
+/// The `--cert-expiry-warning` line on stderr when `certificate` expires soon.
+pub(crate) fn warn_if_expiring(cli: &Cli, certificate: &Certificate) {
+    let warning = sealed_secrets::expiry::expiry_warning(
+        certificate,
+        SystemTime::now(),
+        cli.cert_expiry_warning,
+    );
+    if let Some(line) = warning {
+        notice(&line);
+    }
 }
 
 /// A line on stderr; a closed stderr is no reason to fail.
@@ -244,7 +265,7 @@ fn render(format: &str, object: &impl Serialize) -> Result<String, RunError> {
     Ok(OutputFormat::parse(format)?.render(object)?)
 }
 
-/// `kubeseal.Seal`: every input Secret in turn, each printed before the next is sealed.
+/// `kubeseal.Seal`: every input Secret, each printed in input order (sealed on every core first).
 /// `merge_into` is the metadata of `--merge-into`'s target.
 fn seal_documents(
     cli: &Cli,
@@ -269,9 +290,19 @@ fn seal_documents(
             .get_or_insert_with(|| config.namespace().map(|(ns, _)| ns).unwrap_or_default())
             .clone()
     };
-    for mut secret in secrets {
-        let opts = seal_options(&flags, merge_target, &mut secret, &mut context_namespace);
-        emit(seal_secret(secret, key, &opts)?)?;
+    let jobs: Vec<_> = secrets
+        .into_iter()
+        .map(|mut secret| {
+            let opts = seal_options(&flags, merge_target, &mut secret, &mut context_namespace);
+            (secret, opts)
+        })
+        .collect();
+    // Sealed on every core, printed in input order; a failure still follows the output of the
+    // documents before it.
+    let sealed =
+        sealed_secrets::parallel::map_owned(jobs, |(secret, opts)| seal_secret(secret, key, &opts));
+    for ss in sealed {
+        emit(ss?)?;
     }
     Ok(())
 }
@@ -362,7 +393,10 @@ fn recovery_unseal(
 
 /// The private keys of `--recovery-private-key` files: PEM keys, key Secrets or Lists, and our
 /// encrypted backups (decrypted first; their plaintext is a key List).
-fn load_recovery_keys(cli: &Cli, key_files: &[String]) -> Result<Vec<PrivateKey>, RunError> {
+pub(crate) fn load_recovery_keys(
+    cli: &Cli,
+    key_files: &[String],
+) -> Result<Vec<PrivateKey>, RunError> {
     let mut keys: Vec<PrivateKey> = Vec::new();
     for path in key_files {
         let data =
@@ -428,13 +462,7 @@ fn lint(cli: &Cli, mut out: Output) -> Result<(), RunError> {
 /// `--validate` (upstream `ValidateSealedSecret`).
 fn validate(cli: &Cli, config: &ClientConfig<'_>, input: Input) -> Result<(), RunError> {
     cluster::block_on(async {
-        let controller = Controller::connect(
-            config,
-            &cli.controller_namespace,
-            &cli.controller_name,
-            Accept::Json,
-        )
-        .await?;
+        let controller = json_controller(cli, config).await?;
         let bytes = input.read_all()?;
         let sealed = read_sealed_secrets(&bytes).map_err(|_| RunError::ValidateInput)?;
         for ss in sealed {
@@ -481,13 +509,7 @@ fn re_encrypt(
     out: &mut Output,
 ) -> Result<(), RunError> {
     cluster::block_on(async {
-        let controller = Controller::connect(
-            config,
-            &cli.controller_namespace,
-            &cli.controller_name,
-            Accept::Json,
-        )
-        .await?;
+        let controller = json_controller(cli, config).await?;
         let bytes = input.read_all()?;
         let sealed = read_sealed_secrets(&bytes)?;
         for ss in sealed {
@@ -505,8 +527,22 @@ fn re_encrypt(
     })
 }
 
+/// The controller of `--controller-namespace`/`--controller-name`, for JSON requests.
+pub(crate) async fn json_controller(
+    cli: &Cli,
+    config: &ClientConfig<'_>,
+) -> Result<Controller, ClusterError> {
+    Controller::connect(
+        config,
+        &cli.controller_namespace,
+        &cli.controller_name,
+        Accept::Json,
+    )
+    .await
+}
+
 /// Go's `json.Marshal` of a decoded object: what upstream sends to the controller.
-fn compact_json(object: &impl Serialize) -> Result<Vec<u8>, RunError> {
+pub(crate) fn compact_json(object: &impl Serialize) -> Result<Vec<u8>, RunError> {
     let value = serde_json::to_value(object)?;
     Ok(codec::to_json_compact(&value).into_bytes())
 }

@@ -431,20 +431,30 @@ async fn verify_request(app: &App, body: Body) -> Response {
 
 async fn rotate_handler(State(app): State<App>, request: Request) -> Response {
     let method = request.method().clone();
+    // kubeseal --re-encrypt-path (docs/operations.md): items the latest key already decrypts keep
+    // their ciphertext. Upstream has no query; its kubeseal sends none.
+    let keep_current = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "keepCurrentItems=true"));
     let limited = rate_limited(&app, ROTATE_PATH, request, |body| {
-        rotate_request(&app, body)
+        rotate_request(&app, body, keep_current)
     });
     instrumented(&app, ROTATE_PATH, &method, limited).await
 }
 
-async fn rotate_request(app: &App, body: Body) -> Response {
+async fn rotate_request(app: &App, body: Body, keep_current: bool) -> Response {
     let body = match read_body(body, app.body_read_timeout, ROTATE_PATH).await {
         Ok(body) => body,
         Err(response) => return response,
     };
     let keys = Arc::clone(&app.keys);
     let accept_v1_data = app.accept_v1_data;
-    match run_blocking(app, move || rotate(&body, &keys, accept_v1_data)).await {
+    match run_blocking(app, move || {
+        rotate(&body, &keys, accept_v1_data, keep_current)
+    })
+    .await
+    {
         // Upstream writes the status before setting the JSON type, so net/http sniffs text/plain.
         Ok(json) => ([(header::CONTENT_TYPE, TEXT_PLAIN)], json).into_response(),
         Err(e) => {
@@ -456,14 +466,24 @@ async fn rotate_request(app: &App, body: Body) -> Response {
 
 /// Re-encrypts `body` with the latest key (the core's [`reseal`]). The error texts are upstream's
 /// and never carry plaintext; the HTTP answer does not show them.
-fn rotate(body: &[u8], keys: &KeyRegistry, accept_v1_data: bool) -> Result<String, String> {
+fn rotate(
+    body: &[u8],
+    keys: &KeyRegistry,
+    accept_v1_data: bool,
+    keep_current: bool,
+) -> Result<String, String> {
     let ss = sealed_secret_from_request(body).map_err(|e| e.to_string())?;
+    let original = keep_current.then(|| ss.clone());
     if template_metadata_differs(&ss) {
         tracing::warn!(
             "Sealed Secret metadata doesn't match. Please align your Sealed Secret metadata"
         );
     }
-    let resealed = reseal(ss, &keys.read(), accept_v1_data).map_err(|e| e.to_string())?;
+    let ring = keys.read();
+    let mut resealed = reseal(ss, &ring, accept_v1_data).map_err(|e| e.to_string())?;
+    if let (Some(original), Some(latest)) = (original, ring.latest()) {
+        sealed_secrets::rewrite::keep_current_items(&original, &mut resealed, &latest.private_key);
+    }
     to_response(&resealed).map_err(|e| e.to_string())
 }
 
@@ -1063,6 +1083,60 @@ mod tests {
         let mut renamed = rotate_ok(&app, &vector("namespace-wide")).await;
         renamed["metadata"]["namespace"] = json!("elsewhere");
         assert!(unseal_value(&renamed).is_err());
+    }
+
+    /// kubeseal `--re-encrypt-path`: with `keepCurrentItems=true` the items the latest key
+    /// already decrypts come back byte for byte, the others re-sealed; without it, all change.
+    #[tokio::test]
+    async fn rotate_keeping_current_items_changes_only_old_key_items() {
+        let old_cert = include_bytes!("../../tests/fixtures/keys/other-cert.pem");
+        let old_key = include_bytes!("../../tests/fixtures/keys/other-key.pem");
+        let st = state(true, Arc::new(Metrics::default()));
+        assert!(st.keys.add(SealingKeyPair {
+            private_key: PrivateKey::from_pem(old_key).unwrap(),
+            certificate: Certificate::from_pem(old_cert).unwrap(),
+            order_time: SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(86_400),
+        }));
+        let app = router(st);
+        let mut input = vector("strict");
+        let label = format!(
+            "{}/{}",
+            input["metadata"]["namespace"].as_str().unwrap(),
+            input["metadata"]["name"].as_str().unwrap()
+        );
+        let old = Certificate::from_pem(old_cert)
+            .unwrap()
+            .public_key
+            .encrypt(b"from-the-old-key", label.as_bytes())
+            .unwrap();
+        input["spec"]["encryptedData"]["old"] = json!(go_semantics::base64::encode(&old));
+        let kept = post(&app, "/v1/rotate?keepCurrentItems=true", json_body(&input)).await;
+        assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+        let kept: Value = serde_json::from_str(&kept.body).unwrap();
+        for item in ["foo", "binary", "empty"] {
+            assert_eq!(
+                kept["spec"]["encryptedData"][item], input["spec"]["encryptedData"][item],
+                "{item}"
+            );
+        }
+        assert_ne!(
+            kept["spec"]["encryptedData"]["old"],
+            input["spec"]["encryptedData"]["old"]
+        );
+        let mut typed = kept.clone();
+        typed["kind"] = json!(KIND);
+        typed["apiVersion"] = json!(API_VERSION);
+        assert_eq!(
+            data_of(&unseal_value(&typed).unwrap(), "old"),
+            b"from-the-old-key"
+        );
+        let all = rotate_ok(&app, &input).await;
+        for item in ["foo", "old"] {
+            assert_ne!(
+                all["spec"]["encryptedData"][item],
+                input["spec"]["encryptedData"][item]
+            );
+        }
     }
 
     /// Upstream: differing metadata → the template metadata becomes the object's (template-only

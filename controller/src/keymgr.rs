@@ -259,6 +259,14 @@ impl KeyManager {
         self.metrics.set_keys_not_backed_up(not_backed_up);
     }
 
+    /// The active (sealing) key's certificate expiry as a metric.
+    fn publish_active_expiry(&self) {
+        if let Some(latest) = self.registry.read().latest() {
+            self.metrics
+                .set_active_certificate_expiry(latest.certificate.not_after);
+        }
+    }
+
     fn api(&self) -> Api<Secret> {
         Api::namespaced(self.client.clone(), &self.settings.namespace)
     }
@@ -298,6 +306,7 @@ impl KeyManager {
             Ok(pair) => {
                 self.publish_backup_status(self.backup.set(&name, is_backed_up(secret)));
                 let added = self.registry.add(pair);
+                self.publish_active_expiry();
                 if added {
                     info!(secretname = %name, "registered private key");
                 }
@@ -372,6 +381,7 @@ impl KeyManager {
         // Upstream orders a freshly generated key by the time of its creation.
         pair.order_time = self.clock.now();
         self.registry.add(pair);
+        self.publish_active_expiry();
         info!(namespace = %self.settings.namespace, name = %name, "New key written");
         // The public certificate only, for offline sealing (`kubeseal --cert`), as upstream.
         info!(certificate = %generated.certificate_pem, "Certificate generated");

@@ -79,6 +79,8 @@ pub struct Metrics {
     keys_not_backed_up: Gauge,
     /// `--metrics-omit-secret-labels`: `condition_info` never gets a series.
     omit_secret_labels: bool,
+    /// Ours: NotAfter of the active key's certificate, Unix seconds (docs/operations.md).
+    active_certificate_expiry: Gauge,
 }
 
 /// Unregistered metrics (for tests and tools that do not expose them).
@@ -94,6 +96,7 @@ impl Default for Metrics {
             http_request_duration: Family::new_with_constructor(default_histogram),
             keys_not_backed_up: Gauge::default(),
             omit_secret_labels: false,
+            active_certificate_expiry: Gauge::default(),
         }
     }
 }
@@ -149,6 +152,12 @@ impl Metrics {
             "Number of current sealing key Secrets without the sealedsecrets-rs.io/backed-up-at annotation, i.e. in no backup made with kubeseal --backup-keys",
             m.keys_not_backed_up.clone(),
         );
+        // Certificate expiry (kubeseal --cert-expiry-warning warns the sealing side).
+        r.register(
+            "active_certificate_expiry_timestamp_seconds",
+            "Expiry time (NotAfter) of the certificate of the key that currently seals, in seconds since the Unix epoch",
+            m.active_certificate_expiry.clone(),
+        );
         // Registered but never set: upstream exposes 0. (A sub-registry's metrics are encoded after
         // its parent's, so build_info comes last, as before.)
         r.sub_registry_with_label(("revision".into(), REVISION.into()))
@@ -160,6 +169,14 @@ impl Metrics {
     pub fn set_keys_not_backed_up(&self, n: usize) {
         self.keys_not_backed_up
             .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// `sealed_secrets_controller_active_certificate_expiry_timestamp_seconds`.
+    pub fn set_active_certificate_expiry(&self, not_after: std::time::SystemTime) {
+        let secs = not_after
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.active_certificate_expiry.set(secs);
     }
 
     /// `sealed_secrets_controller_unseal_requests_total` +1.
@@ -306,7 +323,14 @@ mod tests {
         m.set_condition("ns1", "s1", "Synced", "inst", 1);
         m.http_request("/v1/verify", "POST", 200, Duration::from_millis(3));
         m.set_keys_not_backed_up(2);
+        m.set_active_certificate_expiry(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let text = encode(&registry).unwrap();
+        assert!(
+            text.contains(
+                "sealed_secrets_controller_active_certificate_expiry_timestamp_seconds 1800000000\n"
+            ),
+            "{text}"
+        );
         let names = sample_names(&text);
         assert!(
             text.contains("sealed_secrets_controller_keys_not_backed_up 2\n"),

@@ -45,6 +45,7 @@ mod drill;
 mod endpoints;
 mod gc;
 mod interop;
+mod reseal;
 mod scalars;
 mod takeover;
 mod templates;
@@ -104,6 +105,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 2,
         tests: diagnosis::tests,
+    },
+    Suite {
+        name: "reseal",
+        controller: "ours",
+        threads: 1,
+        tests: reseal::tests,
     },
     Suite {
         name: "drill",
