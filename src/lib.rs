@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod decode;
 pub mod diagnosis;
 pub mod in_cluster;
+pub mod inventory;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;
 pub mod key_secret;
