@@ -74,6 +74,38 @@ pub fn unseal_recording(
     Ok((secret, used))
 }
 
+/// Whether the controller writes `updated` over `current` (they differ). A difference in
+/// [`SEALING_KEYS_ANNOTATION`] alone is written only when the SealedSecret's spec changed since it
+/// was last unsealed (`observed_generation`, from its status, is behind `generation`, or there is
+/// no status): a Secret upstream's controller wrote is left untouched by a takeover (and counted
+/// as unknown by `kubeseal --list-keys`) until its SealedSecret changes, e.g. when it is
+/// re-encrypted.
+pub fn needs_write(
+    current: &Secret,
+    updated: &Secret,
+    generation: i64,
+    observed_generation: Option<i64>,
+) -> bool {
+    if current == updated {
+        return false;
+    }
+    let mut without = updated.clone();
+    match current.metadata.annotations.get(SEALING_KEYS_ANNOTATION) {
+        Some(v) => {
+            without
+                .metadata
+                .annotations
+                .insert(SEALING_KEYS_ANNOTATION.to_string(), v.clone());
+        }
+        None => {
+            without.metadata.annotations.remove(SEALING_KEYS_ANNOTATION);
+        }
+    }
+    let annotation_only = without == *current;
+    let spec_changed = observed_generation.is_none_or(|observed| observed < generation);
+    !annotation_only || spec_changed
+}
+
 /// The value of [`SEALING_KEYS_ANNOTATION`] for these fingerprints.
 pub fn annotation_value(used: &BTreeSet<String>) -> String {
     used.iter().cloned().collect::<Vec<_>>().join(",")
@@ -494,6 +526,33 @@ mod tests {
         let (secret, used) = unseal_recording(&empty, &r, UnsealOptions::default()).unwrap();
         assert!(used.is_empty());
         assert_eq!(secret.metadata.annotations[SEALING_KEYS_ANNOTATION], "");
+    }
+
+    #[test]
+    fn an_annotation_alone_is_written_only_for_a_changed_spec() {
+        let r = ring(&[(KEY, CERT)]);
+        let ss = sealed(&[("a", seal_value("x", b"ns/s"))]);
+        let (desired, _) = unseal_recording(&ss, &r, UnsealOptions::default()).unwrap();
+        let mut upstreams = desired.clone();
+        upstreams.metadata.annotations.clear();
+        // Upstream's Secret, its SealedSecret already unsealed: a takeover writes nothing.
+        assert!(!needs_write(&upstreams, &desired, 2, Some(2)));
+        assert!(!needs_write(&desired, &desired, 2, None));
+        // A stale annotation of ours is not rewritten either until the spec changes.
+        let mut stale = desired.clone();
+        stale
+            .metadata
+            .annotations
+            .insert(SEALING_KEYS_ANNOTATION.into(), "SHA256:old".into());
+        assert!(!needs_write(&stale, &desired, 2, Some(2)));
+        // The spec changed (re-encrypted): written; and without status, always.
+        assert!(needs_write(&upstreams, &desired, 2, Some(1)));
+        assert!(needs_write(&stale, &desired, 2, Some(1)));
+        assert!(needs_write(&upstreams, &desired, 2, None));
+        // Any other difference is written as before.
+        let mut other = desired.clone();
+        other.data.clear();
+        assert!(needs_write(&other, &desired, 2, Some(2)));
     }
 
     fn info(name: &str, created: &str, not_before: u64, backed_up: bool) -> KeySecretInfo {

@@ -13,6 +13,7 @@ use sealed_secrets::k8s::{ConvertError, from_k8s, zeroize_secret_data as scrub};
 use sealed_secrets::key_secret::key_selector;
 use sealed_secrets::keys::Certificate;
 
+use crate::backup::{api_message, notice};
 use crate::cluster::{self, Accept, ClusterError, Controller};
 use crate::flags::Cli;
 use crate::kubeconfig::{ClientConfig, KubeconfigError};
@@ -60,18 +61,6 @@ impl From<KubeconfigError> for KeysError {
 impl From<kube::Error> for KeysError {
     fn from(e: kube::Error) -> Self {
         KeysError::Cluster(e.into())
-    }
-}
-
-fn notice(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn api_message(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(s) => s.message.clone(),
-        other => other.to_string(),
     }
 }
 

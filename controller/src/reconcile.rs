@@ -12,7 +12,7 @@ use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt as _};
 use sealed_secrets::decode::{DecodeError, sealed_secret_from_object};
 use sealed_secrets::diagnosis::{Diagnosis, diagnose, with_diagnosis};
-use sealed_secrets::inventory::unseal_recording;
+use sealed_secrets::inventory::{needs_write, unseal_recording};
 use sealed_secrets::k8s::{Scrubbed, from_k8s, to_k8s};
 use sealed_secrets::ownership::{FIELD_MANAGER, Unmanaged, ownership, updated_secret};
 use sealed_secrets::status::{gauge_value, next_status};
@@ -196,7 +196,10 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
     info!(key = %key, "Updating");
 
     let result = match sealed_secret_from_object(&*obj) {
-        Ok(ss) => unseal_and_write(&ss, &key, &ss_ref, &ctx).await,
+        Ok(ss) => {
+            let observed = current_status(&obj).map(|s| s.observed_generation);
+            unseal_and_write(&ss, &key, &ss_ref, observed, &ctx).await
+        }
         Err(e) => {
             error!(key = %key, error = %e, "Cannot read SealedSecret");
             let message = format!("Failed to unseal: {e}");
@@ -254,6 +257,7 @@ async fn unseal_and_write(
     ss: &SealedSecret,
     key: &str,
     ss_ref: &ObjectReference,
+    observed_generation: Option<i64>,
     ctx: &Context,
 ) -> Result<(), Error> {
     let opts = UnsealOptions {
@@ -331,7 +335,12 @@ async fn unseal_and_write(
     }
 
     let updated = updated_secret(&current, &desired);
-    if updated != current {
+    if needs_write(
+        &current,
+        &updated,
+        ss.metadata.generation,
+        observed_generation,
+    ) {
         let body = match to_k8s(&updated) {
             Ok(b) => b,
             Err(e) => return update_failed(e.to_string()).await,

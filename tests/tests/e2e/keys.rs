@@ -98,8 +98,8 @@ fn wait_metric(c: &Cluster, fingerprint: &str, want: f64) {
     );
 }
 
-/// Seals `name` (`foo=<value>`) with the controller's current certificate and creates it.
-fn seal_and_create(t: &Case, cert: &str, name: &str, value: &str) -> Value {
+/// Seals `name` (`foo=<value>`) with `cert` and creates the SealedSecret.
+fn seal_and_create_only(t: &Case, cert: &str, name: &str, value: &str) {
     let cert_file = t.file("cert.pem", cert.as_bytes());
     let secret = t.secret(&t.ns, name, &[], &[("foo", value)]);
     let sealed = kubeseal_ok(
@@ -109,6 +109,12 @@ fn seal_and_create(t: &Case, cert: &str, name: &str, value: &str) -> Value {
     );
     let ss: Value = serde_json::from_str(&sealed).unwrap();
     t.create(&ss);
+}
+
+/// Seals `name` (`foo=<value>`) with the controller's current certificate, creates it and waits
+/// for its Secret.
+fn seal_and_create(t: &Case, cert: &str, name: &str, value: &str) -> Value {
+    seal_and_create_only(t, cert, name, value);
     t.wait_secret(&t.ns, name, &[("foo", value)])
 }
 
@@ -204,6 +210,28 @@ fn inventory_counts_then_retirement_refused_then_allowed(c: &Cluster) {
     wait_counts(c, &[0, 3]);
     wait_metric(c, &fp1, 0.0);
     wait_metric(c, &fp2, 3.0);
+
+    // A SealedSecret none of the controller's keys opens has no Secret: unknown, so it may need
+    // key 1 (it is deleted again before the retirement).
+    let foreign = std::fs::read_to_string(e2e::fixture("keys/other-cert.pem")).unwrap();
+    let stray = t.plaintext("stray");
+    seal_and_create_only(&t, &foreign, "foreign", &stray);
+    t.assert_cannot_unseal(&t.ns, "foreign");
+    let inv = inventory(c);
+    assert_eq!(
+        (inv["unknown"].as_u64(), inv["sealedSecrets"].as_u64()),
+        (Some(1), Some(4)),
+        "{inv}"
+    );
+    refused(
+        c,
+        &["--retire-key", &key1],
+        &format!(
+            "1 SealedSecret(s) do not say which key unsealed them (their Secret has no {ANNOTATION} annotation) and may need key {key1:?}: wait for the controller to unseal them again, or give --force"
+        ),
+    );
+    t.delete(SS, &t.ns, "foreign");
+    wait_counts(c, &[0, 3]);
 
     refused(
         c,
