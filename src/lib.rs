@@ -19,6 +19,7 @@ pub mod decode;
 pub mod diagnosis;
 pub mod expiry;
 pub mod in_cluster;
+pub mod inventory;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;
 pub mod key_secret;

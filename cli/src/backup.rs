@@ -105,7 +105,7 @@ impl From<kube::Error> for KeyBackupError {
     }
 }
 
-fn notice(line: &str) {
+pub(crate) fn notice(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "{line}");
 }
@@ -201,7 +201,7 @@ fn protection(cli: &Cli) -> Result<Protection, KeyBackupError> {
         })
 }
 
-fn api_message(e: &kube::Error) -> String {
+pub(crate) fn api_message(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => s.message.clone(),
         other => other.to_string(),

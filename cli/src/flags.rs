@@ -216,6 +216,25 @@ pub struct Cli {
     #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
     pub lint: bool,
 
+    // Key inventory and retirement (docs/operations.md "Key inventory and retirement").
+    /// List the controller's keys (the key Secrets in --controller-namespace): name, fingerprint, creation, certificate expiry, whether it is the active key, whether it is in a backup (--backup-keys) and how many SealedSecrets in the cluster need it. A table, or -o json|yaml.
+    #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub list_keys: bool,
+
+    /// Delete the key Secret of this name in --controller-namespace. Refused for the active key, while a SealedSecret in the cluster needs or may need it, or while it is in no backup (--backup-keys); --force overrides all but the first.
+    #[arg(
+        verbatim_doc_comment,
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub retire_key: String,
+
+    /// With --retire-key: retire the key although SealedSecrets may still need it or it is in no backup.
+    #[arg(verbatim_doc_comment, long, value_name = "bool", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = go_bool, action = ArgAction::Set)]
+    pub force: bool,
+
     /// Whether `-o` was given (on the command line or as SEALED_SECRETS_FORMAT): `--lint` prints
     /// text unless it was.
     #[arg(skip)]

@@ -9,6 +9,7 @@ mod cluster;
 mod documents;
 mod flags;
 mod goerr;
+mod keys;
 mod kubeconfig;
 mod lint;
 mod output;

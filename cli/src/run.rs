@@ -52,6 +52,8 @@ pub enum RunError {
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     KeyBackup(#[from] KeyBackupError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeysError),
     /// A recovery key file that is not a key; the message quotes no value.
     #[error("{0}")]
     RecoveryKeys(String),
@@ -82,9 +84,9 @@ impl RunError {
     /// Writing to a closed stdout (`kubeseal ... | head`): the process ends without a message.
     pub fn is_broken_pipe(&self) -> bool {
         match self {
-            RunError::Output(e) | RunError::KeyBackup(KeyBackupError::Output(e)) => {
-                e.is_broken_pipe()
-            }
+            RunError::Output(e)
+            | RunError::KeyBackup(KeyBackupError::Output(e))
+            | RunError::Keys(crate::keys::KeysError::Output(e)) => e.is_broken_pipe(),
             _ => false,
         }
     }
@@ -131,6 +133,11 @@ pub fn run(mut cli: Cli) -> Result<(), RunError> {
             Output::file(&cli.sealed_secret_file)?
         };
         return Ok(crate::backup::backup_keys(&cli, out)?);
+    }
+
+    // Key inventory and retirement (docs/operations.md) read no documents either.
+    if cli.list_keys || !cli.retire_key.is_empty() {
+        return Ok(crate::keys::run(&cli)?);
     }
 
     if cli.lint {

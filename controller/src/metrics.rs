@@ -58,6 +58,11 @@ struct HttpDurationLabels {
     method: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct KeyLabels {
+    key: String,
+}
+
 type HistogramFamily = Family<HttpDurationLabels, Histogram, fn() -> Histogram>;
 
 fn default_histogram() -> Histogram {
@@ -81,6 +86,8 @@ pub struct Metrics {
     omit_secret_labels: bool,
     /// Ours: NotAfter of the active key's certificate, Unix seconds (docs/operations.md).
     active_certificate_expiry: Gauge,
+    /// Ours: SealedSecrets per sealing key (see [`KeyUsage`]).
+    key_usage: KeyUsage,
 }
 
 /// Unregistered metrics (for tests and tools that do not expose them).
@@ -97,6 +104,7 @@ impl Default for Metrics {
             keys_not_backed_up: Gauge::default(),
             omit_secret_labels: false,
             active_certificate_expiry: Gauge::default(),
+            key_usage: KeyUsage::default(),
         }
     }
 }
@@ -157,6 +165,11 @@ impl Metrics {
             "active_certificate_expiry_timestamp_seconds",
             "Expiry time (NotAfter) of the certificate of the key that currently seals, in seconds since the Unix epoch",
             m.active_certificate_expiry.clone(),
+        );
+        r.register(
+            "key_sealed_secrets",
+            "Number of SealedSecrets last unsealed with each sealing key (label key: the key fingerprint, as kubeseal --list-keys shows it)",
+            m.key_usage.gauge.clone(),
         );
         // Registered but never set: upstream exposes 0. (A sub-registry's metrics are encoded after
         // its parent's, so build_info comes last, as before.)
@@ -274,6 +287,73 @@ impl Metrics {
         self.condition_series
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+// Key usage (docs/operations.md "Key inventory and retirement"): which keys each SealedSecret
+// needs, by object uid, kept by the reconciler (success) and the deletion handler, and exposed as
+// `sealed_secrets_controller_key_sealed_secrets{key}`. A key keeps its series (0) once seen.
+
+/// SealedSecret uid -> fingerprints of the keys that unsealed it, and the gauge derived from it.
+#[derive(Debug, Default)]
+pub struct KeyUsage {
+    by_object: Mutex<std::collections::HashMap<String, BTreeSet<String>>>,
+    gauge: Family<KeyLabels, Gauge>,
+}
+
+impl KeyUsage {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, BTreeSet<String>>> {
+        self.by_object
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `uid` was unsealed with `keys` (replacing what it needed before); `None` forgets it.
+    fn set(&self, uid: &str, keys: Option<BTreeSet<String>>) {
+        let mut map = self.lock();
+        let before = match keys {
+            Some(k) => map.insert(uid.to_string(), k),
+            None => map.remove(uid),
+        }
+        .unwrap_or_default();
+        let after = map.get(uid).cloned().unwrap_or_default();
+        for key in before.union(&after) {
+            let n = map.values().filter(|ks| ks.contains(key)).count();
+            self.gauge
+                .get_or_create(&KeyLabels { key: key.clone() })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    #[cfg(test)]
+    fn count(&self, key: &str) -> i64 {
+        self.gauge
+            .get_or_create(&KeyLabels {
+                key: key.to_string(),
+            })
+            .get()
+    }
+}
+
+impl Metrics {
+    /// The SealedSecret `uid` was unsealed (and its Secret written) with the keys `fingerprints`.
+    pub fn set_key_usage(&self, uid: &str, fingerprints: BTreeSet<String>) {
+        if !uid.is_empty() {
+            self.key_usage.set(uid, Some(fingerprints));
+        }
+    }
+
+    /// The SealedSecret `uid` is gone.
+    pub fn forget_key_usage(&self, uid: &str) {
+        self.key_usage.set(uid, None);
+    }
+
+    /// `key_sealed_secrets{key}` (0 for a key never seen).
+    #[cfg(test)]
+    pub fn key_usage(&self, fingerprint: &str) -> i64 {
+        self.key_usage.count(fingerprint)
     }
 }
 
@@ -440,5 +520,31 @@ mod tests {
         let text = encode(&registry).unwrap();
         assert!(!text.contains("name=\"a\""), "{text}");
         assert!(text.contains("name=\"b\""));
+    }
+
+    #[test]
+    fn key_usage_follows_updates_and_deletions() {
+        let mut registry = Registry::default();
+        let m = Metrics::new(&mut registry);
+        let keys = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<BTreeSet<_>>();
+        m.set_key_usage("u1", keys(&["k1"]));
+        m.set_key_usage("u2", keys(&["k1"]));
+        m.set_key_usage("u3", keys(&["k1", "k2"]));
+        m.set_key_usage("", keys(&["k1"]));
+        assert_eq!((m.key_usage("k1"), m.key_usage("k2")), (3, 1));
+        // Re-sealed under k2: k1 loses it, k2 gains it; the same again changes nothing.
+        m.set_key_usage("u1", keys(&["k2"]));
+        m.set_key_usage("u1", keys(&["k2"]));
+        assert_eq!((m.key_usage("k1"), m.key_usage("k2")), (2, 2));
+        m.forget_key_usage("u3");
+        m.forget_key_usage("unknown");
+        assert_eq!((m.key_usage("k1"), m.key_usage("k2")), (1, 1));
+        m.forget_key_usage("u2");
+        let text = encode(&registry).unwrap();
+        assert!(
+            text.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k1\"} 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k2\"} 1\n"));
     }
 }

@@ -12,11 +12,12 @@ use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt as _};
 use sealed_secrets::decode::{DecodeError, sealed_secret_from_object};
 use sealed_secrets::diagnosis::{Diagnosis, diagnose, with_diagnosis};
+use sealed_secrets::inventory::{needs_write, unseal_recording};
 use sealed_secrets::k8s::{Scrubbed, from_k8s, to_k8s};
 use sealed_secrets::ownership::{FIELD_MANAGER, Unmanaged, ownership, updated_secret};
 use sealed_secrets::status::{gauge_value, next_status};
 use sealed_secrets::types::{SealedSecret, SealedSecretStatus, metav1_time};
-use sealed_secrets::unseal::{UnsealOptions, unseal};
+use sealed_secrets::unseal::UnsealOptions;
 use tracing::{error, info, warn};
 
 use crate::events::{EventRecorder, EventType, ObjectReference};
@@ -195,7 +196,10 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
     info!(key = %key, "Updating");
 
     let result = match sealed_secret_from_object(&*obj) {
-        Ok(ss) => unseal_and_write(&ss, &key, &ss_ref, &ctx).await,
+        Ok(ss) => {
+            let observed = current_status(&obj).map(|s| s.observed_generation);
+            unseal_and_write(&ss, &key, &ss_ref, observed, &ctx).await
+        }
         Err(e) => {
             error!(key = %key, error = %e, "Cannot read SealedSecret");
             let message = format!("Failed to unseal: {e}");
@@ -253,6 +257,7 @@ async fn unseal_and_write(
     ss: &SealedSecret,
     key: &str,
     ss_ref: &ObjectReference,
+    observed_generation: Option<i64>,
     ctx: &Context,
 ) -> Result<(), Error> {
     let opts = UnsealOptions {
@@ -266,15 +271,16 @@ async fn unseal_and_write(
         let ring = keys.read();
         // A failure is diagnosed only when the template names another place; the diagnosis never
         // unseals (docs/security.md "The rename diagnosis is no oracle").
-        unseal(&owned, &*ring, opts).map_err(|e| match diagnose(&owned, &*ring) {
+        // The Secret names the keys that decrypted it (docs/operations.md "Key inventory").
+        unseal_recording(&owned, &ring, opts).map_err(|e| match diagnose(&owned, &*ring) {
             Some(d) => Error::Renamed(e, Box::new(d)),
             None => Error::Unseal(e),
         })
     })
     .await
     .unwrap_or_else(|e| Err(Error::UnsealTask(e.to_string())));
-    let desired = match unsealed {
-        Ok(secret) => secret,
+    let (desired, used_keys) = match unsealed {
+        Ok(unsealed) => unsealed,
         Err(e) => {
             let message = format!("Failed to unseal: {e}");
             ctx.recorder
@@ -329,7 +335,12 @@ async fn unseal_and_write(
     }
 
     let updated = updated_secret(&current, &desired);
-    if updated != current {
+    if needs_write(
+        &current,
+        &updated,
+        ss.metadata.generation,
+        observed_generation,
+    ) {
         let body = match to_k8s(&updated) {
             Ok(b) => b,
             Err(e) => return update_failed(e.to_string()).await,
@@ -350,6 +361,7 @@ async fn unseal_and_write(
         }
     }
 
+    ctx.metrics.set_key_usage(&ss.metadata.uid, used_keys);
     ctx.recorder
         .publish(ss_ref, EventType::Normal, REASON_UNSEALED, MESSAGE_UNSEALED)
         .await;
@@ -451,6 +463,7 @@ pub fn on_deleted(
     let name = obj.name_any();
     let key = format!("{namespace}/{name}");
     ctx.metrics.remove_conditions(&namespace, &name);
+    ctx.metrics.forget_key_usage(&obj.uid().unwrap_or_default());
     ctx.forget(&key);
     if !ctx.settings.old_gc_behavior {
         return;

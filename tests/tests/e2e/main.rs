@@ -45,6 +45,7 @@ mod drill;
 mod endpoints;
 mod gc;
 mod interop;
+mod keys;
 mod reseal;
 mod scalars;
 mod takeover;
@@ -123,6 +124,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 1,
         tests: endpoints::tests,
+    },
+    Suite {
+        name: "keys",
+        controller: "ours",
+        threads: 1,
+        tests: keys::tests,
     },
     Suite {
         name: "takeover",
