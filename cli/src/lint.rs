@@ -12,6 +12,7 @@ use sealed_secrets::lint::{Context, Finding, Kustomization, Layout, Rename, Rule
 use serde_json::{Value, json};
 
 use crate::goerr::PathError;
+use crate::walk::{Found, is_manifest};
 
 /// The names Kustomize looks for in a directory, in its order.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -42,70 +43,10 @@ impl Report {
     }
 }
 
-/// A file found by the walk: how it is shown and its canonical path.
-struct Walked {
-    display: String,
-    canonical: PathBuf,
-}
-
-fn is_manifest(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-}
-
 fn is_kustomization(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| KUSTOMIZATION_FILES.contains(&n))
-}
-
-/// Every manifest and kustomization below `paths`, sorted within each directory; hidden
-/// directories (`.git`, `.cache`) and symlinked ones are skipped unless named on the command line.
-fn walk(paths: &[String]) -> Result<Vec<Walked>, PathError> {
-    fn visit(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PathError> {
-        let shown = dir.display().to_string();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(PathError::on("open", &shown))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(PathError::on("readdirent", &shown))?;
-        entries.sort();
-        for path in entries {
-            let hidden = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            // A symlinked directory is not followed (no loops); a symlinked file is read.
-            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-            if is_dir {
-                if !hidden {
-                    visit(&path, out)?;
-                }
-            } else if is_manifest(&path) || is_kustomization(&path) {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut found = Vec::new();
-    for p in paths {
-        let path = Path::new(p);
-        let meta = std::fs::metadata(path).map_err(PathError::on("stat", p))?;
-        if meta.is_dir() {
-            visit(path, &mut found)?;
-        } else {
-            found.push(path.to_path_buf());
-        }
-    }
-    let mut out: Vec<Walked> = Vec::new();
-    for path in found {
-        let display = path.display().to_string();
-        let canonical = std::fs::canonicalize(&path).map_err(PathError::on("stat", &display))?;
-        if !out.iter().any(|w| w.canonical == canonical) {
-            out.push(Walked { display, canonical });
-        }
-    }
-    Ok(out)
 }
 
 fn read_kustomization(dir: &Path) -> Option<Kustomization> {
@@ -146,7 +87,7 @@ fn included(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, Rename)>) {
 }
 
 /// For every walked file, the kustomizations (walked too) that rename or move what it holds.
-fn layouts(walked: &[Walked]) -> HashMap<PathBuf, Vec<Layout>> {
+fn layouts(walked: &[Found]) -> HashMap<PathBuf, Vec<Layout>> {
     let mut out: HashMap<PathBuf, Vec<Layout>> = HashMap::new();
     for k in walked.iter().filter(|w| is_kustomization(&w.canonical)) {
         let Some(dir) = k.canonical.parent() else {
@@ -159,7 +100,7 @@ fn layouts(walked: &[Walked]) -> HashMap<PathBuf, Vec<Layout>> {
                 continue;
             }
             let layout = Layout {
-                kustomization: k.display.clone(),
+                kustomization: k.shown.clone(),
                 rename,
             };
             let list = out.entry(file).or_default();
@@ -177,18 +118,18 @@ pub fn lint(
     cert: Option<&PublicKey>,
     keys: Option<&dyn Decrypter>,
 ) -> Result<Report, PathError> {
-    let walked = walk(paths)?;
+    let walked = crate::walk::files(paths, |p| is_manifest(p) || is_kustomization(p))?;
     let layouts = layouts(&walked);
     let ctx = Context { cert, keys };
     let mut report = Report::empty();
     for file in walked.iter().filter(|w| is_manifest(&w.canonical)) {
         report.files += 1;
-        let bytes = std::fs::read(&file.canonical).map_err(PathError::on("open", &file.display))?;
+        let bytes = std::fs::read(&file.canonical).map_err(PathError::on("open", &file.shown))?;
         let docs = match goyaml::parse_documents(&bytes) {
             Ok(docs) => docs,
             Err(e) => {
                 report.findings.push(Located {
-                    file: file.display.clone(),
+                    file: file.shown.clone(),
                     line: 1,
                     finding: Finding::unparsable(&e),
                 });
@@ -212,7 +153,7 @@ pub fn lint(
                     .and_then(|l| l.get(i))
                     .map_or(1, |d| d.line_of(&finding.field));
                 report.findings.push(Located {
-                    file: file.display.clone(),
+                    file: file.shown.clone(),
                     line,
                     finding,
                 });

@@ -15,6 +15,7 @@ mod lint;
 mod output;
 mod run;
 mod tree;
+mod walk;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -7,7 +7,6 @@
 //! original as a temporary file, and only when all of them are written are they renamed over the
 //! originals. A failure before the renames leaves every file untouched.
 
-use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -149,24 +148,13 @@ fn notice(line: &str) {
 /// directories are not entered). A named file must parse; a found one that does not (a Helm
 /// template, say) is skipped with a warning. Each file is read once, in path order.
 fn collect(paths: &[String]) -> Result<Vec<Work>, RunError> {
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
-    for p in paths {
-        let path = PathBuf::from(p);
-        let meta = std::fs::metadata(&path).map_err(PathError::on("stat", p))?;
-        if meta.is_dir() {
-            walk(&path, &mut files)?;
-        } else {
-            files.push((path, true));
-        }
-    }
-    let mut seen = BTreeSet::new();
     let mut work = Vec::new();
-    for (path, named) in files {
-        let shown = path.display().to_string();
-        let target = std::fs::canonicalize(&path).map_err(PathError::on("stat", &shown))?;
-        if !seen.insert(target.clone()) {
-            continue;
-        }
+    for crate::walk::Found {
+        shown,
+        canonical: target,
+        named,
+    } in crate::walk::files(paths, crate::walk::is_manifest)?
+    {
         let input = std::fs::read(&target).map_err(PathError::on("read", &shown))?;
         match rewrite::locate(&input) {
             Ok(located) if located.is_empty() => {}
@@ -187,33 +175,6 @@ fn collect(paths: &[String]) -> Result<Vec<Work>, RunError> {
         }
     }
     Ok(work)
-}
-
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<(), RunError> {
-    let shown = dir.display().to_string();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(PathError::on("open", &shown))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(PathError::on("readdirent", &shown))?;
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let meta = std::fs::symlink_metadata(&path)
-            .map_err(PathError::on("lstat", path.display().to_string()))?;
-        if meta.is_dir() {
-            if !name.starts_with('.') {
-                walk(&path, out)?;
-            }
-            continue;
-        }
-        let wanted = [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e));
-        // A symbolic link counts when it points to a file.
-        if wanted && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            out.push((path, false));
-        }
-    }
-    Ok(())
 }
 
 /// Offline: decrypt with the backup's keys, seal for `--cert`.
