@@ -430,23 +430,22 @@ impl KeyManager {
     }
 
     /// The key Secret `name` exists already: another replica made this renewal's key. Registers
-    /// it when it is an active key; `false` when it is not one.
+    /// it when it is an active key; `false` when it is not one. A list by name and label, not a
+    /// `get`: the controller's Role may `get` the legacy key Secret only.
     async fn adopt(&self, name: &str) -> Result<bool, KeyError> {
-        let Some(mut existing) = self.api().get_opt(name).await? else {
-            return Ok(false);
-        };
-        let active = existing
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(sealed_secrets::key_secret::KEY_LABEL))
-            .is_some_and(|v| v == sealed_secrets::key_secret::ACTIVE);
-        let usable = active && parse_key_secret(&existing, self.settings.order).is_ok();
-        if usable {
-            info!(secretname = %name, "key of this renewal already created by another replica, using it");
-            self.register_secret(&existing).await;
+        let params = ListParams::default()
+            .labels(&key_selector())
+            .fields(&format!("metadata.name={name}"));
+        let mut found = self.api().list(&params).await?.items;
+        let mut usable = false;
+        for existing in &mut found {
+            if parse_key_secret(existing, self.settings.order).is_ok() {
+                info!(secretname = %name, "key of this renewal already created by another replica, using it");
+                self.register_secret(existing).await;
+                usable = true;
+            }
+            zeroize_secret_data(existing);
         }
-        zeroize_secret_data(&mut existing);
         Ok(usable)
     }
 
