@@ -205,6 +205,23 @@ fn load_config(flags: &Flags) -> Result<(Config, ListenAddrs), RunError> {
 
 /// In a pod the in-cluster config; otherwise (development) `KUBECONFIG` / `~/.kube/config`.
 async fn kube_client(cfg: &Config) -> Result<Client, RunError> {
+    let builder = kube::client::ClientBuilder::try_from(kube_config().await?)?;
+    Ok(match cfg.kubeclient_qps {
+        Some(qps) => builder
+            .with_layer(&qps::QpsLayer::new(qps, cfg.kubeclient_burst))
+            .build(),
+        None => builder.build(),
+    })
+}
+
+/// The client of the leader election: not behind `--kubeclient-qps`, so that renewing the Lease
+/// never waits behind a burst of reconciles (controller-runtime also elects on a client of its
+/// own). It makes one request per retry period.
+async fn lease_client() -> Result<Client, RunError> {
+    Ok(Client::try_from(kube_config().await?)?)
+}
+
+async fn kube_config() -> Result<kube::Config, RunError> {
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
         && std::env::var_os("KUBECONFIG").is_none();
     let config = if in_cluster {
@@ -212,13 +229,7 @@ async fn kube_client(cfg: &Config) -> Result<Client, RunError> {
     } else {
         kube::Config::infer().await.map_err(RunError::Kubeconfig)?
     };
-    let builder = kube::client::ClientBuilder::try_from(config)?;
-    Ok(match cfg.kubeclient_qps {
-        Some(qps) => builder
-            .with_layer(&qps::QpsLayer::new(qps, cfg.kubeclient_burst))
-            .build(),
-        None => builder.build(),
-    })
+    Ok(config)
 }
 
 /// The controller's own namespace, as upstream's `myNamespace`: `POD_NAMESPACE`, else the service
@@ -364,11 +375,8 @@ impl Leader {
             renew_deadline: election.renew_deadline,
             retry_period: election.retry_period,
         };
-        let mut elector = leader::Elector::new(
-            self.shared.client.clone(),
-            settings,
-            self.shared.clock.clone(),
-        );
+        let mut elector =
+            leader::Elector::new(lease_client().await?, settings, self.shared.clock.clone());
         let this = Arc::new(self);
         loop {
             info!(lease = %election.lease_name, identity = %elector.identity(), "waiting to become the leader");

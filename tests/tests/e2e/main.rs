@@ -43,6 +43,7 @@ mod controller;
 mod drill;
 mod endpoints;
 mod gc;
+mod ha;
 mod interop;
 mod scalars;
 mod takeover;
@@ -109,6 +110,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 1,
         tests: endpoints::tests,
+    },
+    Suite {
+        name: "ha",
+        controller: "none",
+        threads: 1,
+        tests: ha::tests,
     },
     Suite {
         name: "takeover",

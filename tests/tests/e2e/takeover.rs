@@ -281,7 +281,15 @@ fn our_controller_takes_over_from_upstream(c: &Cluster) {
 
     // ---- the takeover
     let log_offset = std::fs::metadata(&t.log).unwrap().len();
-    c.script(&["restart-controller", "--controller", "ours"]);
+    // With --leader-elect: upstream's RBAC has no Lease permission, so ours runs as a single
+    // instance (and says so) and the takeover is the same.
+    c.script(&[
+        "restart-controller",
+        "--controller",
+        "ours",
+        "--",
+        "--leader-elect",
+    ]);
     let env = current_env(c);
     assert_eq!(env["SSRS_CONTROLLER"], "ours");
     assert_eq!(
@@ -331,6 +339,25 @@ fn our_controller_takes_over_from_upstream(c: &Cluster) {
         !ours_log.contains("New key written"),
         "our controller generated a key at start"
     );
+    assert_eq!(
+        ours_log
+            .matches("leader election disabled: no permission on the Lease")
+            .count(),
+        1,
+        "the single-instance fallback is not logged once"
+    );
+    let metrics =
+        e2e::http_request(c.var("SSRS_METRICS_URL"), "GET", "/metrics", &[], b"").unwrap();
+    for (name, want) in [
+        ("sealed_secrets_controller_leader_election_unavailable", 1.0),
+        ("sealed_secrets_controller_leader", 1.0),
+    ] {
+        assert_eq!(
+            e2e::metric_value(&metrics.text(), name, &[]),
+            Some(want),
+            "{name}"
+        );
+    }
     assert_eq!(
         fetch_cert(&t),
         cert_before,
