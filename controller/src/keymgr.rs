@@ -367,6 +367,13 @@ impl KeyManager {
             self.settings.common_name.clone(),
             self.settings.ttl,
         );
+        // A name fixed by the key this one succeeds, taken when the renewal is decided: two
+        // replicas renewing the same key (a leadership change in the middle of a renewal, a rolling
+        // update without leader election) conflict on it instead of both adding a key.
+        let slot = successor_key_name(
+            &self.settings.prefix,
+            self.registry.latest_spki().as_deref(),
+        );
         let now = self.clock.now();
         let generated = tokio::task::spawn_blocking(move || generate_key(bits, &cn, ttl, now))
             .await
@@ -375,13 +382,6 @@ impl KeyManager {
             &self.settings.key_secret_template(),
             &generated.private_key_pem,
             &generated.certificate_pem,
-        );
-        // A name fixed by the key this one succeeds: two replicas renewing the same key (a
-        // leadership change in the middle of a renewal, a rolling update without leader election)
-        // conflict on it instead of both adding a key.
-        let slot = successor_key_name(
-            &self.settings.prefix,
-            self.registry.latest_spki().as_deref(),
         );
         key_secret.metadata.name = slot.clone();
         key_secret.metadata.generate_name = String::new();

@@ -8,10 +8,11 @@
 //! deadline (shorter than the lease duration, so it has stopped before anyone else may take over);
 //! releasing clears the holder (client-go `ReleaseOnCancel`).
 //!
-//! Not kube-rs's (it has none) nor `kube-leader-election` / `kube-lease-manager`: those target
-//! older kube releases, have no way to tell "forbidden" (upstream's RBAC) from other failures,
-//! and followers only poll, so a released Lease would wait for the next retry. Here followers
-//! also watch the Lease and try at once when it is released.
+//! Not a crate: kube-runtime has no leader election, `kube-leader-election` (0.37) is built on
+//! kube 0.96 (ours is 5) and documents itself as without fencing, `kube-lease-manager` writes with
+//! server-side apply (a `patch` permission); neither tells a forbidden Lease (upstream's RBAC)
+//! from other failures, and their followers only poll, so a released Lease waits for the next
+//! retry. Here followers also watch the Lease and try at once when it changes.
 
 use std::time::{Duration, SystemTime};
 

@@ -23,7 +23,8 @@ use serde_json::Value;
 
 pub fn tests() -> Vec<Test> {
     e2e_tests![
-        cluster: ha_overlay_renders, sigterm_right_after_start_exits_at_once, one_leader_hands_over_and_fails_over
+        cluster: ha_overlay_renders, sigterm_right_after_start_exits_at_once, one_leader_hands_over_and_fails_over,
+            two_renewals_of_one_key_make_one_key
     ]
     .to_vec()
 }
@@ -320,18 +321,20 @@ fn one_leader_hands_over_and_fails_over(c: &Cluster) {
     replicas[leader] = Replica::start(c, &format!("replica-{leader}"), ELECTION);
     let leader = after_kill;
 
-    // ---- a key renewal forced just before the leader dies: at most one new key, served by all
+    // ---- a key renewal forced, the leader killed right after writing the key: exactly one new
+    // key, served by every replica
     replicas[leader].signal("USR1");
-    std::thread::sleep(Duration::from_millis(100));
+    wait_for(20, "the leader's new key", || {
+        (key_names(c).len() == 2).then_some(())
+    });
     replicas[leader].signal("KILL");
     let survivor = the_leader(&mut replicas, 20);
     assert_ne!(survivor, leader);
     replicas[leader].wait_exit(5);
-    // The survivors may still see a key the dead leader wrote: give the watch a moment.
     std::thread::sleep(Duration::from_secs(2));
     let after = key_names(c);
     assert!(
-        after.len() <= 2 && after.starts_with(&keys),
+        after.len() == 2 && after.starts_with(&keys),
         "keys {after:?}"
     );
     let newest: Value = c.key_secrets(ACTIVE).last().cloned().unwrap();
@@ -350,7 +353,6 @@ fn one_leader_hands_over_and_fails_over(c: &Cluster) {
                 .then_some(())
         },
     );
-    println!("ha: keys after a renewal forced during failover: {after:?}");
     // Exactly one leader among the survivors, still.
     assert_eq!(the_leader(&mut replicas, 5), survivor);
 }
@@ -416,4 +418,43 @@ fn ha_overlay_renders(c: &Cluster) {
         serde_json::json!([])
     );
     find(&base, "Role", "sealed-secrets-leader-election");
+}
+
+/// Two controllers without leader election (a rolling update of the base) renewing the same key
+/// at once: they conflict on the renewal's key Secret name, so one key is added, not two, and
+/// both serve it.
+fn two_renewals_of_one_key_make_one_key(c: &Cluster) {
+    let args = &["--key-size=2048", "--kubeclient-qps=-1"];
+    let a = Replica::start(c, "rolling-a", args);
+    let b = Replica::start(c, "rolling-b", args);
+    let before = wait_for(30, "both serving one certificate", || {
+        let (ca, cb) = (a.cert()?, b.cert()?);
+        (ca == cb).then(|| key_names(c))
+    });
+    assert!(!before.is_empty());
+    a.signal("USR1");
+    b.signal("USR1");
+    let after = wait_for(30, "the renewal's key", || {
+        let k = key_names(c);
+        (k.len() > before.len()).then_some(k)
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let settled = key_names(c);
+    assert_eq!(settled, after, "a second key appeared");
+    assert_eq!(settled.len(), before.len() + 1, "{settled:?}");
+    let newest = c.key_secrets(ACTIVE).last().cloned().unwrap();
+    let pem = String::from_utf8(b64decode(newest["data"]["tls.crt"].as_str().unwrap())).unwrap();
+    wait_for(20, "the new certificate on both", || {
+        [&a, &b]
+            .iter()
+            .all(|r| r.cert().is_some_and(|p| p.trim() == pem.trim()))
+            .then_some(())
+    });
+    let logs = a.log_text() + &b.log_text();
+    assert_eq!(logs.matches("New key written").count(), 1, "{logs}");
+    assert_eq!(
+        logs.matches("already created by another replica").count(),
+        1,
+        "{logs}"
+    );
 }
