@@ -41,18 +41,6 @@ const ELECTION: &[&str] = &[
     "--kubeclient-qps=-1",
 ];
 
-fn controller_bin() -> PathBuf {
-    let bin = std::env::var_os("CONTROLLER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/sealed-secrets-controller"));
-    assert!(
-        bin.exists(),
-        "{} not found (cargo build --workspace --bins)",
-        bin.display()
-    );
-    bin
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -76,7 +64,7 @@ impl Replica {
         let log = std::env::temp_dir().join(format!("ssrs-ha-{}-{name}.log", random_hex(4)));
         // One open file for both streams, so that neither overwrites the other.
         let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(controller_bin())
+        let child = Command::new(e2e::our_controller())
             .args([
                 format!("--listen-addr=127.0.0.1:{api}"),
                 format!("--listen-metrics-addr=127.0.0.1:{metrics}"),

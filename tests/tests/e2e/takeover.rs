@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::Test;
 use crate::case::*;
-use e2e::{Cluster, stderr, stdout, workspace_root};
+use e2e::{Cluster, our_controller, stderr, stdout};
 use serde_json::{Value, json};
 
 pub fn tests() -> Vec<Test> {
@@ -24,19 +24,6 @@ pub fn tests() -> Vec<Test> {
 /// controller start).
 fn current_env(c: &Cluster) -> BTreeMap<String, String> {
     Cluster::from_env_file(&c.dir).env
-}
-
-/// Our controller binary: `CONTROLLER_BIN`, else the debug build (never a stale release build).
-fn our_controller() -> PathBuf {
-    let bin = std::env::var_os("CONTROLLER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/sealed-secrets-controller"));
-    assert!(
-        bin.exists(),
-        "{} not found (cargo build --workspace --bins)",
-        bin.display()
-    );
-    bin
 }
 
 /// The key Secrets in the controller namespace: name → resourceVersion.
