@@ -388,10 +388,7 @@ impl Leader {
                         "leader election disabled: no permission on the Lease (RBAC without coordination.k8s.io leases); running as a single instance, run one replica only"
                     );
                     this.shared.leader_metrics.set_unavailable();
-                    return Arc::try_unwrap(this)
-                        .map_err(|_| RunError::LeaderTask)?
-                        .lead_alone(shutdown)
-                        .await;
+                    return this.lead_alone(shutdown).await;
                 }
                 Some(_) => {}
             }
@@ -453,7 +450,7 @@ impl Leader {
         }
     }
 
-    async fn lead_alone(self, shutdown: CancellationToken) -> Result<(), RunError> {
+    async fn lead_alone(&self, shutdown: CancellationToken) -> Result<(), RunError> {
         self.set_leading(true);
         self.lead(shutdown).await
     }
