@@ -468,6 +468,9 @@ impl Leader {
         if cfg.leader_election.is_some() {
             generate_initial_key(cfg, shared, &self.keys.manager).await?;
         }
+        // Ends with `stop`, or when the work fails (without stopping the HTTP servers: the error
+        // is the exit's cause).
+        let work = stop.child_token();
         let mut renewal = JoinSet::new();
         let delay = first_renewal_delay(
             cfg.key_renew_period,
@@ -478,7 +481,7 @@ impl Leader {
             self.keys.manager.clone(),
             self.keys.triggers.clone(),
             cfg.key_renew_period,
-            stop.clone(),
+            work.clone(),
         );
         renewal.spawn(async move {
             let mut triggers = triggers.lock().await;
@@ -488,7 +491,7 @@ impl Leader {
             })
             .await;
         });
-        let controllers = Controllers::new(cfg, shared, &stop);
+        let controllers = Controllers::new(cfg, shared, &work);
         let main_scope =
             (!cfg.all_namespaces || cfg.additional_namespaces_set).then(|| self.namespace.clone());
         let mut running = JoinSet::new();
@@ -507,7 +510,7 @@ impl Leader {
                 Err(e) => Err(e),
             },
         };
-        stop.cancel();
+        work.cancel();
         let drain = async {
             while running.join_next().await.is_some() {}
             while additional.join_next().await.is_some() {}
@@ -687,10 +690,12 @@ async fn serve_until_stopped(
                 Ok(Err(e)) => Err(RunError::ServerFailed(e)),
                 Err(e) => Err(RunError::ServerTask(e)),
             },
-            result = &mut leadership, if led.is_none() => match result {
-                Ok(()) => led = Some(()),
-                Err(e) => break Err(e),
-            },
+            result = &mut leadership, if led.is_none() => {
+                led = Some(());
+                if let Err(e) = result {
+                    break Err(e);
+                }
+            }
         }
     };
     shutdown.cancel();
