@@ -197,6 +197,30 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m0s", value_parser = parse_go_duration)]
     pub write_timeout: Duration,
 
+    /// Elect one leader among the replicas on a coordination.k8s.io Lease in the controller namespace: only the leader unseals and creates keys, every replica serves the HTTP API
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", default_value = "false")]
+    pub leader_elect: bool,
+
+    /// How long a leader's Lease stays valid after its last renewal; followers wait this long before taking over from a leader that stopped renewing
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = parse_go_duration)]
+    pub leader_elect_lease_duration: Duration,
+
+    /// How long the leader keeps retrying to renew its Lease before it stops leading
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_RENEW_DEADLINE", default_value = "10s", value_parser = parse_go_duration)]
+    pub leader_elect_renew_deadline: Duration,
+
+    /// How often the leader renews its Lease and followers try to acquire it
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_RETRY_PERIOD", default_value = "2s", value_parser = parse_go_duration)]
+    pub leader_elect_retry_period: Duration,
+
+    /// Name of the Lease used for leader election
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_RESOURCE_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub leader_elect_resource_name: String,
+
     /// Print version information and exit
     #[arg(long, default_value = "false")]
     pub version: bool,
@@ -319,6 +343,17 @@ pub struct Config {
     pub write_timeout: Duration,
     /// An invalid `--key-order-priority` is logged and falls back to CertNotBefore (as upstream).
     pub invalid_key_order_priority: Option<String>,
+    /// `--leader-elect` and its timings; `None`: every instance leads (upstream's behaviour).
+    pub leader_election: Option<LeaderElection>,
+}
+
+/// The `--leader-elect-*` flags, validated as client-go's `NewLeaderElector` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderElection {
+    pub lease_name: String,
+    pub lease_duration: Duration,
+    pub renew_deadline: Duration,
+    pub retry_period: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -333,6 +368,8 @@ pub enum ConfigError {
     KeyValueItem { flag: &'static str, item: String },
     #[error("--rate-limit must be at least 1, got 0")]
     ZeroRateLimit,
+    #[error("{0}")]
+    LeaderElection(&'static str),
 }
 
 impl Config {
@@ -356,6 +393,7 @@ impl Config {
         if f.rate_limit == 0 {
             return Err(ConfigError::ZeroRateLimit);
         }
+        let leader_election = f.leader_elect.then(|| leader_election(f)).transpose()?;
         let kubeclient_qps = if f.kubeclient_qps < 0.0 {
             None
         } else if f.kubeclient_qps == 0.0 {
@@ -398,8 +436,39 @@ impl Config {
             read_timeout: f.read_timeout,
             write_timeout: f.write_timeout,
             invalid_key_order_priority,
+            leader_election,
         })
     }
+}
+
+/// client-go `NewLeaderElector`'s checks, in its order and words (with our flag names).
+fn leader_election(f: &Flags) -> Result<LeaderElection, ConfigError> {
+    let e = ConfigError::LeaderElection;
+    if f.leader_elect_lease_duration <= f.leader_elect_renew_deadline {
+        return Err(e(
+            "--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline",
+        ));
+    }
+    // client-go's JitterFactor (1.2) times the retry period.
+    if f.leader_elect_renew_deadline.as_secs_f64()
+        <= 1.2 * f.leader_elect_retry_period.as_secs_f64()
+    {
+        return Err(e(
+            "--leader-elect-renew-deadline must be greater than 1.2 times --leader-elect-retry-period",
+        ));
+    }
+    if f.leader_elect_retry_period.is_zero() {
+        return Err(e("--leader-elect-retry-period must be greater than zero"));
+    }
+    if f.leader_elect_resource_name.is_empty() {
+        return Err(e("--leader-elect-resource-name must not be empty"));
+    }
+    Ok(LeaderElection {
+        lease_name: f.leader_elect_resource_name.clone(),
+        lease_duration: f.leader_elect_lease_duration,
+        renew_deadline: f.leader_elect_renew_deadline,
+        retry_period: f.leader_elect_retry_period,
+    })
 }
 
 /// Upstream `validateKeyPrefix`.
@@ -736,6 +805,7 @@ mod tests {
                 "watch_for_secrets",
                 "skip_recreate",
                 "log_info_stdout",
+                "leader_elect",
                 "version"
             ]
         );
@@ -846,5 +916,54 @@ mod tests {
                 "missing env {want}"
             );
         }
+    }
+
+    /// Ours: `--leader-elect` is off by default (a single replica behaves as upstream); its
+    /// timings default to client-go's and are checked as client-go's `NewLeaderElector` does.
+    #[test]
+    fn leader_election_flags() {
+        let cfg = |args: &[&str]| Config::from_flags(&parse(args).unwrap().flags);
+        assert_eq!(cfg(&[]).unwrap().leader_election, None);
+        assert_eq!(
+            cfg(&["--leader-elect"]).unwrap().leader_election,
+            Some(LeaderElection {
+                lease_name: "sealed-secrets-controller".into(),
+                lease_duration: Duration::from_secs(15),
+                renew_deadline: Duration::from_secs(10),
+                retry_period: Duration::from_secs(2),
+            })
+        );
+        let short = cfg(&[
+            "--leader-elect=true",
+            "--leader-elect-lease-duration=3s",
+            "--leader-elect-renew-deadline=2s",
+            "--leader-elect-retry-period=500ms",
+            "--leader-elect-resource-name=x",
+        ])
+        .unwrap()
+        .leader_election
+        .unwrap();
+        assert_eq!(short.lease_duration, Duration::from_secs(3));
+        assert_eq!(short.retry_period, Duration::from_millis(500));
+        assert_eq!(short.lease_name, "x");
+        let err = |args: &[&str]| cfg(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--leader-elect", "--leader-elect-lease-duration=10s"]),
+            "--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline"
+        );
+        assert_eq!(
+            err(&["--leader-elect", "--leader-elect-retry-period=9s"]),
+            "--leader-elect-renew-deadline must be greater than 1.2 times --leader-elect-retry-period"
+        );
+        assert_eq!(
+            err(&["--leader-elect", "--leader-elect-retry-period=0s"]),
+            "--leader-elect-retry-period must be greater than zero"
+        );
+        assert_eq!(
+            err(&["--leader-elect", "--leader-elect-resource-name="]),
+            "--leader-elect-resource-name must not be empty"
+        );
+        // Invalid timings do not matter without --leader-elect.
+        assert!(cfg(&["--leader-elect-lease-duration=1s"]).is_ok());
     }
 }

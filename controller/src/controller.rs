@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use futures::{StreamExt as _, TryStreamExt as _, future};
+use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, future};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::PartialObjectMeta;
@@ -189,7 +189,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
 
     let mut ctrl = Controller::for_stream_with(triggers, store.clone(), resource.clone())
         .with_config(controller::Config::default().concurrency(CONCURRENCY))
-        .graceful_shutdown_on(shutdown.cancelled_owned());
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned());
     if !scope.skip_recreate {
         let deletes = watcher(secret_api, wc)
             .default_backoff()
@@ -205,21 +205,35 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
             recreate_target(&map_store, &map_resource, &secret)
         });
     }
-    ctrl.run(reconcile, error_policy, ctx)
-        .for_each(|result| {
-            match result {
-                Ok(_) => {}
-                // Logged (and retried) by the error policy.
-                Err(controller::Error::ReconcilerFailed(..)) => {}
-                // A requeue of an object deleted meanwhile.
-                Err(controller::Error::ObjectNotFound(obj)) => {
-                    debug!(object = %obj, "object gone before its reconcile")
-                }
-                Err(e) => warn!(error = %e, "watch error, retrying"),
+    let run = ctrl.run(reconcile, error_policy, ctx).for_each(|result| {
+        match result {
+            Ok(_) => {}
+            // Logged (and retried) by the error policy.
+            Err(controller::Error::ReconcilerFailed(..)) => {}
+            // A requeue of an object deleted meanwhile.
+            Err(controller::Error::ObjectNotFound(obj)) => {
+                debug!(object = %obj, "object gone before its reconcile")
             }
-            future::ready(())
-        })
-        .await;
+            Err(e) => warn!(error = %e, "watch error, retrying"),
+        }
+        future::ready(())
+    });
+    // kube-runtime's graceful shutdown waits for the store to be ready (the first list done)
+    // before it lets the applier finish; the shutdown stops the watch that would make it ready,
+    // so a shutdown during the first list (a SIGTERM just after start) would wait forever. Nothing
+    // has been reconciled yet then: stop at once.
+    let ready = store.clone();
+    let stopped_before_ready = async move {
+        shutdown.cancelled().await;
+        if !matches!(ready.wait_until_ready().now_or_never(), Some(Ok(()))) {
+            return;
+        }
+        future::pending::<()>().await
+    };
+    tokio::select! {
+        () = run => {}
+        () = stopped_before_ready => debug!("stopped before the first list finished"),
+    }
 }
 
 #[cfg(test)]
@@ -315,5 +329,46 @@ mod tests {
                          "annotations": {"sealedsecrets.bitnami.com/managed": "true"}}
         }));
         assert!(recreate_target(&store, &r, &orphan).is_none());
+    }
+
+    /// A shutdown before the first list finished (here: no API server answers) stops the
+    /// instance at once; kube-runtime alone would wait for a ready store forever.
+    #[tokio::test]
+    async fn shutdown_before_the_first_list_does_not_wait() {
+        let client =
+            kube::Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap()))
+                .unwrap();
+        let ctx = Arc::new(Context::new(
+            client,
+            Arc::new(crate::registry::KeyRegistry::new()),
+            Arc::new(crate::metrics::Metrics::default()),
+            Arc::new(crate::events::EventRecorder::new(
+                kube::Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap()))
+                    .unwrap(),
+            )),
+            Arc::new(crate::keymgr::SystemClock),
+            crate::reconcile::Settings {
+                accept_v1_data: false,
+                update_status: true,
+                old_gc_behavior: false,
+                max_unseal_retries: 5,
+            },
+        ));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(
+            ctx,
+            Scope {
+                namespace: Some("ns".into()),
+                label_selector: None,
+                skip_recreate: false,
+            },
+            shutdown.clone(),
+        ));
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        shutdown.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .expect("controller instance still running after the shutdown")
+            .unwrap();
     }
 }

@@ -152,7 +152,7 @@ pub struct KeySettings {
 pub async fn run_schedule<F, Fut>(
     initial_delay: Option<Duration>,
     period: Duration,
-    mut trigger: mpsc::Receiver<()>,
+    trigger: &mut mpsc::Receiver<()>,
     shutdown: CancellationToken,
     mut job: F,
 ) where
@@ -218,6 +218,34 @@ pub fn sort_by_creation(secrets: &mut [Secret]) {
 /// core's tolerant types (they zeroize the key bytes on drop).
 pub fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<SealingKeyPair, KeyError> {
     Ok(key_pair_from_secret(&from_k8s(secret)?, order)?)
+}
+
+/// Room for the suffix in a Secret name (253 characters at most).
+const MAX_NAME_PREFIX: usize = 253 - 1 - SUCCESSOR_SUFFIX_LEN;
+const SUCCESSOR_SUFFIX_LEN: usize = 10;
+
+/// The name of the key Secret that succeeds the key whose SubjectPublicKeyInfo is `latest`
+/// (`None`: the first key): `<prefix>-` and the first hex digits of its SHA-256 (`-initial` for
+/// the first key). Every replica derives the same name for one renewal. Upstream's random
+/// `generateName` suffix differs, but upstream finds key Secrets by label, never by name.
+pub fn successor_key_name(prefix: &str, latest: Option<&[u8]>) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let suffix = match latest {
+        None => "initial".to_string(),
+        Some(spki) => sha2::Sha256::digest(spki)
+            .iter()
+            .take(SUCCESSOR_SUFFIX_LEN / 2)
+            .fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            }),
+    };
+    let prefix: String = prefix.chars().take(MAX_NAME_PREFIX).collect();
+    match prefix.trim_end_matches('-') {
+        "" => suffix,
+        p => format!("{p}-{suffix}"),
+    }
 }
 
 /// Owns the key registry's link to the cluster.
@@ -348,21 +376,44 @@ impl KeyManager {
             self.settings.common_name.clone(),
             self.settings.ttl,
         );
+        // A name fixed by the key this one succeeds, taken when the renewal is decided: two
+        // replicas renewing the same key (a leadership change in the middle of a renewal, a rolling
+        // update without leader election) conflict on it instead of both adding a key.
+        let slot = successor_key_name(
+            &self.settings.prefix,
+            self.registry.latest_spki().as_deref(),
+        );
         let now = self.clock.now();
         let generated = tokio::task::spawn_blocking(move || generate_key(bits, &cn, ttl, now))
             .await
             .map_err(|e| KeyError::Task(e.to_string()))??;
-        let secret = to_k8s(&new_key_secret(
+        let mut key_secret = new_key_secret(
             &self.settings.key_secret_template(),
             &generated.private_key_pem,
             &generated.certificate_pem,
-        ))?;
+        );
+        key_secret.metadata.name = slot.clone();
+        key_secret.metadata.generate_name = String::new();
+        let secret = to_k8s(&key_secret)?;
         let pp = PostParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..Default::default()
         };
-        let result = self.api().create(&pp, &secret).await;
+        let mut result = self.api().create(&pp, &secret).await;
         drop(secret);
+        if let Err(kube::Error::Api(s)) = &result
+            && s.code == 409
+        {
+            if self.adopt(&slot).await? {
+                return Ok(slot);
+            }
+            // Taken by a Secret that is not an active key (relabelled): a random name, as upstream.
+            key_secret.metadata.name = String::new();
+            key_secret.metadata.generate_name = self.settings.prefix.clone();
+            let secret = to_k8s(&key_secret)?;
+            result = self.api().create(&pp, &secret).await;
+        }
+        drop(key_secret);
         let mut created = result?;
         zeroize_secret_data(&mut created);
         let name = created.metadata.name.clone().unwrap_or_default();
@@ -386,6 +437,26 @@ impl KeyManager {
         // The public certificate only, for offline sealing (`kubeseal --cert`), as upstream.
         info!(certificate = %generated.certificate_pem, "Certificate generated");
         Ok(name)
+    }
+
+    /// The key Secret `name` exists already: another replica made this renewal's key. Registers
+    /// it when it is an active key; `false` when it is not one. A list by name and label, not a
+    /// `get`: the controller's Role may `get` the legacy key Secret only.
+    async fn adopt(&self, name: &str) -> Result<bool, KeyError> {
+        let params = ListParams::default()
+            .labels(&key_selector())
+            .fields(&format!("metadata.name={name}"));
+        let mut found = self.api().list(&params).await?.items;
+        let mut usable = false;
+        for existing in &mut found {
+            if parse_key_secret(existing, self.settings.order).is_ok() {
+                info!(secretname = %name, "key of this renewal already created by another replica, using it");
+                self.register_secret(existing).await;
+                usable = true;
+            }
+            zeroize_secret_data(existing);
+        }
+        Ok(usable)
     }
 
     /// Key generation for the renewal timer and SIGUSR1: failures are logged, not fatal.
@@ -487,16 +558,15 @@ mod tests {
         let shutdown = CancellationToken::new();
         let start = tokio::time::Instant::now();
         let f = fired.clone();
-        let task = tokio::spawn(run_schedule(
-            delay,
-            720 * H,
-            rx,
-            shutdown.clone(),
-            move || {
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let mut rx = rx;
+            run_schedule(delay, 720 * H, &mut rx, token, move || {
                 let f = f.clone();
                 async move { f.lock().unwrap().push(tokio::time::Instant::now() - start) }
-            },
-        ));
+            })
+            .await
+        });
         tokio::time::sleep(19 * H).await;
         assert!(fired.lock().unwrap().is_empty());
         tokio::time::sleep(2 * H).await;
@@ -520,16 +590,15 @@ mod tests {
         let shutdown = CancellationToken::new();
         let c = count.clone();
         let delay = first_renewal_delay(Duration::ZERO, None, SystemTime::now());
-        let task = tokio::spawn(run_schedule(
-            delay,
-            Duration::ZERO,
-            rx,
-            shutdown.clone(),
-            move || {
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let mut rx = rx;
+            run_schedule(delay, Duration::ZERO, &mut rx, token, move || {
                 c.fetch_add(1, Ordering::SeqCst);
                 async {}
-            },
-        ));
+            })
+            .await
+        });
         tokio::time::sleep(100_000 * H).await;
         assert_eq!(count.load(Ordering::SeqCst), 0);
         tx.send(()).await.unwrap();
@@ -725,5 +794,28 @@ mod tests {
             registry.read().latest().unwrap().certificate.pem.trim(),
             OLD_CERT.trim()
         );
+    }
+
+    /// Ours: one name per renewal, derived from the key it succeeds, a valid Secret name.
+    #[test]
+    fn successor_names_are_deterministic_and_valid() {
+        assert_eq!(
+            successor_key_name("sealed-secrets-key", None),
+            "sealed-secrets-key-initial"
+        );
+        let a = successor_key_name("sealed-secrets-key", Some(b"spki-a"));
+        assert_eq!(a, successor_key_name("sealed-secrets-key", Some(b"spki-a")));
+        assert_ne!(a, successor_key_name("sealed-secrets-key", Some(b"spki-b")));
+        let suffix = a.strip_prefix("sealed-secrets-key-").unwrap();
+        assert_eq!(suffix.len(), 10);
+        assert!(
+            suffix
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_eq!(successor_key_name("", None), "initial");
+        assert_eq!(successor_key_name("k-", None), "k-initial");
+        let long = successor_key_name(&"a".repeat(245), Some(b"x"));
+        assert_eq!(long.len(), 253);
     }
 }

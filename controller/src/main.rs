@@ -13,6 +13,7 @@ mod controller;
 mod events;
 mod http;
 mod keymgr;
+mod leader;
 mod logging;
 mod metrics;
 mod qps;
@@ -38,7 +39,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::config::{Config, ConfigError, Flags, ParsedFlags};
 use crate::events::EventRecorder;
@@ -46,7 +47,7 @@ use crate::keymgr::{
     Clock, KeyError, KeyManager, KeySettings, SystemClock, first_renewal_delay, needs_initial_key,
     run_schedule,
 };
-use crate::metrics::Metrics;
+use crate::metrics::{LeaderMetrics, Metrics};
 use crate::registry::KeyRegistry;
 
 /// `controller version: v<crate version>`, as upstream's `cmd/controller/main.go` prints it.
@@ -114,6 +115,8 @@ enum RunError {
     ServerFailed(#[source] std::io::Error),
     #[error("HTTP server task failed")]
     ServerTask(#[source] JoinError),
+    #[error("leader task failed")]
+    LeaderTask,
 }
 
 /// Flags -> logging -> (`--version`) -> the runtime, in which [`run`] runs the controller.
@@ -137,9 +140,11 @@ fn start(parsed: ParsedFlags) -> Result<(), Exit> {
     Ok(result?)
 }
 
-/// config -> client -> key registry -> main controller -> HTTP servers -> additional-namespace
-/// controllers, then serve until a signal (or a server failure) and shut down.
+/// config -> client -> key registry -> HTTP servers -> (once leading) main controller and
+/// additional-namespace controllers, then serve until a signal (or a server failure) and shut down.
 async fn run(flags: Flags) -> Result<(), RunError> {
+    // First, so that a SIGTERM at any later point shuts down gracefully.
+    let signal = shutdown_signal()?;
     info!(version = VERSION, "Starting sealed-secrets controller");
     let (cfg, addrs) = load_config(&flags)?;
     let client = kube_client(&cfg).await?;
@@ -149,32 +154,34 @@ async fn run(flags: Flags) -> Result<(), RunError> {
             &mut prom,
             cfg.metrics_omit_secret_labels,
         )),
+        leader_metrics: Arc::new(LeaderMetrics::register(&mut prom)),
         keys: Arc::new(KeyRegistry::new()),
         recorder: Arc::new(EventRecorder::new(client.clone())),
         clock: Arc::new(SystemClock),
+        leading: Arc::new(AtomicBool::new(false)),
         client,
     };
     let namespace = own_namespace();
     let shutdown = CancellationToken::new();
-    let background = start_key_registry(&cfg, &shared, &namespace, &shutdown).await?;
-    let controllers = Controllers::new(&cfg, &shared, &shutdown);
-    let main_scope =
-        (!cfg.all_namespaces || cfg.additional_namespaces_set).then(|| namespace.clone());
-    let mut main_controller = JoinSet::new();
-    controllers.start(&mut main_controller, main_scope);
+    let (background, keys) = start_key_registry(&cfg, &shared, &namespace, &shutdown).await?;
     let to_probe = namespaces_to_probe(&cfg.additional_namespaces, &namespace);
-    let ready = Arc::new(AtomicBool::new(to_probe.is_empty()));
-    let servers = start_http_servers(&cfg, addrs, &shared, prom, ready.clone(), &shutdown).await?;
-    let bootstrap = controllers.bootstrap(shared.client.clone(), to_probe);
-    serve_until_stopped(
-        shutdown,
-        servers,
-        main_controller,
-        background,
-        bootstrap,
-        ready,
-    )
-    .await
+    // With leader election every replica serves the API at once; the leader's bootstrap does not
+    // gate a follower's readiness.
+    let ready = Arc::new(AtomicBool::new(
+        to_probe.is_empty() || cfg.leader_election.is_some(),
+    ));
+    let leader = Leader {
+        cfg: Arc::new(cfg),
+        shared,
+        keys,
+        namespace,
+        to_probe,
+        ready: ready.clone(),
+    };
+    let servers =
+        start_http_servers(&leader.cfg, addrs, &leader.shared, prom, ready, &shutdown).await?;
+    let leadership = leader.run(shutdown.clone());
+    serve_until_stopped(shutdown, signal, servers, leadership, background).await
 }
 
 /// The two listen addresses, parsed before anything else starts.
@@ -198,6 +205,23 @@ fn load_config(flags: &Flags) -> Result<(Config, ListenAddrs), RunError> {
 
 /// In a pod the in-cluster config; otherwise (development) `KUBECONFIG` / `~/.kube/config`.
 async fn kube_client(cfg: &Config) -> Result<Client, RunError> {
+    let builder = kube::client::ClientBuilder::try_from(kube_config().await?)?;
+    Ok(match cfg.kubeclient_qps {
+        Some(qps) => builder
+            .with_layer(&qps::QpsLayer::new(qps, cfg.kubeclient_burst))
+            .build(),
+        None => builder.build(),
+    })
+}
+
+/// The client of the leader election: not behind `--kubeclient-qps`, so that renewing the Lease
+/// never waits behind a burst of reconciles (controller-runtime also elects on a client of its
+/// own). It makes one request per retry period.
+async fn lease_client() -> Result<Client, RunError> {
+    Ok(Client::try_from(kube_config().await?)?)
+}
+
+async fn kube_config() -> Result<kube::Config, RunError> {
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
         && std::env::var_os("KUBECONFIG").is_none();
     let config = if in_cluster {
@@ -205,13 +229,7 @@ async fn kube_client(cfg: &Config) -> Result<Client, RunError> {
     } else {
         kube::Config::infer().await.map_err(RunError::Kubeconfig)?
     };
-    let builder = kube::client::ClientBuilder::try_from(config)?;
-    Ok(match cfg.kubeclient_qps {
-        Some(qps) => builder
-            .with_layer(&qps::QpsLayer::new(qps, cfg.kubeclient_burst))
-            .build(),
-        None => builder.build(),
-    })
+    Ok(config)
 }
 
 /// The controller's own namespace, as upstream's `myNamespace`: `POD_NAMESPACE`, else the service
@@ -230,23 +248,33 @@ fn own_namespace() -> String {
 }
 
 /// What the key registry, the controllers and the HTTP servers share.
+#[derive(Clone)]
 struct Shared {
     client: Client,
     keys: Arc<KeyRegistry>,
     metrics: Arc<Metrics>,
+    leader_metrics: Arc<LeaderMetrics>,
     recorder: Arc<EventRecorder>,
     clock: Arc<dyn Clock>,
+    /// This replica reconciles and manages keys (always, without leader election).
+    leading: Arc<AtomicBool>,
 }
 
-/// Loads the key Secrets and generates the first key if needed (upstream `initKeyRegistry`,
-/// `initKeyRenewal`), then starts the renewal timer, SIGUSR1 (`initKeyGenSignalListener`) and the
-/// key Secret watch, in the returned set.
+/// The key work only the leader does: the renewal schedule and SIGUSR1's triggers for it.
+struct KeyWork {
+    manager: Arc<KeyManager>,
+    triggers: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
+}
+
+/// Loads the key Secrets (upstream `initKeyRegistry`), generates the first key if needed
+/// (`initKeyRenewal`; with leader election the leader does that once elected), then starts
+/// SIGUSR1 (`initKeyGenSignalListener`) and the key Secret watch, in the returned set.
 async fn start_key_registry(
     cfg: &Config,
     shared: &Shared,
     namespace: &str,
     shutdown: &CancellationToken,
-) -> Result<JoinSet<()>, RunError> {
+) -> Result<(JoinSet<()>, KeyWork), RunError> {
     let key_manager = Arc::new(KeyManager::new(
         shared.client.clone(),
         KeySettings {
@@ -268,50 +296,231 @@ async fn start_key_registry(
         .load_existing()
         .await
         .map_err(RunError::LoadKeys)?;
+    if cfg.leader_election.is_none() {
+        generate_initial_key(cfg, shared, &key_manager).await?;
+    }
+
+    let mut background = JoinSet::new();
+    let (trigger_tx, trigger_rx) = mpsc::channel::<()>(4);
+    let mut usr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
+    let usr1_shutdown = shutdown.clone();
+    let leading = shared.leading.clone();
+    background.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = usr1_shutdown.cancelled() => return,
+                got = usr1.recv() => match got {
+                    Some(()) if leading.load(Ordering::Acquire) => {
+                        info!("SIGUSR1 received, generating a new key");
+                        let _ = trigger_tx.try_send(());
+                    }
+                    Some(()) => info!("SIGUSR1 received, but this replica is not the leader: no key generated"),
+                    None => return,
+                },
+            }
+        }
+    });
+    // Key Secrets added while running (a restore, a bring-your-own key, the leader's new key).
+    background.spawn(key_manager.clone().watch(shutdown.clone()));
+    Ok((
+        background,
+        KeyWork {
+            manager: key_manager,
+            triggers: Arc::new(tokio::sync::Mutex::new(trigger_rx)),
+        },
+    ))
+}
+
+async fn generate_initial_key(
+    cfg: &Config,
+    shared: &Shared,
+    key_manager: &KeyManager,
+) -> Result<(), RunError> {
     if needs_initial_key(shared.keys.latest_order_time(), cfg.key_cutoff_time) {
         key_manager
             .generate()
             .await
             .map_err(RunError::GenerateKey)?;
     }
+    Ok(())
+}
 
-    let mut background = JoinSet::new();
-    let (trigger_tx, trigger_rx) = mpsc::channel::<()>(4);
-    let delay = first_renewal_delay(
-        cfg.key_renew_period,
-        shared.keys.latest_order_time(),
-        shared.clock.now(),
-    );
-    let renewer = key_manager.clone();
-    background.spawn(run_schedule(
-        delay,
-        cfg.key_renew_period,
-        trigger_rx,
-        shutdown.clone(),
-        move || {
-            let renewer = renewer.clone();
-            async move { renewer.renew().await }
-        },
-    ));
-    let mut usr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
-    let usr1_shutdown = shutdown.clone();
-    background.spawn(async move {
+/// The leader's work and the election that decides when this replica does it.
+struct Leader {
+    cfg: Arc<Config>,
+    shared: Shared,
+    keys: KeyWork,
+    namespace: String,
+    to_probe: Vec<String>,
+    ready: Arc<AtomicBool>,
+}
+
+impl Leader {
+    /// Without `--leader-elect` (or with Leases forbidden) this replica leads until `shutdown`;
+    /// with it, it leads whenever it holds the Lease. Returns after `shutdown` once the work has
+    /// stopped (and the Lease is released), or with the error that stopped the work.
+    async fn run(self, shutdown: CancellationToken) -> Result<(), RunError> {
+        let Some(election) = self.cfg.leader_election.clone() else {
+            return self.lead_alone(shutdown).await;
+        };
+        let settings = leader::LeaseSettings {
+            namespace: self.namespace.clone(),
+            name: election.lease_name.clone(),
+            identity: leader::identity(
+                std::env::var("POD_NAME").ok().as_deref(),
+                std::env::var("HOSTNAME").ok().as_deref(),
+                self.shared.clock.now(),
+            ),
+            lease_duration: election.lease_duration,
+            renew_deadline: election.renew_deadline,
+            retry_period: election.retry_period,
+        };
+        let mut elector =
+            leader::Elector::new(lease_client().await?, settings, self.shared.clock.clone());
+        let this = Arc::new(self);
         loop {
-            tokio::select! {
-                _ = usr1_shutdown.cancelled() => return,
-                got = usr1.recv() => match got {
-                    Some(()) => {
-                        info!("SIGUSR1 received, generating a new key");
-                        let _ = trigger_tx.try_send(());
+            info!(lease = %election.lease_name, identity = %elector.identity(), "waiting to become the leader");
+            match elector.acquire(&shutdown).await {
+                None => return Ok(()),
+                Some(leader::Attempt::Forbidden) => {
+                    warn!(
+                        lease = %election.lease_name,
+                        "leader election disabled: no permission on the Lease (RBAC without coordination.k8s.io leases); running as a single instance, run one replica only"
+                    );
+                    this.shared.leader_metrics.set_unavailable();
+                    return this.lead_alone(shutdown).await;
+                }
+                Some(_) => {}
+            }
+            info!(lease = %election.lease_name, identity = %elector.identity(), "became the leader");
+            this.set_leading(true);
+            let work_token = shutdown.child_token();
+            let work_done = CancellationToken::new();
+            let mut work = tokio::spawn({
+                let (this, token, done) = (this.clone(), work_token.clone(), work_done.clone());
+                async move {
+                    let result = this.lead(token).await;
+                    done.cancel();
+                    result
+                }
+            });
+            let end = elector
+                .hold(async {
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = work_done.cancelled() => {}
                     }
-                    None => return,
-                },
+                })
+                .await;
+            work_token.cancel();
+            let result = match end {
+                leader::HoldEnd::Done => {
+                    // Still renewing while the reconciles finish, then handing over at once.
+                    elector.hold(work_done.cancelled()).await;
+                    let result = (&mut work).await;
+                    elector.release().await;
+                    result
+                }
+                leader::HoldEnd::Lost => {
+                    error!(lease = %election.lease_name, "lost the leader election Lease, stopping");
+                    // Others may take over once the lease duration has passed since the last
+                    // renewal, the renew deadline ago: stop well within the rest.
+                    let margin = election
+                        .lease_duration
+                        .saturating_sub(election.renew_deadline)
+                        / 2;
+                    match tokio::time::timeout(margin, &mut work).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            work.abort();
+                            Ok(Ok(()))
+                        }
+                    }
+                }
+            };
+            this.set_leading(false);
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(RunError::LeaderTask),
+            }
+            if shutdown.is_cancelled() {
+                return Ok(());
             }
         }
-    });
-    // Key Secrets added while running (a restore, a bring-your-own key).
-    background.spawn(key_manager.watch(shutdown.clone()));
-    Ok(background)
+    }
+
+    async fn lead_alone(&self, shutdown: CancellationToken) -> Result<(), RunError> {
+        self.set_leading(true);
+        self.lead(shutdown).await
+    }
+
+    fn set_leading(&self, leading: bool) {
+        self.shared.leading.store(leading, Ordering::Release);
+        self.shared.leader_metrics.set_leading(leading);
+    }
+
+    /// The leader's work until `stop`: the first key if needed, key renewal, the main controller,
+    /// then the additional-namespace controllers (upstream `Main`'s order). Running reconciles
+    /// get up to [`SHUTDOWN_GRACE`] to finish.
+    async fn lead(&self, stop: CancellationToken) -> Result<(), RunError> {
+        let (cfg, shared) = (&self.cfg, &self.shared);
+        if cfg.leader_election.is_some() {
+            generate_initial_key(cfg, shared, &self.keys.manager).await?;
+        }
+        // Ends with `stop`, or when the work fails (without stopping the HTTP servers: the error
+        // is the exit's cause).
+        let work = stop.child_token();
+        let mut renewal = JoinSet::new();
+        let delay = first_renewal_delay(
+            cfg.key_renew_period,
+            shared.keys.latest_order_time(),
+            shared.clock.now(),
+        );
+        let (renewer, triggers, period, token) = (
+            self.keys.manager.clone(),
+            self.keys.triggers.clone(),
+            cfg.key_renew_period,
+            work.clone(),
+        );
+        renewal.spawn(async move {
+            let mut triggers = triggers.lock().await;
+            run_schedule(delay, period, &mut triggers, token, move || {
+                let renewer = renewer.clone();
+                async move { renewer.renew().await }
+            })
+            .await;
+        });
+        let controllers = Controllers::new(cfg, shared, &work);
+        let main_scope =
+            (!cfg.all_namespaces || cfg.additional_namespaces_set).then(|| self.namespace.clone());
+        let mut running = JoinSet::new();
+        controllers.start(&mut running, main_scope);
+        let bootstrap = controllers.bootstrap(shared.client.clone(), self.to_probe.clone());
+        let mut additional = JoinSet::new();
+        let outcome = tokio::select! {
+            () = stop.cancelled() => Ok(()),
+            started = bootstrap => match started {
+                Ok(started) => {
+                    additional = started;
+                    self.ready.store(true, Ordering::Release);
+                    stop.cancelled().await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        work.cancel();
+        let drain = async {
+            while running.join_next().await.is_some() {}
+            while additional.join_next().await.is_some() {}
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+            error!("graceful shutdown timed out");
+        }
+        renewal.abort_all();
+        outcome
+    }
 }
 
 fn handler(kind: SignalKind, name: &'static str) -> Result<Signal, RunError> {
@@ -460,37 +669,31 @@ async fn start_http_servers(
     Ok(servers)
 }
 
-/// Runs the additional-namespace `bootstrap` (then sets `ready`) and serves until SIGTERM/SIGINT,
-/// a server exit or a failed bootstrap; then stops the servers and the controllers (waiting up to
-/// [`SHUTDOWN_GRACE`] for running requests and reconciles) and the background tasks.
+/// Serves until SIGTERM/SIGINT, a server exit or a failure of the leader's work; then stops the
+/// servers and the leader's work (which waits up to [`SHUTDOWN_GRACE`] for running reconciles
+/// and releases the Lease) and the background tasks.
 async fn serve_until_stopped(
     shutdown: CancellationToken,
+    signal: impl Future<Output = ()>,
     mut servers: JoinSet<std::io::Result<()>>,
-    mut controllers: JoinSet<()>,
+    leadership: impl Future<Output = Result<(), RunError>>,
     mut background: JoinSet<()>,
-    bootstrap: impl Future<Output = Result<JoinSet<()>, RunError>>,
-    ready: Arc<AtomicBool>,
 ) -> Result<(), RunError> {
-    let mut signal = std::pin::pin!(shutdown_signal());
-    let mut bootstrap = std::pin::pin!(bootstrap);
-    let mut bootstrapping = true;
-    let mut additional = JoinSet::new();
+    let mut signal = std::pin::pin!(signal);
+    let mut leadership = std::pin::pin!(leadership);
+    let mut led = None;
     let outcome = loop {
         tokio::select! {
-            signal = &mut signal => break signal,
+            () = &mut signal => break Ok(()),
             Some(result) = servers.join_next() => break match result {
                 Ok(Ok(())) => Err(RunError::ServerStopped),
                 Ok(Err(e)) => Err(RunError::ServerFailed(e)),
                 Err(e) => Err(RunError::ServerTask(e)),
             },
-            started = &mut bootstrap, if bootstrapping => {
-                bootstrapping = false;
-                match started {
-                    Ok(started) => {
-                        additional = started;
-                        ready.store(true, Ordering::Release);
-                    }
-                    Err(e) => break Err(e),
+            result = &mut leadership, if led.is_none() => {
+                led = Some(());
+                if let Err(e) = result {
+                    break Err(e);
                 }
             }
         }
@@ -498,24 +701,33 @@ async fn serve_until_stopped(
     shutdown.cancel();
     let drain = async {
         while servers.join_next().await.is_some() {}
-        while controllers.join_next().await.is_some() {}
-        while additional.join_next().await.is_some() {}
+        if led.is_none() {
+            // The leader's work bounds its own drain; a failure after a signal is only logged.
+            if let Err(e) = leadership.await {
+                error!(error = %e, "controller stopped with an error");
+            }
+        }
     };
-    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(2), drain)
+        .await
+        .is_err()
+    {
         error!("graceful shutdown timed out");
     }
     background.abort_all();
     outcome
 }
 
-async fn shutdown_signal() -> Result<(), RunError> {
+/// Installs the SIGTERM and SIGINT handlers now; the returned future resolves on either.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, RunError> {
     let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
     let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM received, shutting down"),
-        _ = int.recv() => info!("SIGINT received, shutting down"),
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM received, shutting down"),
+            _ = int.recv() => info!("SIGINT received, shutting down"),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -381,6 +381,77 @@ pub fn encode(registry: &Registry) -> Result<String, std::fmt::Error> {
     Ok(out)
 }
 
+// ---- leader election (ours; docs/operations.md) ----
+
+/// Leader election state: `leader` (1 while this replica reconciles and manages keys),
+/// `leadership_changes_total` (times this replica started or stopped leading) and
+/// `leader_election_unavailable` (1 when `--leader-elect` is set but Leases are forbidden, so
+/// this replica runs as a single instance).
+#[derive(Debug, Default)]
+pub struct LeaderMetrics {
+    leader: Gauge,
+    leadership_changes: Counter,
+    unavailable: Gauge,
+}
+
+impl LeaderMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = LeaderMetrics::default();
+        let r = registry.sub_registry_with_prefix(PREFIX);
+        r.register(
+            "leader",
+            "Whether this replica is the leader: 1 while it unseals SealedSecrets and manages keys",
+            m.leader.clone(),
+        );
+        r.register(
+            "leadership_changes",
+            "Times this replica started or stopped leading",
+            m.leadership_changes.clone(),
+        );
+        r.register(
+            "leader_election_unavailable",
+            "1 when --leader-elect is set but the Lease is forbidden, so this replica runs as a single instance",
+            m.unavailable.clone(),
+        );
+        m
+    }
+
+    pub fn set_leading(&self, leading: bool) {
+        let was = self.leader.set(i64::from(leading));
+        if was != i64::from(leading) {
+            self.leadership_changes.inc();
+        }
+    }
+
+    pub fn set_unavailable(&self) {
+        self.unavailable.set(1);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod leader_tests {
+    use super::*;
+
+    #[test]
+    fn leader_metrics() {
+        let mut r = Registry::default();
+        let m = LeaderMetrics::register(&mut r);
+        let text = || encode(&r).unwrap();
+        assert!(text().contains("sealed_secrets_controller_leader 0\n"));
+        assert!(text().contains("sealed_secrets_controller_leadership_changes_total 0\n"));
+        m.set_leading(true);
+        m.set_leading(true);
+        assert!(text().contains("sealed_secrets_controller_leader 1\n"));
+        assert!(text().contains("sealed_secrets_controller_leadership_changes_total 1\n"));
+        m.set_leading(false);
+        assert!(text().contains("sealed_secrets_controller_leadership_changes_total 2\n"));
+        assert!(text().contains("sealed_secrets_controller_leader_election_unavailable 0\n"));
+        m.set_unavailable();
+        assert!(text().contains("sealed_secrets_controller_leader_election_unavailable 1\n"));
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

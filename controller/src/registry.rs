@@ -37,6 +37,13 @@ impl KeyRegistry {
     pub fn latest_order_time(&self) -> Option<std::time::SystemTime> {
         self.read().latest().map(|k| k.order_time)
     }
+
+    /// SubjectPublicKeyInfo of the key that currently seals, if any.
+    pub fn latest_spki(&self) -> Option<Vec<u8>> {
+        self.read()
+            .latest()
+            .map(|k| k.private_key.public_key().spki_der().to_vec())
+    }
 }
 
 #[cfg(test)]

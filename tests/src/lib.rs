@@ -43,6 +43,14 @@ pub fn ours() -> PathBuf {
     )
 }
 
+/// Our controller binary: `CONTROLLER_BIN`, else the debug build (never a stale release build).
+pub fn our_controller() -> PathBuf {
+    existing(
+        "CONTROLLER_BIN",
+        workspace_root().join("target/debug/sealed-secrets-controller"),
+    )
+}
+
 /// The versions of the real components a control plane runs (`scripts/cluster.sh up` with
 /// `K8S_VERSION` and `UPSTREAM_VERSION`); every one of them is built by `scripts/tools.sh all`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

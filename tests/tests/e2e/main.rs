@@ -44,6 +44,7 @@ mod diagnosis;
 mod drill;
 mod endpoints;
 mod gc;
+mod ha;
 mod interop;
 mod keys;
 mod reseal;
@@ -130,6 +131,12 @@ const SUITES: &[Suite] = &[
         controller: "ours",
         threads: 1,
         tests: keys::tests,
+    },
+    Suite {
+        name: "ha",
+        controller: "none",
+        threads: 1,
+        tests: ha::tests,
     },
     Suite {
         name: "takeover",

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::Test;
 use crate::case::*;
-use e2e::{Cluster, stderr, stdout, workspace_root};
+use e2e::{Cluster, our_controller, stderr, stdout};
 use serde_json::{Value, json};
 
 pub fn tests() -> Vec<Test> {
@@ -24,19 +24,6 @@ pub fn tests() -> Vec<Test> {
 /// controller start).
 fn current_env(c: &Cluster) -> BTreeMap<String, String> {
     Cluster::from_env_file(&c.dir).env
-}
-
-/// Our controller binary: `CONTROLLER_BIN`, else the debug build (never a stale release build).
-fn our_controller() -> PathBuf {
-    let bin = std::env::var_os("CONTROLLER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/sealed-secrets-controller"));
-    assert!(
-        bin.exists(),
-        "{} not found (cargo build --workspace --bins)",
-        bin.display()
-    );
-    bin
 }
 
 /// The key Secrets in the controller namespace: name → resourceVersion.
@@ -281,7 +268,15 @@ fn our_controller_takes_over_from_upstream(c: &Cluster) {
 
     // ---- the takeover
     let log_offset = std::fs::metadata(&t.log).unwrap().len();
-    c.script(&["restart-controller", "--controller", "ours"]);
+    // With --leader-elect: upstream's RBAC has no Lease permission, so ours runs as a single
+    // instance (and says so) and the takeover is the same.
+    c.script(&[
+        "restart-controller",
+        "--controller",
+        "ours",
+        "--",
+        "--leader-elect",
+    ]);
     let env = current_env(c);
     assert_eq!(env["SSRS_CONTROLLER"], "ours");
     assert_eq!(
@@ -331,6 +326,25 @@ fn our_controller_takes_over_from_upstream(c: &Cluster) {
         !ours_log.contains("New key written"),
         "our controller generated a key at start"
     );
+    assert_eq!(
+        ours_log
+            .matches("leader election disabled: no permission on the Lease")
+            .count(),
+        1,
+        "the single-instance fallback is not logged once"
+    );
+    let metrics =
+        e2e::http_request(c.var("SSRS_METRICS_URL"), "GET", "/metrics", &[], b"").unwrap();
+    for (name, want) in [
+        ("sealed_secrets_controller_leader_election_unavailable", 1.0),
+        ("sealed_secrets_controller_leader", 1.0),
+    ] {
+        assert_eq!(
+            e2e::metric_value(&metrics.text(), name, &[]),
+            Some(want),
+            "{name}"
+        );
+    }
     assert_eq!(
         fetch_cert(&t),
         cert_before,
