@@ -11,7 +11,14 @@
 #   2. resident memory (VmRSS) at steady state after a restart, with the N SealedSecrets and
 #      UNRELATED plain Secrets (~1 KiB each, over UNRELATED_NS namespaces) in the cluster;
 #   3. process start to the first 200 from /healthz with an existing key (REPS starts of each,
-#      alternating, in one cluster; median).
+#      alternating, in one cluster; median);
+#   4. high availability (ours only has it): 3 of our pods with --leader-elect (default timings:
+#      lease 15 s, renew deadline 10 s, retry 2 s) behind the Service (REPLICAS=3 cluster.sh);
+#      handover after a SIGTERM to the leader and failover after a SIGKILL, each measured as the
+#      time from the signal until a SealedSecret created at that instant is unsealed (REPS_HA of
+#      each, median); and the `kubeseal --fetch-cert` error rate (our kubeseal, through the API
+#      server's service proxy, back to back) during a rolling restart: ours, each of the 3 pods
+#      stopped (not ready, SIGTERM), started and ready in turn; upstream's one pod the same way.
 #
 # The throughput and memory cases run on a fresh cluster per controller and run (no leftover work
 # from the other one); the lifted-limit throughput is CPU-bound (the API server, etcd and kubectl
@@ -20,7 +27,8 @@
 # are what counts. Needs root (like cluster.sh) and the release binaries:
 #   cargo build --release -p sealed-secrets-controller -p kubeseal   (or: make bench-controller)
 #
-# Environment: N (1000), N_LIMITED (200), ITEMS (3), UNRELATED (5000), UNRELATED_NS (5), REPS (7),
+# Environment: CASES (all | ha: only case 4), REPS_HA (3),
+#   N (1000), N_LIMITED (200), ITEMS (3), UNRELATED (5000), UNRELATED_NS (5), REPS (7),
 #   R_LIFTED (2), SETTLE (10 s), CREATE_PARALLEL (4 kubectl processes creating the SealedSecrets),
 #   SSRS_CLUSTER_DIR (/tmp/ssrs-bench; owned by this script: an old cluster there is torn down),
 #   OURS_CONTROLLER, UPSTREAM_CONTROLLER, KUBESEAL (binaries), KEEP_WORK=1 (keep the work dir).
@@ -38,6 +46,9 @@ REPS=${REPS:-7}
 R_LIFTED=${R_LIFTED:-2}
 SETTLE=${SETTLE:-10}
 CREATE_PARALLEL=${CREATE_PARALLEL:-4}
+CASES=${CASES:-all}
+REPS_HA=${REPS_HA:-3}
+[[ $CASES == all || $CASES == ha ]] || { echo "CASES=$CASES: all or ha" >&2; exit 1; }
 export SSRS_CLUSTER_DIR=${SSRS_CLUSTER_DIR:-/tmp/ssrs-bench}
 OURS_CONTROLLER=${OURS_CONTROLLER:-$REPO/target/release/sealed-secrets-controller}
 UPSTREAM_CONTROLLER=${UPSTREAM_CONTROLLER:-$(scripts/tools.sh upstream)/controller}
@@ -87,14 +98,15 @@ done
 cluster() { scripts/cluster.sh "$@" >>"$WORK/cluster.log" 2>&1 || { tail -n 30 "$WORK/cluster.log" >&2; return 1; }; }
 # shellcheck disable=SC1091 # written by cluster.sh up
 load_env() { source "$SSRS_CLUSTER_DIR/env"; }
-# cluster_up KIND FLAGS...: a fresh cluster with KIND's controller (which creates the first key).
+# cluster_up KIND FLAGS...: a fresh cluster with KIND's controller (which creates the first key);
+# $REPLICAS pods of it (default 1).
 cluster_up() {
   local kind=$1; shift
   cluster down
   if [[ $kind == ours ]]; then
-    CONTROLLER_BIN=$OURS_CONTROLLER cluster up --controller ours -- "$@"
+    REPLICAS=${REPLICAS:-1} CONTROLLER_BIN=$OURS_CONTROLLER cluster up --controller ours -- "$@"
   else
-    cluster up --controller upstream -- "$@"
+    REPLICAS=${REPLICAS:-1} cluster up --controller upstream -- "$@"
   fi
   load_env
 }
@@ -269,8 +281,104 @@ healthz() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# case 4: high availability
+
+# leading_pod: the index of the pod whose metrics say it leads (exactly one), waiting up to 60 s.
+leading_pod() {
+  local i t n found
+  for ((t = 0; t < 600; t++)); do
+    n=0
+    for ((i = 0; i < SSRS_REPLICAS; i++)); do
+      local url="SSRS_METRICS_URL_$i"
+      if curl -s --max-time 1 "${!url}/metrics" | grep -qx 'sealed_secrets_controller_leader 1'; then n=$((n + 1)); found=$i; fi
+    done
+    if ((n == 1)); then echo "$found"; return 0; fi
+    sleep 0.1
+  done
+  log "no single leader after 60 s"; return 1
+}
+
+# signal_to_unsealed SIG NAME: signals the leading pod's controller and at the same instant creates
+# SealedSecret NAME (pre-sealed); the seconds until its Secret exists go to result ha.NAME. Then
+# brings the pod back (marked not ready as its exit is noticed, started, ready again).
+signal_to_unsealed() {
+  local sig=$1 name=$2 leader pid out
+  leader=$(leading_pod)
+  pid="SSRS_CONTROLLER_PID_$leader"
+  pid=${!pid}
+  # a namespace of its own: the timer counts every Secret it sees there
+  "$KUBECTL" create namespace "bench-$name" >/dev/null
+  printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"%s","namespace":"bench-%s"},"stringData":{"v":"x"}}' "$name" "$name" |
+    "$KUBESEAL" --cert "$WORK/cert.pem" -o yaml >"$WORK/ha-$name.yaml"
+  out=$(python3 "$BENCH/unseal_timer.py" "$KUBECTL" "bench-$name" 1 120 -- \
+    bash -c "kill -$sig $pid; exec '$KUBECTL' create -f '$WORK/ha-$name.yaml'" 2>/dev/null) ||
+    { log "ha: $name not unsealed: $out"; return 1; }
+  # the pod's exit (SIGTERM: it exits on its own) is noticed, then it starts again
+  local i
+  for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if [[ $sig == TERM ]]; then cluster stop-replica "$leader"; else cluster kill-replica "$leader"; fi
+  CONTROLLER_BIN=$OURS_CONTROLLER cluster start-replica "$leader"
+  load_env
+  set_result "ha.$name" "$(jq -r .done_s <<<"$out")"
+}
+
+# fetch_cert_during_roll KIND: our kubeseal --fetch-cert back to back while every pod is stopped,
+# started and ready in turn; sets ha.KIND.{calls,failed}.
+fetch_cert_during_roll() {
+  local kind=$1 stopf=$WORK/roll-stop i loop
+  rm -f "$stopf"
+  (
+    calls=0 failed=0
+    while [[ ! -e $stopf ]]; do
+      calls=$((calls + 1))
+      "$KUBESEAL" --fetch-cert >/dev/null 2>>"$WORK/roll-$kind.err" || failed=$((failed + 1))
+    done
+    echo "$calls $failed" >"$WORK/roll-$kind.count"
+  ) &
+  loop=$!
+  BG_PIDS+=("$loop")
+  sleep 1
+  for ((i = 0; i < SSRS_REPLICAS; i++)); do
+    cluster stop-replica "$i"
+    if [[ $kind == ours ]]; then CONTROLLER_BIN=$OURS_CONTROLLER cluster start-replica "$i"; else cluster start-replica "$i"; fi
+    sleep 1
+  done
+  touch "$stopf"
+  wait "$loop"
+  load_env
+  local calls failed
+  read -r calls failed <"$WORK/roll-$kind.count"
+  set_result "ha.$kind.calls" "$calls"
+  set_result "ha.$kind.failed" "$failed"
+  echo "== rolling restart / $kind ($SSRS_REPLICAS pod(s)): $failed of $calls kubeseal --fetch-cert calls failed$( [[ -s $WORK/roll-$kind.err ]] && echo "; first error: $(head -n 1 "$WORK/roll-$kind.err")")" >>"$WORK/details"
+  log "roll $kind: $failed of $calls --fetch-cert calls failed"
+}
+
+ha_cases() {
+  local r t hand=() fail=()
+  log "== high availability: 3 of our pods, --leader-elect (default timings)"
+  REPLICAS=3 cluster_up ours --leader-elect
+  leading_pod >/dev/null
+  fetch_cert
+  for ((r = 0; r < REPS_HA; r++)); do
+    signal_to_unsealed TERM "handover-$r"
+    t=$(get_result "ha.handover-$r"); hand+=("$t"); log "handover (SIGTERM) $((r + 1))/$REPS_HA: ${t}s"
+    signal_to_unsealed KILL "failover-$r"
+    t=$(get_result "ha.failover-$r"); fail+=("$t"); log "failover (SIGKILL) $((r + 1))/$REPS_HA: ${t}s"
+  done
+  set_result ha.handover_s "$(printf '%s\n' "${hand[@]}" | median)"
+  set_result ha.failover_s "$(printf '%s\n' "${fail[@]}" | median)"
+  echo "== high availability / ours, 3 pods, lease 15 s: signal -> SealedSecret created at that instant unsealed: SIGTERM ${hand[*]} s, SIGKILL ${fail[*]} s" >>"$WORK/details"
+  fetch_cert_during_roll ours
+  log "== rolling restart of upstream's single pod"
+  REPLICAS=1 cluster_up upstream
+  fetch_cert_during_roll upstream
+}
+
+# ---------------------------------------------------------------------------------------------
 log "work dir $WORK, cluster dir $SSRS_CLUSTER_DIR"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if [[ $CASES == all ]]; then
 log "== /healthz, both controllers alternately, in a cluster whose key upstream generated"
 cluster_up upstream "${DEFAULT_FLAGS[@]}"
 healthz
@@ -299,6 +407,8 @@ for ((rep = 1; rep <= R_LIFTED; rep++)); do
     fi
   done
 done
+fi
+ha_cases
 cluster down
 
 # ---------------------------------------------------------------------------------------------
@@ -313,6 +423,7 @@ echo
 cat "$WORK/details"
 echo
 printf '%-52s %14s %14s %7s %s\n' case ours upstream ratio goal
+if [[ $CASES == all ]]; then
 printf '%-52s %14s %14s %7s %s\n' "1. $N_LIMITED SS -> Secrets, default qps 5/burst 10 (SS/s)" \
   "$(r limited.ours.rate)/s" "$(r limited.upstream.rate)/s" "$(ratio "$(r limited.ours.rate)" "$(r limited.upstream.rate)")" ">= 3 (ours/upstream)"
 printf '%-52s %14s %14s %7s %s\n' "1. $N SS -> Secrets, --kubeclient-qps=-1 (best of $R_LIFTED)" \
@@ -322,4 +433,9 @@ printf '%-52s %14s %14s %7s %s\n' "2. VmRSS, $N SS + $UNRELATED Secrets, steady 
   "$(mib "$(r mem.ours.rss_kb)")" "$(mib "$(r mem.upstream.rss_kb)")" "$(ratio "$(r mem.ours.rss_kb)" "$(r mem.upstream.rss_kb)")" "<= 0.5"
 printf '%-52s %14s %14s %7s %s\n' "3. start -> /healthz 200, existing key (median of $REPS)" \
   "$(r healthz.ours.ms) ms" "$(r healthz.upstream.ms) ms" "$(ratio "$(r healthz.ours.ms)" "$(r healthz.upstream.ms)")" "ours < 100 ms"
+fi
+printf '%-52s %14s %14s %7s %s\n' "4. SIGTERM to the leader -> new SS unsealed (median)" "$(r ha.handover_s) s" "-" "-" "< 2 s"
+printf '%-52s %14s %14s %7s %s\n' "4. SIGKILL to the leader -> new SS unsealed (median)" "$(r ha.failover_s) s" "-" "-" "< 15 + 2 s"
+printf '%-52s %14s %14s %7s %s\n' "4. --fetch-cert failed during a rolling restart" \
+  "$(r ha.ours.failed)/$(r ha.ours.calls)" "$(r ha.upstream.failed)/$(r ha.upstream.calls)" "-" "ours 0"
 log "done in $((SECONDS - T0))s"

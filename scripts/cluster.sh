@@ -11,6 +11,16 @@
 #   scripts/cluster.sh stop-controller
 #   scripts/cluster.sh start-controller [--controller upstream|ours] [-- CONTROLLER_ARGS...]
 #   scripts/cluster.sh status
+#   scripts/cluster.sh stop-replica I | kill-replica I       (REPLICAS > 1; I counts from 0)
+#   scripts/cluster.sh start-replica I [--controller upstream|ours] [-- CONTROLLER_ARGS...]
+#
+# With REPLICAS=N the controller runs N times, each replica in a pod of its own (network namespace,
+# Pod object sealed-secrets-controller-ssrs[-I], log controller[-I].log), all listed in the
+# controller Services' Endpoints/EndpointSlices. Replica 0 is the one the *-controller commands
+# act on. The harness plays the kubelet's and the endpoints controller's part: a replica is listed
+# ready once its /readyz answers, stop-replica marks it not ready before its SIGTERM (as after a
+# pod deletion), kill-replica SIGKILLs it and marks it not ready once its exit is noticed.
+# start-replica runs the flags given (`-- ARGS`, else $CONTROLLER_ARGS, else those it ran with last).
 #
 # (re)start-controller runs a controller in the same pod (same netns, Pod object, endpoints); its
 # kind is --controller, else $CONTROLLER, else the kind that ran last; its flags are `-- ARGS`,
@@ -23,6 +33,7 @@
 #   SSRS_CLUSTER_DIR  state dir (default /tmp/ssrs-cluster); one cluster per dir
 #   CONTROLLER        ours (default) | upstream | none        (--controller wins)
 #   CONTROLLER_BIN    binary for --controller ours (default: target/{release,debug}/sealed-secrets-controller)
+#   REPLICAS          controller replicas (pods) started by `up` (default 1)
 #   CONTROLLER_ARGS   extra controller flags, whitespace-separated (`-- ARGS` on the command line wins)
 #   CONTROLLER_ENV    extra pod env, whitespace-separated NAME=VALUE pairs; SEALED_SECRETS_*,
 #                     RUST_LOG and RUST_BACKTRACE from the caller's environment are passed through
@@ -208,6 +219,14 @@ ensure_tool() {
 }
 
 kc() { "$K8S_BIN/kubectl" --kubeconfig "$DIR/kubeconfig" "$@"; }
+
+# Replica I's state variable for NAME: NAME itself for replica 0 (the single-replica layout), else
+# R<I>_NAME. rvn VAR NAME I sets VAR to that name; rget NAME I prints its value.
+rvn() { if (($3 == 0)); then printf -v "$1" '%s' "$2"; else printf -v "$1" 'R%s_%s' "$3" "$2"; fi; }
+rget() { local n; rvn n "$1" "$2"; printf '%s' "${!n:-}"; }
+rset() { local n; rvn n "$1" "$2"; state_set "$n" "$3"; }
+pod_name() { if (($1 == 0)); then echo "$POD_NAME"; else echo "$POD_NAME-$1"; fi; }
+ctrl_log() { if (($1 == 0)); then echo "$DIR/controller.log"; else echo "$DIR/controller-$1.log"; fi; }
 export KUBECACHEDIR=$DIR/kube-cache
 
 # ---------------------------------------------------------------------------------------------
@@ -218,11 +237,26 @@ export KUBECACHEDIR=$DIR/kube-cache
 teardown() {
   local keep=${1:-}
   load_state
-  stop_proc controller "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}"
+  local i
+  for ((i = 0; i < ${REPLICAS:-1}; i++)); do
+    stop_proc "controller $i" "$(rget CONTROLLER_PID "$i")" "$(rget CONTROLLER_START "$i")"
+  done
   # Their state is thrown away: no point in a graceful shutdown (which takes seconds).
   stop_proc kube-controller-manager "${KCM_PID:-}" "${KCM_START:-}" 0
   stop_proc kube-apiserver "${APISERVER_PID:-}" "${APISERVER_START:-}" 0
   stop_proc etcd "${ETCD_PID:-}" "${ETCD_START:-}" 0
+  for ((i = 0; i < ${REPLICAS:-1}; i++)); do del_netns "$(rget NETNS "$i")" "$(rget VETH_HOST "$i")"; done
+  if [[ -z $keep && -d $DIR ]]; then
+    if [[ -f $DIR/$MARKER ]]; then
+      rm -rf "$DIR"
+    else
+      log "WARNING: $DIR has no $MARKER marker; not removing it"
+    fi
+  fi
+}
+
+del_netns() { # NETNS VETH_HOST
+  local NETNS=$1 VETH_HOST=$2
   if [[ -n ${NETNS:-} ]] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$NETNS"; then
     local p leftover
     leftover=$(ip netns pids "$NETNS" 2>/dev/null || true)
@@ -237,13 +271,6 @@ teardown() {
   if [[ -n ${VETH_HOST:-} ]] && ip link show "$VETH_HOST" >/dev/null 2>&1; then
     ip link del "$VETH_HOST" || log "WARNING: ip link del $VETH_HOST failed"
   fi
-  if [[ -z $keep && -d $DIR ]]; then
-    if [[ -f $DIR/$MARKER ]]; then
-      rm -rf "$DIR"
-    else
-      log "WARNING: $DIR has no $MARKER marker; not removing it"
-    fi
-  fi
 }
 
 # Is anything recorded in $DIR/state still running?
@@ -251,7 +278,12 @@ cluster_running() {
   (
     load_state
     proc_alive "${ETCD_PID:-}" "${ETCD_START:-}" || proc_alive "${APISERVER_PID:-}" "${APISERVER_START:-}" ||
-      proc_alive "${KCM_PID:-}" "${KCM_START:-}" || proc_alive "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}"
+      proc_alive "${KCM_PID:-}" "${KCM_START:-}" || proc_alive "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}" && exit 0
+    local i
+    for ((i = 1; i < ${REPLICAS:-1}; i++)); do
+      proc_alive "$(rget CONTROLLER_PID "$i")" "$(rget CONTROLLER_START "$i")" && exit 0
+    done
+    exit 1
   )
 }
 
@@ -324,7 +356,14 @@ setup_network() {
   mkdir -p "$(dirname "$NET_LOCK")"
   exec {netlock}>"$NET_LOCK"
   flock -w 60 "$netlock" || die "could not lock $NET_LOCK"
-  local n start=$(($$ % 254 + 1)) i used
+  local r
+  for ((r = 0; r < REPLICAS; r++)); do setup_pod_network "$r"; done
+  exec {netlock}>&-
+}
+
+# setup_pod_network I: the netns and veth pair of replica I (see setup_network; lock held).
+setup_pod_network() {
+  local n start=$((($$ + $1) % 254 + 1)) i used
   used=$(ip -o -4 addr show 2>/dev/null; ip -o link show 2>/dev/null; ip -4 route show table all 2>/dev/null)
   for ((i = 0; i < 254; i++)); do
     n=$(((start + i - 1) % 254 + 1))
@@ -332,22 +371,21 @@ setup_network() {
     n=""
   done
   [[ -n $n ]] || die "no free 10.213.N.0/30 subnet (too many clusters?)"
-  state_set NETNS "ssrs-$n-$$"
-  state_set VETH_HOST "ssrs-h$n"
-  state_set HOST_IP "10.213.$n.1"
-  state_set POD_IP "10.213.$n.2"
-  local tmp_pod="ssrs-p$n"
-  ip netns add "$NETNS"
-  ip link add "$VETH_HOST" type veth peer name "$tmp_pod"
-  ip link set "$tmp_pod" netns "$NETNS"
-  ip addr add "$HOST_IP/30" dev "$VETH_HOST"
-  ip link set "$VETH_HOST" up
-  ip -n "$NETNS" link set "$tmp_pod" name eth0
-  ip -n "$NETNS" addr add "$POD_IP/30" dev eth0
-  ip -n "$NETNS" link set lo up
-  ip -n "$NETNS" link set eth0 up
-  ip -n "$NETNS" route add default via "$HOST_IP"
-  exec {netlock}>&-
+  local tmp_pod="ssrs-p$n" ns="ssrs-$n-$$" veth="ssrs-h$n" hip="10.213.$n.1" pip="10.213.$n.2"
+  rset NETNS "$1" "$ns"
+  rset VETH_HOST "$1" "$veth"
+  rset HOST_IP "$1" "$hip"
+  rset POD_IP "$1" "$pip"
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name "$tmp_pod"
+  ip link set "$tmp_pod" netns "$ns"
+  ip addr add "$hip/30" dev "$veth"
+  ip link set "$veth" up
+  ip -n "$ns" link set "$tmp_pod" name eth0
+  ip -n "$ns" addr add "$pip/30" dev eth0
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add default via "$hip"
 }
 
 start_etcd() {
@@ -442,9 +480,19 @@ install_objects() {
   kc get service -n "$CTRL_NS" "$CTRL_NAME" >/dev/null 2>&1 ||
     die "manifests in $mdir did not create Service $CTRL_NS/$CTRL_NAME"
 
-  # The "pod": a Pod object standing for the netns (the service proxy only proxies to Endpoints
-  # addresses whose targetRef is a Pod that has that IP), with status written by us (no kubelet).
-  log "creating Pod $CTRL_NS/$POD_NAME (ip $POD_IP) and Endpoints/EndpointSlices"
+  local r
+  for ((r = 0; r < REPLICAS; r++)); do create_pod "$r"; done
+  write_endpoints
+}
+
+# create_pod I: the "pod" of replica I: a Pod object standing for its netns (the service proxy only
+# proxies to Endpoints addresses whose targetRef is a Pod that has that IP), with status written by
+# us (no kubelet).
+create_pod() {
+  local out=$DIR/setup.log pn ns pip hip
+  pn=$(pod_name "$1") ns=$(rget NETNS "$1") pip=$(rget POD_IP "$1") hip=$(rget HOST_IP "$1")
+  local POD_NAME=$pn NETNS=$ns POD_IP=$pip HOST_IP=$hip
+  log "creating Pod $CTRL_NS/$POD_NAME (ip $POD_IP)"
   kc apply -f - >>"$out" 2>&1 <<EOF || { tail_log "$out"; die "creating the controller Pod object failed"; }
 apiVersion: v1
 kind: Pod
@@ -488,33 +536,62 @@ EOF
       \"conditions\":[{\"type\":\"PodScheduled\",$cond},{\"type\":\"Initialized\",$cond},
         {\"type\":\"ContainersReady\",$cond},{\"type\":\"Ready\",$cond}]}}" >>"$out" 2>&1 ||
     { tail_log "$out"; die "setting the controller Pod status failed"; }
-  state_set POD_UID "$(kc get pod -n "$CTRL_NS" "$POD_NAME" -o jsonpath='{.metadata.uid}')"
+  rset POD_UID "$1" "$(kc get pod -n "$CTRL_NS" "$POD_NAME" -o jsonpath='{.metadata.uid}')"
+}
 
-  # Endpoints + EndpointSlices for the controller Services (whatever ports the manifests declare;
-  # named targetPorts resolve to the container ports http=8080, metrics=8081).
+# write_endpoints: Endpoints + EndpointSlices for the controller Services (whatever ports the
+# manifests declare; named targetPorts resolve to the container ports http=8080, metrics=8081)
+# listing every replica, ready or not as recorded (READY; replica 0 is ready unless marked
+# otherwise, the others once started), as the endpoints controller would from the pods' readiness.
+# Under a lock: the replica commands may run at once.
+write_endpoints() {
+  local out=$DIR/setup.log r ready reps="[]" lock
+  exec {lock}>"$DIR/endpoints.lock"
+  flock -w 30 "$lock" || die "could not lock $DIR/endpoints.lock"
+  load_state
+  for ((r = 0; r < REPLICAS; r++)); do
+    ready=$(rget READY "$r")
+    if ((r == 0)); then ready=${ready:-1}; fi
+    reps=$(jq -c --arg ip "$(rget POD_IP "$r")" --arg pod "$(pod_name "$r")" --arg uid "$(rget POD_UID "$r")" \
+      --argjson ready "$([[ $ready == 1 ]] && echo true || echo false)" \
+      '. + [{ip: $ip, pod: $pod, uid: $uid, ready: $ready}]' <<<"$reps")
+  done
   kc get service -n "$CTRL_NS" -o json 2>>"$out" |
-    jq --arg ip "$POD_IP" --arg pod "$POD_NAME" --arg uid "$POD_UID" --arg ns "$CTRL_NS" --arg name "$CTRL_NAME" '
+    jq --argjson reps "$reps" --arg ns "$CTRL_NS" --arg name "$CTRL_NAME" '
       def tport: if (.targetPort|type) == "number" then .targetPort
                  elif .targetPort == "http" then 8080 elif .targetPort == "metrics" then 8081
                  else .port end;
-      def ref: {kind: "Pod", namespace: $ns, name: $pod, uid: $uid};
+      def ref: {kind: "Pod", namespace: $ns, name: .pod, uid: .uid};
+      def addr: {ip: .ip, nodeName: "ssrs-node", targetRef: ref};
       {apiVersion: "v1", kind: "List", items: [ .items[]
         | select(.metadata.name == $name or .metadata.name == ($name + "-metrics")) | . as $svc |
         ([$svc.spec.ports[] | {name: (.name // ""), port: tport, protocol: (.protocol // "TCP")}]) as $ports |
         {apiVersion: "v1", kind: "Endpoints",
          metadata: {name: $svc.metadata.name, namespace: $ns, labels: {"ssrs.dev/harness": "true"}},
-         subsets: [{addresses: [{ip: $ip, nodeName: "ssrs-node", targetRef: ref}], ports: $ports}]},
+         subsets: [{addresses: [$reps[] | select(.ready) | addr],
+                    notReadyAddresses: [$reps[] | select(.ready | not) | addr], ports: $ports}
+                   | with_entries(select(.value != []))]},
         {apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice",
          metadata: {name: ($svc.metadata.name + "-ssrs"), namespace: $ns,
                     labels: {"kubernetes.io/service-name": $svc.metadata.name,
                              "endpointslice.kubernetes.io/managed-by": "ssrs.dev-cluster-sh"}},
          addressType: "IPv4",
-         endpoints: [{addresses: [$ip], conditions: {ready: true, serving: true, terminating: false},
+         endpoints: [$reps[] | {addresses: [.ip], conditions: {ready: .ready, serving: .ready, terminating: false},
                       nodeName: "ssrs-node", targetRef: ref}],
          ports: $ports}
       ]}' >"$DIR/endpoints.json" || { tail_log "$out"; die "could not read the controller Services"; }
-  kc apply -f "$DIR/endpoints.json" >>"$out" 2>&1 || { tail_log "$out"; die "creating Endpoints/EndpointSlices failed"; }
+  # (subsets and endpoints are atomic lists: an address moved to notReadyAddresses leaves addresses)
+  kc apply -f "$DIR/endpoints.json" >>"$out" 2>&1 || { tail_log "$out"; die "writing Endpoints/EndpointSlices failed"; }
+  exec {lock}>&-
 }
+
+# set_ready I 0|1: records replica I's readiness and rewrites the endpoints.
+set_ready() {
+  rset READY "$1" "$2"
+  write_endpoints
+  log "replica $1 ($(pod_name "$1")) marked $([[ $2 == 1 ]] && echo ready || echo "not ready") in the endpoints"
+}
+
 
 # resolve_controller KIND -> sets CTRL_BIN
 resolve_controller() {
@@ -543,24 +620,33 @@ resolve_controller() {
   [[ -f $CTRL_BIN && -x $CTRL_BIN ]] || die "controller binary not executable: $CTRL_BIN"
 }
 
-# start_controller KIND ARGS...: fresh TokenRequest token, then the controller in the pod netns.
-start_controller() {
-  local kind=$1; shift
+# start_controller KIND ARGS...: replica 0 (see start_replica_proc).
+start_controller() { start_replica_proc 0 "$@"; }
+
+# start_replica_proc I KIND ARGS...: fresh TokenRequest token, then the controller in the netns of
+# replica I's pod; waits for its /healthz (replica 0: through the API server's service proxy).
+start_replica_proc() {
+  local r=$1 kind=$2; shift 2
   resolve_controller "$kind"
   local uid=${POD_USER%%:*} gid=${POD_USER#*:}
-  local sa=$DIR/pod/serviceaccount
+  local pn logf netns pip puid pv sa=$DIR/pod/serviceaccount
+  pn=$(pod_name "$r") logf=$(ctrl_log "$r") netns=$(rget NETNS "$r") pip=$(rget POD_IP "$r") puid=$(rget POD_UID "$r")
+  rvn pv CONTROLLER "$r"
+  ((r == 0)) || sa=$DIR/pod-$r/serviceaccount
   mkdir -p "$sa"
   # A bound service-account token from the TokenRequest API, as the kubelet would project it.
   kc create token "$CTRL_NAME" -n "$CTRL_NS" --duration=24h \
-    --bound-object-kind=Pod --bound-object-name="$POD_NAME" --bound-object-uid="$POD_UID" >"$sa/token.new" 2>>"$DIR/setup.log" ||
+    --bound-object-kind=Pod --bound-object-name="$pn" --bound-object-uid="$puid" >"$sa/token.new" 2>>"$DIR/setup.log" ||
     { tail_log "$DIR/setup.log"; die "kubectl create token $CTRL_NAME failed"; }
   mv "$sa/token.new" "$sa/token"
   cp "$DIR/pki/ca.crt" "$sa/ca.crt"
   printf '%s' "$CTRL_NS" >"$sa/namespace"
   chown "0:$gid" "$sa"/* && chmod 0640 "$sa"/* && chmod 0755 "$sa"
 
+  # Every replica reaches the API server at replica 0's host address (the one its certificate
+  # names), through its own veth and the host.
   local envv=(
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ HOSTNAME="$POD_NAME"
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ HOSTNAME="$pn"
     KUBERNETES_SERVICE_HOST="$HOST_IP" KUBERNETES_SERVICE_PORT="$APISERVER_PORT"
     KUBERNETES_SERVICE_PORT_HTTPS="$APISERVER_PORT" KUBERNETES_PORT="tcp://$HOST_IP:$APISERVER_PORT"
     POD_NAMESPACE="$CTRL_NS"
@@ -571,32 +657,55 @@ start_controller() {
   done
   for v in ${CONTROLLER_ENV:-}; do envv+=("$v"); done
 
-  echo "===== $(date -u +%FT%TZ) cluster.sh: starting $kind controller: $CTRL_BIN${*:+ $*} (uid $uid, gid $gid, netns $NETNS) =====" \
-    >>"$DIR/controller.log"
-  start_daemon CONTROLLER "$DIR/controller.log" env -i "${envv[@]}" \
-    ip netns exec "$NETNS" unshare --mount --propagation private -- \
+  echo "===== $(date -u +%FT%TZ) cluster.sh: starting $kind controller: $CTRL_BIN${*:+ $*} (uid $uid, gid $gid, netns $netns) =====" \
+    >>"$logf"
+  start_daemon "$pv" "$logf" env -i "${envv[@]}" \
+    ip netns exec "$netns" unshare --mount --propagation private -- \
     /bin/sh "$HERE/cluster/pod-init.sh" "$sa" "$CTRL_BIN" "$uid" "$gid" "$@"
-  state_set CTRL_KIND "$kind"
+  rset CTRL_KIND "$r" "$kind"
   state_set CONTROLLER_BIN_PATH "$CTRL_BIN"
-  state_set CONTROLLER_ARGV "$*"
-  log "$kind controller starting in netns $NETNS at $POD_IP (pid $CONTROLLER_PID, log $DIR/controller.log)"
-  # the same proxy name kubeseal uses: http:<name>:<first port name>
-  local proxy svcport
-  svcport=$(kc get service -n "$CTRL_NS" "$CTRL_NAME" -o jsonpath='{.spec.ports[0].name}' 2>/dev/null || true)
-  proxy="/api/v1/namespaces/$CTRL_NS/services/http:$CTRL_NAME:$svcport/proxy/healthz"
-  wait_until "controller /healthz through the API server service proxy ($proxy)" "$TIMEOUT" \
-    "$DIR/controller.log" "$CONTROLLER_PID" "$CONTROLLER_START" \
-    bash -c "[[ \$('$K8S_BIN/kubectl' --kubeconfig '$DIR/kubeconfig' get --raw '$proxy' --request-timeout=5s 2>/dev/null) == ok ]]"
-  log "controller healthy via the service proxy"
+  rset CONTROLLER_ARGV "$r" "$*"
+  local pid start
+  pid=$(rget CONTROLLER_PID "$r") start=$(rget CONTROLLER_START "$r")
+  # replica 0 through the service proxy, as always, unless it is marked not ready (stop-replica)
+  if ((r == 0)) && [[ $(rget READY 0) != 0 ]]; then
+    log "$kind controller starting in netns $netns at $pip (pid $pid, log $logf)"
+    # the same proxy name kubeseal uses: http:<name>:<first port name>
+    local proxy svcport
+    svcport=$(kc get service -n "$CTRL_NS" "$CTRL_NAME" -o jsonpath='{.spec.ports[0].name}' 2>/dev/null || true)
+    proxy="/api/v1/namespaces/$CTRL_NS/services/http:$CTRL_NAME:$svcport/proxy/healthz"
+    wait_until "controller /healthz through the API server service proxy ($proxy)" "$TIMEOUT" \
+      "$logf" "$pid" "$start" \
+      bash -c "[[ \$('$K8S_BIN/kubectl' --kubeconfig '$DIR/kubeconfig' get --raw '$proxy' --request-timeout=5s 2>/dev/null) == ok ]]"
+    log "controller healthy via the service proxy"
+  else
+    log "$kind controller replica $r starting in netns $netns at $pip (pid $pid, log $logf)"
+    wait_until "replica $r /healthz at $pip" "$TIMEOUT" "$logf" "$pid" "$start" \
+      bash -c "[[ \$(curl -s --max-time 2 'http://$pip:8080/healthz') == ok ]]"
+  fi
 }
 
-stop_controller() {
+# wait_replica_ready I: until replica I's /readyz answers ok (the readiness probe).
+wait_replica_ready() {
+  local pip
+  pip=$(rget POD_IP "$1")
+  wait_until "replica $1 /readyz at $pip" "$TIMEOUT" "$(ctrl_log "$1")" "$(rget CONTROLLER_PID "$1")" \
+    "$(rget CONTROLLER_START "$1")" bash -c "[[ \$(curl -s --max-time 2 'http://$pip:8080/readyz') == ok ]]"
+}
+
+stop_controller() { stop_replica_proc 0; }
+
+# stop_replica_proc I [GRACE]: see stop_proc.
+stop_replica_proc() {
+  local r=$1 kind what=controller
+  ((r == 0)) || what="controller replica $r"
   load_state
-  stop_proc controller "${CONTROLLER_PID:-}" "${CONTROLLER_START:-}"
-  state_set CONTROLLER_PID ""
-  state_set CONTROLLER_START ""
-  [[ ${CTRL_KIND:-none} == none ]] || state_set LAST_CTRL_KIND "$CTRL_KIND"
-  state_set CTRL_KIND none
+  stop_proc "$what" "$(rget CONTROLLER_PID "$r")" "$(rget CONTROLLER_START "$r")" "${2:-15}"
+  rset CONTROLLER_PID "$r" ""
+  rset CONTROLLER_START "$r" ""
+  kind=$(rget CTRL_KIND "$r")
+  [[ ${kind:-none} == none ]] || rset LAST_CTRL_KIND "$r" "$kind"
+  rset CTRL_KIND "$r" none
 }
 
 write_env() {
@@ -635,7 +744,20 @@ write_env() {
       SSRS_CONTROLLER_PID "${CONTROLLER_PID:-}" \
       SSRS_CONTROLLER_LOG "$DIR/controller.log" \
       SSRS_CONTROLLER_URL "http://$POD_IP:8080" \
-      SSRS_METRICS_URL "http://$POD_IP:8081"
+      SSRS_METRICS_URL "http://$POD_IP:8081" \
+      SSRS_REPLICAS "$REPLICAS"
+    local r pip
+    for ((r = 0; r < REPLICAS; r++)); do
+      pip=$(rget POD_IP "$r")
+      printf 'export %s=%q\n' \
+        "SSRS_POD_NAME_$r" "$(pod_name "$r")" \
+        "SSRS_POD_IP_$r" "$pip" \
+        "SSRS_NETNS_$r" "$(rget NETNS "$r")" \
+        "SSRS_CONTROLLER_PID_$r" "$(rget CONTROLLER_PID "$r")" \
+        "SSRS_CONTROLLER_LOG_$r" "$(ctrl_log "$r")" \
+        "SSRS_CONTROLLER_URL_$r" "http://$pip:8080" \
+        "SSRS_METRICS_URL_$r" "http://$pip:8081"
+    done
   } >"$f"
   mv "$f" "$DIR/env"
 }
@@ -715,6 +837,8 @@ cmd_up() {
   chmod 700 "$DIR"
   touch "$DIR/$MARKER"
   : >"$DIR/state"
+  [[ ${REPLICAS:=1} =~ ^[1-9][0-9]?$ ]] || die "REPLICAS=$REPLICAS: want 1 to 99"
+  state_set REPLICAS "$REPLICAS"
   trap on_up_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -739,6 +863,12 @@ cmd_up() {
   state_set CTRL_KIND none
   if [[ $kind != none ]]; then
     start_controller "$kind" "${OPT_ARGS[@]}"
+    local r
+    for ((r = 1; r < REPLICAS; r++)); do
+      start_replica_proc "$r" "$kind" "${OPT_ARGS[@]}"
+      wait_replica_ready "$r"
+      set_ready "$r" 1
+    done
   else
     log "--controller none: not starting a controller (use: scripts/cluster.sh start-controller)"
   fi
@@ -783,6 +913,41 @@ cmd_stop_controller() {
   write_env
 }
 
+# replica ACTION I [ARGS...]: stop (not ready, then SIGTERM), kill (SIGKILL, then not ready once
+# it is gone) or start (then ready once its /readyz answers) replica I.
+cmd_replica() {
+  local action=$1 r=${2:-}
+  need_cmds ip unshare setpriv setsid jq pgrep curl
+  require_cluster
+  [[ $r =~ ^[0-9]+$ ]] && ((r < ${REPLICAS:-1})) || die "$action-replica: want a replica from 0 to $((${REPLICAS:-1} - 1)), not '$r'"
+  shift 2
+  case $action in
+    stop)
+      set_ready "$r" 0
+      stop_replica_proc "$r"
+      ;;
+    kill)
+      stop_replica_proc "$r" 0
+      set_ready "$r" 0
+      ;;
+    start)
+      local had_args=${CONTROLLER_ARGS+x}
+      parse_controller_opts "$@"
+      if [[ -z $OPT_ARGS_SET && -z $had_args ]]; then read -ra OPT_ARGS <<<"$(rget CONTROLLER_ARGV "$r")"; fi
+      local kind
+      kind=$(rget CTRL_KIND "$r")
+      [[ ${kind:-none} == none ]] || die "replica $r is running (pid $(rget CONTROLLER_PID "$r")); stop-replica $r first"
+      kind=${OPT_CONTROLLER:-${ENV_CONTROLLER:-$(rget LAST_CTRL_KIND "$r")}}
+      kind=${kind:-${LAST_CTRL_KIND:-upstream}}
+      [[ $kind == none ]] && die "start-replica: --controller none makes no sense (use stop-replica)"
+      start_replica_proc "$r" "$kind" "${OPT_ARGS[@]}"
+      wait_replica_ready "$r"
+      set_ready "$r" 1
+      ;;
+  esac
+  write_env
+}
+
 cmd_status() {
   if [[ ! -f $DIR/state ]]; then echo "no cluster in $DIR"; return 1; fi
   load_state
@@ -792,6 +957,14 @@ cmd_status() {
     if proc_alive "${!pid:-}" "${!start:-}"; then echo "$name: running (pid ${!pid})"; else echo "$name: not running"; fi
   done
   echo "controller kind: ${CTRL_KIND:-none}  bin: ${CONTROLLER_BIN_PATH:-}"
+  local r
+  for ((r = 1; r < ${REPLICAS:-1}; r++)); do
+    if proc_alive "$(rget CONTROLLER_PID "$r")" "$(rget CONTROLLER_START "$r")"; then
+      echo "CONTROLLER replica $r: running (pid $(rget CONTROLLER_PID "$r"), pod $(rget POD_IP "$r"))"
+    else
+      echo "CONTROLLER replica $r: not running"
+    fi
+  done
   echo "netns: ${NETNS:-} pod ${POD_IP:-} host ${HOST_IP:-}"
   echo "apiserver: ${APISERVER_URL:-} (pod side ${APISERVER_POD_URL:-})"
   [[ -f $DIR/env ]] && echo "env file: $DIR/env"
@@ -808,5 +981,6 @@ case $cmd in
   start-controller) cmd_start_controller start "$@" ;;
   stop-controller) cmd_stop_controller ;;
   status) cmd_status ;;
+  stop-replica | kill-replica | start-replica) cmd_replica "${cmd%-replica}" "$@" ;;
   *) sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -279,6 +279,14 @@ impl Cluster {
         cluster_script(&self.dir, args);
     }
 
+    /// How many controller pods it has (`REPLICAS` of `scripts/cluster.sh up`).
+    pub fn replicas(&self) -> usize {
+        self.env
+            .get("SSRS_REPLICAS")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
+    }
+
     /// Runs a command with this cluster's kubeconfig (and `extra_env`), feeding `stdin`.
     pub fn run(
         &self,
@@ -669,6 +677,9 @@ fn cluster_script_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
         "CONTROLLER",
         "CONTROLLER_ARGS",
         "KUBECONFIG",
+        "REPLICAS",
+        "MANIFESTS_DIR",
+        "CRD_FILE",
         "K8S_VERSION",
         "UPSTREAM_VERSION",
     ] {
@@ -715,7 +726,24 @@ impl OwnCluster {
         let queued = std::time::Instant::now();
         let slot = ClusterSlot::acquire();
         let waited = queued.elapsed();
-        let mut own = Self::up_in(slot, versions, tag, controller, flags);
+        let mut own = Self::up_in(slot, versions, tag, controller, flags, 1);
+        own.waited = waited;
+        own
+    }
+
+    /// [`OwnCluster::up_on`] with `replicas` controller pods (`REPLICAS` of `scripts/cluster.sh
+    /// up`; each started by `up` unless `controller` is `none`). Several pods are for our
+    /// controller: installed from deploy/ (its RBAC has the Lease) with our CRD, whatever runs.
+    pub fn up_replicas(
+        versions: Versions,
+        tag: &str,
+        controller: &str,
+        replicas: usize,
+    ) -> OwnCluster {
+        let queued = std::time::Instant::now();
+        let slot = ClusterSlot::acquire();
+        let waited = queued.elapsed();
+        let mut own = Self::up_in(slot, versions, tag, controller, &[], replicas);
         own.waited = waited;
         own
     }
@@ -726,7 +754,7 @@ impl OwnCluster {
     pub fn then_up(mut self, tag: &str, controller: &str, flags: &[&str]) -> OwnCluster {
         self.down();
         let slot = self.slot.take().unwrap();
-        Self::up_in(slot, self.versions, tag, controller, flags)
+        Self::up_in(slot, self.versions, tag, controller, flags, 1)
     }
 
     fn up_in(
@@ -735,6 +763,7 @@ impl OwnCluster {
         tag: &str,
         controller: &str,
         flags: &[&str],
+        replicas: usize,
     ) -> OwnCluster {
         let tag: String = tag
             .chars()
@@ -760,14 +789,19 @@ impl OwnCluster {
             args.push("--");
             args.extend_from_slice(flags);
         }
-        cluster_script_with(
-            &own.dir,
-            &args,
-            &[
-                ("K8S_VERSION", versions.k8s),
-                ("UPSTREAM_VERSION", versions.upstream),
-            ],
-        );
+        let root = workspace_root();
+        let (deploy, crd) = (root.join("deploy"), root.join("crds/sealedsecret.yaml"));
+        let replicas_text = replicas.to_string();
+        let mut env = vec![
+            ("K8S_VERSION", versions.k8s),
+            ("UPSTREAM_VERSION", versions.upstream),
+            ("REPLICAS", replicas_text.as_str()),
+        ];
+        if replicas > 1 {
+            env.push(("MANIFESTS_DIR", deploy.to_str().unwrap()));
+            env.push(("CRD_FILE", crd.to_str().unwrap()));
+        }
+        cluster_script_with(&own.dir, &args, &env);
         own.reload_env();
         let c = own.cluster();
         assert_eq!(
@@ -830,8 +864,15 @@ impl OwnCluster {
         self.script(&["down"]);
         self.disarm();
         assert!(!self.dir.exists(), "{} is still there", self.dir.display());
-        if let Some(netns) = self.cluster.as_ref().map(|c| c.var("SSRS_NETNS")) {
-            let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let netns: Vec<&str> = self.cluster.as_ref().map_or(Vec::new(), |c| {
+            (0..c.replicas())
+                .filter_map(|i| c.env.get(&format!("SSRS_NETNS_{i}")))
+                .chain(c.env.get("SSRS_NETNS"))
+                .map(String::as_str)
+                .collect()
+        });
+        let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        for netns in netns {
             assert!(
                 !stdout(&list)
                     .lines()
@@ -849,15 +890,25 @@ impl OwnCluster {
 
     /// The live daemons of this cluster: (what, pid, start time).
     fn daemons(&self) -> Vec<(&'static str, String, String)> {
-        let Some(c) = &self.cluster else {
+        if self.cluster.is_none() {
             return Vec::new();
-        };
+        }
+        // the env file as now: replicas started since `up` rewrote it
+        let c = &Cluster::from_env_file(&self.dir);
+        let replicas: Vec<String> = (1..c.replicas())
+            .map(|i| format!("SSRS_CONTROLLER_PID_{i}"))
+            .collect();
         [
             ("etcd", "SSRS_ETCD_PID"),
             ("kube-apiserver", "SSRS_APISERVER_PID"),
             ("the controller", "SSRS_CONTROLLER_PID"),
         ]
         .into_iter()
+        .chain(
+            replicas
+                .iter()
+                .map(|v| ("a controller replica", v.as_str())),
+        )
         .filter_map(|(what, var)| {
             let pid = c.env.get(var)?.clone();
             let start = process_start(&pid)?;

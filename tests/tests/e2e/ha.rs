@@ -2,13 +2,15 @@
 //! (short timings: lease 4 s, renew deadline 3 s, retry 1 s) against one kube-apiserver, each a
 //! process of its own with its own HTTP ports. Exactly one leads (metrics), creates the first key
 //! and unseals; every replica serves the same certificate; SIGTERM hands over at once, SIGKILL
-//! fails over after the lease duration, and SealedSecrets created meanwhile (many, with the kill
-//! in the middle) all end up unsealed, with no key generated twice. Also: a SIGTERM right after
-//! start exits at once, and the HA overlay of deploy/ renders.
+//! fails over after the lease duration, a key renewal forced during a failover makes one key.
+//! Also: a SIGTERM right after start exits at once, and the HA overlay of deploy/ renders.
 //!
-//! The replicas run on the host with the admin kubeconfig, not each in a pod of its own behind
-//! the Service (scripts/cluster.sh runs one pod): kubeseal's service-proxy path is covered by the
-//! other suites.
+//! Most cases run the replicas on the host with the admin kubeconfig (quick to start, signals
+//! straight to the process). The control plane also has three controller pods
+//! (`REPLICAS=3 scripts/cluster.sh up`: network namespace, Pod object, service account token each,
+//! all behind the one Service), which the pod cases start with `start-replica` and signal with
+//! `stop-replica` / `kill-replica`: a rolling restart while kubeseal runs through the API server's
+//! service proxy, and the leader SIGKILLed twice while 300 SealedSecrets are created.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -24,7 +26,8 @@ use serde_json::Value;
 pub fn tests() -> Vec<Test> {
     e2e_tests![
         cluster: ha_overlay_renders, sigterm_right_after_start_exits_at_once, one_leader_hands_over_and_fails_over,
-            two_renewals_of_one_key_make_one_key
+            two_renewals_of_one_key_make_one_key, pods_roll_while_kubeseal_runs,
+            pods_leader_killed_during_300_sealed_secrets
     ]
     .to_vec()
 }
@@ -191,6 +194,37 @@ fn seal(cert: &str, ns: &str, name: &str, value: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Secrets `ns/name` with `v: value`, sealed by one kubeseal run (a YAML stream in, one out); the
+/// SealedSecrets as YAML documents.
+fn seal_many(cert: &str, ns: &str, values: &[(String, String)]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("ssrs-ha-{}", random_hex(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert_file = dir.join("cert.pem");
+    std::fs::write(&cert_file, cert).unwrap();
+    let secrets: String = values
+        .iter()
+        .map(|(name, v)| {
+            format!("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\nstringData:\n  v: \"{v}\"\n")
+        })
+        .collect();
+    let out = e2e::run_with_stdin(
+        Command::new(ours()).args(["--cert", cert_file.to_str().unwrap(), "-o", "yaml"]),
+        secrets.as_bytes(),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "kubeseal: {}", stderr(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split("\n---\n")
+        .map(|d| d.trim_start_matches("---\n").to_string())
+        .filter(|d| d.contains("kind: SealedSecret"))
+        .collect()
+}
+
+fn apply_yaml(c: &Cluster, docs: &[String]) {
+    c.kubectl_ok(&["apply", "-f", "-"], docs.join("\n---\n").as_bytes());
+}
+
 fn apply(c: &Cluster, docs: &[String]) {
     let list = format!(
         "{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{}]}}",
@@ -271,39 +305,14 @@ fn one_leader_hands_over_and_fails_over(c: &Cluster) {
     replicas[leader] = Replica::start(c, &format!("replica-{leader}"), ELECTION);
     let leader = next;
 
-    // ---- SIGKILL in the middle of many SealedSecrets: all unsealed, one leader, no new key
-    let values: Vec<(String, String)> = (0..120)
-        .map(|i| (format!("bulk-{i}"), random_hex(6)))
-        .collect();
-    let sealed: Vec<String> = values
-        .iter()
-        .map(|(name, v)| seal(&cert, &ns, name, v))
-        .collect();
-    let (before, after) = sealed.split_at(40);
-    for batch in before.chunks(20) {
-        apply(c, batch);
-    }
+    // ---- SIGKILL: a follower leads after the lease duration, no new key (with SealedSecrets
+    // being created meanwhile: pods_leader_killed_during_300_sealed_secrets)
     let t1 = Instant::now();
     replicas[leader].signal("KILL");
-    let (after_kill, failover) = std::thread::scope(|s| {
-        s.spawn(|| {
-            for batch in after.chunks(20) {
-                apply(c, batch);
-            }
-        });
-        let next = the_leader(&mut replicas, 20);
-        (next, t1.elapsed())
-    });
+    let after_kill = the_leader(&mut replicas, 20);
+    let failover = t1.elapsed();
     assert_ne!(after_kill, leader);
-    for (name, v) in &values {
-        wait_for(60, &format!("{ns}/{name} unsealed"), || {
-            (unsealed(c, &ns, name)? == *v).then_some(())
-        });
-    }
-    println!(
-        "ha: failover after SIGKILL {failover:?}, all 120 unsealed after {:?}",
-        t1.elapsed()
-    );
+    println!("ha: failover after SIGKILL {failover:?}");
     assert!(
         failover < Duration::from_secs(4 + 4),
         "failover took {failover:?}"
@@ -449,4 +458,228 @@ fn two_renewals_of_one_key_make_one_key(c: &Cluster) {
         1,
         "{logs}"
     );
+}
+
+/// The controller pods of the suite's control plane (`scripts/cluster.sh start-replica`), with
+/// ELECTION; stopped again (SIGTERM, the Lease released) when dropped, so that the next case
+/// starts on a free Lease.
+struct Pods<'a> {
+    c: &'a Cluster,
+    n: usize,
+}
+
+impl<'a> Pods<'a> {
+    fn start(c: &'a Cluster) -> Pods<'a> {
+        let n = c.replicas();
+        assert_eq!(n, 3, "the ha suite's control plane has 3 controller pods");
+        let pods = Pods { c, n };
+        for i in 0..n {
+            pods.start_one(i);
+        }
+        pods
+    }
+
+    fn start_one(&self, i: usize) {
+        let i = i.to_string();
+        let mut args = vec!["start-replica", &i, "--controller", "ours", "--"];
+        args.extend_from_slice(ELECTION);
+        self.c.script(&args);
+    }
+
+    /// `stop-replica I` (not ready, then SIGTERM) or `kill-replica I` (SIGKILL).
+    fn stop(&self, i: usize, how: &str) {
+        self.c.script(&[&format!("{how}-replica"), &i.to_string()]);
+    }
+
+    fn metrics_url(&self, i: usize) -> &str {
+        self.c.var(&format!("SSRS_METRICS_URL_{i}"))
+    }
+
+    fn leads(&self, i: usize) -> bool {
+        http_request(self.metrics_url(i), "GET", "/metrics", &[], b"")
+            .ok()
+            .and_then(|r| metric_value(&r.text(), "sealed_secrets_controller_leader", &[]))
+            == Some(1.0)
+    }
+
+    /// The one pod that leads, once exactly one of those in `up` does (and none of the others).
+    fn the_leader(&self, up: &[usize], secs: u64) -> usize {
+        wait_for(secs, "exactly one leading pod", || {
+            let leading: Vec<usize> = (0..self.n).filter(|&i| self.leads(i)).collect();
+            (leading.len() == 1 && up.contains(&leading[0])).then(|| leading[0])
+        })
+    }
+
+    fn cert(&self, i: usize) -> Option<String> {
+        let url = self.c.var(&format!("SSRS_CONTROLLER_URL_{i}"));
+        let reply = http_request(url, "GET", "/v1/cert.pem", &[], b"").ok()?;
+        (reply.status == 200).then(|| reply.text())
+    }
+
+    /// Waits until every pod serves the same certificate; that one.
+    fn same_cert(&self) -> String {
+        wait_for(30, "the same certificate on every pod", || {
+            let certs: Vec<Option<String>> = (0..self.n).map(|i| self.cert(i)).collect();
+            let first = certs[0].clone()?;
+            certs
+                .iter()
+                .all(|c| c.as_deref() == Some(&first))
+                .then_some(first)
+        })
+    }
+
+    /// The pod logs (for a failure message).
+    fn logs(&self) -> String {
+        (0..self.n)
+            .map(|i| {
+                let log = self.c.var(&format!("SSRS_CONTROLLER_LOG_{i}"));
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                format!(
+                    "--- {log}\n{}\n",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Pods<'_> {
+    fn drop(&mut self) {
+        for i in 0..self.n {
+            let _ = Command::new(workspace_root().join("scripts/cluster.sh"))
+                .args(["stop-replica", &i.to_string()])
+                .env("SSRS_CLUSTER_DIR", &self.c.dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Rolls the three pods one by one (SIGTERM, start again, ready) while a loop of our kubeseal
+/// `--fetch-cert`, sealing + `kubectl apply` and `--validate` runs through the API server's
+/// service proxy: no kubeseal call fails, every SealedSecret is unsealed.
+fn pods_roll_while_kubeseal_runs(c: &Cluster) {
+    let pods = Pods::start(c);
+    pods.the_leader(&[0, 1, 2], 30);
+    let cert = pods.same_cert();
+    let ns = c.namespace("ha-roll");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (calls, failures, applied) = std::thread::scope(|s| {
+        let looper = s.spawn(|| {
+            let (mut calls, mut failures, mut applied) = (0, Vec::new(), Vec::new());
+            let call = |args: &[&str], stdin: &[u8], calls: &mut usize| {
+                *calls += 1;
+                let out = c.run(&ours(), args, stdin, &[]);
+                (out.status.success(), out)
+            };
+            for i in 0.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let (ok, out) = call(&["--fetch-cert"], b"", &mut calls);
+                if !ok || String::from_utf8_lossy(&out.stdout).trim() != cert.trim() {
+                    failures.push(format!("--fetch-cert: {}", stderr(&out)));
+                }
+                let (name, value) = (format!("roll-{i}"), random_hex(6));
+                let secret = format!(
+                    "{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{{\"name\":\"{name}\",\"namespace\":\"{ns}\"}},\"stringData\":{{\"v\":\"{value}\"}}}}"
+                );
+                // sealing fetches the certificate through the proxy too
+                let (ok, sealed) = call(&["-o", "json"], secret.as_bytes(), &mut calls);
+                if !ok {
+                    failures.push(format!("seal: {}", stderr(&sealed)));
+                    continue;
+                }
+                c.kubectl_ok(&["apply", "-f", "-"], &sealed.stdout);
+                applied.push((name, value));
+                let (ok, out) = call(&["--validate"], &sealed.stdout, &mut calls);
+                if !ok {
+                    failures.push(format!("--validate: {}", stderr(&out)));
+                }
+            }
+            (calls, failures, applied)
+        });
+        for i in 0..3 {
+            pods.stop(i, "stop");
+            std::thread::sleep(Duration::from_millis(500));
+            pods.start_one(i);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        looper.join().unwrap()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} kubeseal calls failed during the rolling restart: {failures:#?}\n{}",
+        failures.len(),
+        pods.logs()
+    );
+    assert!(
+        applied.len() >= 6,
+        "only {} rounds of the loop",
+        applied.len()
+    );
+    for (name, v) in &applied {
+        wait_for(60, &format!("{ns}/{name} unsealed"), || {
+            (unsealed(c, &ns, name)? == *v).then_some(())
+        });
+    }
+    println!(
+        "ha: rolling restart of 3 pods: {calls} kubeseal calls, 0 failed, {} SealedSecrets unsealed",
+        applied.len()
+    );
+    pods.the_leader(&[0, 1, 2], 20);
+}
+
+/// The leading pod SIGKILLed twice (early, then in the middle) while 300 SealedSecrets are
+/// created: every Secret is correct, the survivors elect one leader, no key is generated again.
+fn pods_leader_killed_during_300_sealed_secrets(c: &Cluster) {
+    let pods = Pods::start(c);
+    let mut leader = pods.the_leader(&[0, 1, 2], 30);
+    let cert = pods.same_cert();
+    let keys = key_names(c);
+    let ns = c.namespace("ha-kill");
+    let values: Vec<(String, String)> = (0..300)
+        .map(|i| (format!("s-{i}"), random_hex(6)))
+        .collect();
+    let sealed = seal_many(&cert, &ns, &values);
+    assert_eq!(sealed.len(), 300);
+    let t0 = Instant::now();
+    let mut failovers = Vec::new();
+    for (n, batch) in sealed.chunks(25).enumerate() {
+        // early (after 25) and in the middle (after 150)
+        if n == 1 || n == 6 {
+            let killed = leader;
+            pods.stop(killed, "kill");
+            let t1 = Instant::now();
+            let up: Vec<usize> = (0..3).filter(|&i| i != killed).collect();
+            std::thread::scope(|s| {
+                s.spawn(|| apply_yaml(c, batch));
+                leader = pods.the_leader(&up, 20);
+            });
+            failovers.push(t1.elapsed());
+            assert_ne!(leader, killed);
+            pods.start_one(killed);
+        } else {
+            apply_yaml(c, batch);
+        }
+    }
+    for (name, v) in &values {
+        wait_for(60, &format!("{ns}/{name} unsealed"), || {
+            (unsealed(c, &ns, name)? == *v).then_some(())
+        });
+    }
+    println!(
+        "ha: pods, leader SIGKILLed twice during 300 SealedSecrets: failovers {failovers:?}, all \
+         unsealed after {:?}",
+        t0.elapsed()
+    );
+    for f in &failovers {
+        assert!(*f < Duration::from_secs(4 + 4), "failover took {f:?}");
+    }
+    assert_eq!(key_names(c), keys, "a key was generated again");
+    assert_eq!(pods.the_leader(&[0, 1, 2], 10), leader, "{}", pods.logs());
+    assert_eq!(pods.same_cert(), cert);
 }

@@ -85,6 +85,8 @@ pub struct Suite {
     pub controller: &'static str,
     /// How many of its cases run at once.
     pub threads: usize,
+    /// Controller pods (`REPLICAS` of `scripts/cluster.sh up`).
+    pub replicas: usize,
     pub tests: fn() -> Vec<Test>,
 }
 
@@ -94,12 +96,14 @@ const SUITES: &[Suite] = &[
         name: "controller",
         controller: "ours",
         threads: 3,
+        replicas: 1,
         tests: controller::tests,
     },
     Suite {
         name: "controller@k8s-v1.35.4",
         controller: "ours",
         threads: 3,
+        replicas: 1,
         tests: controller::tests,
     },
     Suite {
@@ -118,12 +122,14 @@ const SUITES: &[Suite] = &[
         name: "drill",
         controller: "none",
         threads: 2,
+        replicas: 1,
         tests: drill::tests,
     },
     Suite {
         name: "endpoints",
         controller: "ours",
         threads: 1,
+        replicas: 1,
         tests: endpoints::tests,
     },
     Suite {
@@ -136,78 +142,91 @@ const SUITES: &[Suite] = &[
         name: "ha",
         controller: "none",
         threads: 1,
+        replicas: 3,
         tests: ha::tests,
     },
     Suite {
         name: "takeover",
         controller: "upstream",
         threads: 1,
+        replicas: 1,
         tests: takeover::tests,
     },
     Suite {
         name: "takeover@upstream-v0.36.6",
         controller: "upstream",
         threads: 1,
+        replicas: 1,
         tests: takeover::tests,
     },
     Suite {
         name: "gc_upstream",
         controller: "upstream",
         threads: 1,
+        replicas: 1,
         tests: gc::tests,
     },
     Suite {
         name: "gc_ours",
         controller: "ours",
         threads: 1,
+        replicas: 1,
         tests: gc::tests,
     },
     Suite {
         name: "cluster_upstream",
         controller: "upstream",
         threads: 2,
+        replicas: 1,
         tests: cluster::tests,
     },
     Suite {
         name: "cluster_ours",
         controller: "ours",
         threads: 2,
+        replicas: 1,
         tests: cluster::tests,
     },
     Suite {
         name: "cluster_upstream@k8s-v1.35.4",
         controller: "upstream",
         threads: 2,
+        replicas: 1,
         tests: cluster::tests,
     },
     Suite {
         name: "cluster_ours@k8s-v1.35.4",
         controller: "ours",
         threads: 2,
+        replicas: 1,
         tests: cluster::tests,
     },
     Suite {
         name: "interop",
         controller: "none",
         threads: 2,
+        replicas: 1,
         tests: interop::tests,
     },
     Suite {
         name: "interop_scalars",
         controller: "none",
         threads: 1,
+        replicas: 1,
         tests: scalars::tests,
     },
     Suite {
         name: "templates",
         controller: "ours",
         threads: 2,
+        replicas: 1,
         tests: templates::tests,
     },
     Suite {
         name: "templates_upstream_crd",
         controller: "none",
         threads: 1,
+        replicas: 1,
         tests: templates::upstream_crd_tests,
     },
 ];
@@ -368,11 +387,11 @@ fn run_suite(suite: &Suite, tests: &[Test], threads: usize, report: &Mutex<Repor
         let mut up = None;
         let outcome = run_named(&format!("{}::(control plane up)", suite.name), || {
             let versions = suite_versions(suite.name).unwrap();
-            up = Some(OwnCluster::up_on(
+            up = Some(OwnCluster::up_replicas(
                 versions,
                 suite.name,
                 suite.controller,
-                &[],
+                suite.replicas,
             ));
         });
         if let Outcome::Failed(message) = outcome {
