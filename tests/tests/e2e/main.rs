@@ -110,12 +110,14 @@ const SUITES: &[Suite] = &[
         name: "diagnosis",
         controller: "ours",
         threads: 2,
+        replicas: 1,
         tests: diagnosis::tests,
     },
     Suite {
         name: "reseal",
         controller: "ours",
         threads: 1,
+        replicas: 1,
         tests: reseal::tests,
     },
     Suite {
@@ -136,6 +138,7 @@ const SUITES: &[Suite] = &[
         name: "keys",
         controller: "ours",
         threads: 1,
+        replicas: 1,
         tests: keys::tests,
     },
     Suite {
