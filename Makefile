@@ -14,7 +14,7 @@ export KUBESEAL_BIN ?= $(CURDIR)/target/debug/kubeseal
 # The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
 export CONTROLLER_BIN ?= $(CURDIR)/target/debug/sealed-secrets-controller
 
-.PHONY: all build release tools test test-unit test-interop test-e2e lint lint-test fmt crds bench-cli bench-controller cluster-up cluster-down demo clean
+.PHONY: all build release kubeseal-static tools test test-unit test-interop test-e2e lint lint-test fmt crds bench-cli bench-controller cluster-up cluster-down demo clean
 
 all: build
 
@@ -23,6 +23,14 @@ build:
 
 release:
 	$(CARGO) build --release --workspace --bins
+
+## kubeseal as a static-pie executable (glibc's static libc, still position-independent): no dynamic
+## loader at start, which is a good part of a one-Secret run (docs/benchmarks.md). `--target` keeps
+## its own build of every dependency in target/$(HOST)/ and leaves build scripts dynamic.
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+STATIC_KUBESEAL := $(CURDIR)/target/$(HOST)/release/kubeseal
+kubeseal-static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p kubeseal --target $(HOST)
 
 ## Real upstream binaries (v0.40.0 and v0.36.6), kube-apiserver, kube-controller-manager and kubectl
 ## (v1.37.2 and v1.35.4) and etcd, built once from Go modules and cached in $(SSRS_CACHE).
@@ -82,9 +90,9 @@ fmt:
 crds:
 	UPDATE_CRDS=1 $(CARGO) test -p sealed-secrets crd::tests::checked_in_crd_is_current
 
-## Side-by-side benchmark of our kubeseal and upstream's; prints ratios.
-bench-cli: tools release
-	scripts/bench-cli.sh
+## Side-by-side benchmark of our kubeseal (the static one) and upstream's; prints ratios.
+bench-cli: tools kubeseal-static
+	OURS=$(STATIC_KUBESEAL) scripts/bench-cli.sh
 
 ## Brings up a control plane, seals and applies a Secret with our kubeseal, shows it, tears down.
 demo:
