@@ -5,25 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{fixture, ks};
+use std::path::Path;
 
-use assert_cmd::Command;
 use sealed_secrets::backup::{self, SecretString};
 use sealed_secrets::types::Secret;
 
 const PASSPHRASE: &str = "drill passphrase 42";
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn ks() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kubeseal"));
-    c.env_clear().env("HOME", "/nonexistent-home-for-tests");
-    c
-}
 
 fn write(dir: &Path, name: &str, data: &[u8]) -> String {
     let p = dir.join(name);

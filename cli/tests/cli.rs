@@ -7,29 +7,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::{fixture, ks};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
 fn fixture_str(name: &str) -> String {
     fixture(name).to_string_lossy().into_owned()
-}
-
-/// `kubeseal` with a clean environment: no kubeconfig, no SEALED_SECRETS_* variables.
-fn ks() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kubeseal"));
-    c.env_clear().env("HOME", "/nonexistent-home-for-tests");
-    c
 }
 
 fn secret_yaml() -> String {

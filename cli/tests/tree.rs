@@ -4,23 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::{fixture, ks};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 use sealed_secrets::keys::{Certificate, Decrypter, PrivateKey};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn ks() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kubeseal"));
-    c.env_clear().env("HOME", "/nonexistent-home-for-tests");
-    c
-}
 
 /// Old key: cert.pem/key.pem; new key: cert2.pem/key2.pem.
 fn seal(new: bool, label: &str, plain: &str) -> String {
