@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds and caches the real external components the tests use, outside the repo:
 #   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver,
-#   kube-controller-manager, kubectl, etcd.
+#   kube-controller-manager, kubectl, etcd, helm.
 # Everything is keyed by version under $SSRS_CACHE (default ~/.cache/sealed-secrets-rs), so a
-# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|all] ; prints the bin dir
-# (upstream|k8s|etcd: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION names; all:
+# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|helm|all] ; prints the bin dir
+# (upstream|k8s|etcd|helm: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION /
+# HELM_VERSION names; all:
 # every version the tests use, listed below, and prints nothing).
 set -euo pipefail
 
@@ -16,6 +17,9 @@ K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ALL_UPSTREAM_VERSIONS=${ALL_UPSTREAM_VERSIONS:-"v0.40.0 v0.36.6"}
 ALL_K8S_VERSIONS=${ALL_K8S_VERSIONS:-"v1.37.2 v1.35.4"}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+# Helm 3, not 4: Argo CD and Flux render charts with the Helm 3 library, and most users' pipelines
+# still run helm 3 (docs/install.md "Helm").
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CACHE=${SSRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export CGO_ENABLED=0
@@ -117,6 +121,25 @@ GO
   rm -f go.sum tools.go
 }
 
+helm_build() {
+  # Built inside a copy of the module source with the ldflags of helm's own Makefile (version, and
+  # the Kubernetes version `helm template`/`helm lint` assume, from the client-go it requires).
+  local mod=helm.sh/helm/v3
+  local dir; dir=$(cd / && go mod download -json "$mod@$HELM_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [[ -n $dir && -d $dir ]] || { echo "go mod download $mod@$HELM_VERSION gave no source directory" >&2; return 1; }
+  cp -r "$dir" src && chmod -R u+w src
+  mkdir -p bin
+  (cd src
+   local kv; kv=$(go list -f '{{.Version}}' -m k8s.io/client-go); kv=${kv#v}
+   local major=$(( ${kv%%.*} + 1 )) minor; minor=$(echo "$kv" | cut -d. -f2)
+   local ld="-s -w -X $mod/internal/version.version=$HELM_VERSION -X $mod/internal/version.metadata="
+   ld+=" -X $mod/internal/version.gitTreeState=clean"
+   ld+=" -X $mod/pkg/lint/rules.k8sVersionMajor=$major -X $mod/pkg/lint/rules.k8sVersionMinor=$minor"
+   ld+=" -X $mod/pkg/chartutil.k8sVersionMajor=$major -X $mod/pkg/chartutil.k8sVersionMinor=$minor"
+   go build -v -trimpath -ldflags "$ld" -o ../bin/helm ./cmd/helm)
+  rm -rf src
+}
+
 what=${1:-all}
 case $what in
   upstream) build_once "$CACHE/upstream-$UPSTREAM_VERSION" "upstream kubeseal+controller $UPSTREAM_VERSION" upstream_build
@@ -125,8 +148,11 @@ case $what in
             echo "$CACHE/kubernetes-$K8S_VERSION/bin" ;;
   etcd)     build_once "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" etcd_build
             echo "$CACHE/etcd-$ETCD_VERSION/bin" ;;
+  helm)     build_once "$CACHE/helm-$HELM_VERSION" "helm $HELM_VERSION" helm_build
+            echo "$CACHE/helm-$HELM_VERSION/bin" ;;
   all)      for v in $ALL_UPSTREAM_VERSIONS; do UPSTREAM_VERSION=$v "$0" upstream >/dev/null; done
             "$0" etcd >/dev/null
+            "$0" helm >/dev/null
             for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done ;;
-  *) echo "usage: $0 [upstream|k8s|etcd|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [upstream|k8s|etcd|helm|all]" >&2; exit 2 ;;
 esac
