@@ -26,7 +26,8 @@ fn existing(var: &str, default: PathBuf) -> PathBuf {
     path
 }
 
-fn cache_dir() -> PathBuf {
+/// Where scripts/tools.sh caches the tools it builds (`SSRS_CACHE`, else ~/.cache/sealed-secrets-rs).
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("SSRS_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -277,6 +278,11 @@ impl Cluster {
     /// Runs `scripts/cluster.sh ARGS` for this cluster; panics with its output on failure.
     pub fn script(&self, args: &[&str]) {
         cluster_script(&self.dir, args);
+    }
+
+    /// [`Cluster::script`] with `env` set (e.g. `CONTROLLER_ENV`).
+    pub fn script_with(&self, args: &[&str], env: &[(&str, &str)]) {
+        cluster_script_with(&self.dir, args, env);
     }
 
     /// How many controller pods it has (`REPLICAS` of `scripts/cluster.sh up`).
