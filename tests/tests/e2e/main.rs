@@ -44,7 +44,9 @@ mod diagnosis;
 mod drill;
 mod endpoints;
 mod gc;
+mod gitops;
 mod ha;
+mod helm;
 mod interop;
 mod keys;
 mod reseal;
@@ -147,6 +149,21 @@ const SUITES: &[Suite] = &[
         threads: 1,
         replicas: 3,
         tests: ha::tests,
+    },
+    // One case at a time: each installs into kube-system (helm, then each overlay).
+    Suite {
+        name: "helm",
+        controller: "none",
+        threads: 1,
+        replicas: 1,
+        tests: helm::tests,
+    },
+    Suite {
+        name: "gitops",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: gitops::tests,
     },
     Suite {
         name: "takeover",

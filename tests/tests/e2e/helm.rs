@@ -1,0 +1,836 @@
+//! The Helm chart (deploy/helm/sealed-secrets-rs) and the kustomize overlays, with the real helm
+//! (scripts/tools.sh helm, v3.22.0) and kubectl.
+//!
+//! Offline: `helm lint`, `helm template` against golden outputs (tests/fixtures/helm; rewrite them
+//! with `UPDATE_GOLDEN=1`), the chart against deploy/base (same objects, same rights), every
+//! overlay rendered by `kubectl kustomize`.
+//!
+//! On the suite's control plane (started without a controller): `helm install`, `helm upgrade`,
+//! `helm uninstall`, and `kubectl apply -k` of each overlay. The harness has no kubelet, so a
+//! Deployment never gets pods of its own: each case reads the Deployment the API server holds and
+//! runs our controller in the harness pod with exactly that Deployment's arguments, environment,
+//! user and ServiceAccount (the install's RBAC is what the controller runs under; the harness only
+//! mints the ServiceAccount token, as a kubelet would). The cases share kube-system, so the
+//! suite runs them one at a time, each starting from a kube-system with no installation in it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::Test;
+use crate::case::{decoded_data, expected, throughout};
+use e2e::{
+    Cluster, K8S_PRIMARY, cache_dir, ours, random_hex, stderr, stdout, wait_for, workspace_root,
+};
+
+pub fn tests() -> Vec<Test> {
+    e2e_tests![
+        unit: chart_ships_the_generated_crd;
+        ignored:
+            helm_lint_passes,
+            helm_template_matches_the_golden_outputs,
+            chart_renders_the_objects_of_the_kustomize_base,
+            overlays_render;
+        cluster:
+            helm_install_upgrade_uninstall,
+            namespace_restricted_overlay_unseals_only_its_namespaces,
+            ha_overlay_elects_a_leader,
+    ]
+    .to_vec()
+}
+
+/// The Helm release every case installs (`helm install sealed-secrets ... -n kube-system`).
+const RELEASE: &str = "sealed-secrets";
+const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+
+/// The helm of scripts/tools.sh (`HELM_BIN` overrides it).
+pub fn helm_bin() -> PathBuf {
+    let path = std::env::var_os("HELM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("helm-v3.22.0/bin/helm"));
+    assert!(
+        path.exists(),
+        "{} not found (set HELM_BIN; `scripts/tools.sh helm` builds it)",
+        path.display()
+    );
+    path
+}
+
+/// kubectl for the offline tests (a cluster's own is [`Cluster::kubectl`]).
+fn kubectl_bin() -> PathBuf {
+    let path = cache_dir().join(format!("kubernetes-{K8S_PRIMARY}/bin/kubectl"));
+    assert!(
+        path.exists(),
+        "{} not found (`scripts/tools.sh all` builds it)",
+        path.display()
+    );
+    path
+}
+
+pub fn chart_dir() -> PathBuf {
+    workspace_root().join("deploy/helm/sealed-secrets-rs")
+}
+
+fn helm_fixture(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures/helm").join(name)
+}
+
+/// Runs helm with its cache, config and data in `home` (never the user's), against `kubeconfig`
+/// when given.
+fn helm(home: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(helm_bin());
+    cmd.args(args)
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT");
+    match kubeconfig {
+        Some(k) => cmd.env("KUBECONFIG", k),
+        None => cmd.env("KUBECONFIG", home.join("no-cluster")),
+    };
+    cmd.output()
+        .unwrap_or_else(|e| panic!("run helm {args:?}: {e}"))
+}
+
+fn helm_ok(home: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> String {
+    let out = helm(home, kubeconfig, args);
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// `helm template sealed-secrets <chart> -n kube-system [-f values] [extra]`.
+fn template(home: &Path, values: Option<&Path>, extra: &[&str]) -> String {
+    let chart = chart_dir();
+    let mut args = vec![
+        "template",
+        RELEASE,
+        chart.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+    ];
+    let values_text;
+    if let Some(v) = values {
+        values_text = v.to_str().unwrap().to_string();
+        args.extend(["--values", values_text.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    helm_ok(home, None, &args)
+}
+
+fn documents(yaml: &str) -> Vec<Value> {
+    goyaml::parse_documents(yaml.as_bytes()).unwrap_or_else(|e| panic!("rendered YAML: {e}"))
+}
+
+fn kustomize(dir: &Path) -> Vec<Value> {
+    let out = Command::new(kubectl_bin())
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        stderr(&out)
+    );
+    documents(&stdout(&out))
+}
+
+/// (kind, namespace, name) of every object.
+fn identities(docs: &[Value]) -> BTreeSet<(String, String, String)> {
+    docs.iter()
+        .map(|d| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (
+                s(&d["kind"]),
+                s(&d["metadata"]["namespace"]),
+                s(&d["metadata"]["name"]),
+            )
+        })
+        .collect()
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str, ns: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| {
+            d["kind"] == kind
+                && d["metadata"]["name"] == name
+                && d["metadata"]["namespace"].as_str().unwrap_or_default() == ns
+        })
+        .unwrap_or_else(|| panic!("no {kind} {ns}/{name} rendered"))
+}
+
+/// The value sets with golden outputs: tests/fixtures/helm/values/<name>.yaml.
+const VALUE_SETS: &[&str] = &[
+    "default",
+    "fullname",
+    "ha",
+    "namespace-restricted",
+    "metrics",
+];
+
+fn chart_ships_the_generated_crd() {
+    let generated = std::fs::read(workspace_root().join("crds/sealedsecret.yaml")).unwrap();
+    let shipped = std::fs::read(chart_dir().join("crds/sealedsecret.yaml")).unwrap_or_default();
+    assert!(
+        generated == shipped,
+        "deploy/helm/sealed-secrets-rs/crds/sealedsecret.yaml differs from crds/sealedsecret.yaml \
+         (after `make crds`: cp crds/sealedsecret.yaml deploy/helm/sealed-secrets-rs/crds/)"
+    );
+}
+
+fn helm_lint_passes() {
+    let home = tempfile::tempdir().unwrap();
+    let chart = chart_dir();
+    let out = helm_ok(
+        home.path(),
+        None,
+        &["lint", "--strict", chart.to_str().unwrap()],
+    );
+    assert!(
+        out.contains("1 chart(s) linted, 0 chart(s) failed"),
+        "{out}"
+    );
+    for set in VALUE_SETS {
+        let values = helm_fixture(&format!("values/{set}.yaml"));
+        let out = helm_ok(
+            home.path(),
+            None,
+            &[
+                "lint",
+                "--strict",
+                chart.to_str().unwrap(),
+                "--values",
+                values.to_str().unwrap(),
+            ],
+        );
+        assert!(out.contains("0 chart(s) failed"), "{set}: {out}");
+    }
+}
+
+fn helm_template_matches_the_golden_outputs() {
+    let home = tempfile::tempdir().unwrap();
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut stale = Vec::new();
+    for set in VALUE_SETS {
+        let values = helm_fixture(&format!("values/{set}.yaml"));
+        let rendered = template(home.path(), Some(&values), &[]);
+        // Every document parses (helm would also print YAML a cluster rejects).
+        assert!(!documents(&rendered).is_empty(), "{set}: nothing rendered");
+        let golden = helm_fixture(&format!("golden/{set}.yaml"));
+        if update {
+            std::fs::write(&golden, &rendered).unwrap();
+        }
+        if std::fs::read_to_string(&golden).unwrap_or_default() != rendered {
+            stale.push(*set);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "helm template differs from tests/fixtures/helm/golden/ for {stale:?} (UPDATE_GOLDEN=1 \
+         rewrites them; review the diff)"
+    );
+}
+
+/// With fullnameOverride=sealed-secrets-controller in kube-system the chart renders exactly the
+/// objects of `kubectl kustomize deploy/base`, with the same RBAC rules, bindings, Service ports
+/// and pod security settings.
+fn chart_renders_the_objects_of_the_kustomize_base() {
+    let home = tempfile::tempdir().unwrap();
+    let chart = documents(&template(
+        home.path(),
+        Some(&helm_fixture("values/fullname.yaml")),
+        &["--include-crds"],
+    ));
+    let base = kustomize(&workspace_root().join("deploy/base"));
+    assert_eq!(identities(&chart), identities(&base));
+    for b in &base {
+        let kind = b["kind"].as_str().unwrap();
+        let ns = b["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = b["metadata"]["name"].as_str().unwrap();
+        let c = find(&chart, kind, ns, name);
+        let what = format!("{kind} {ns}/{name}");
+        match kind {
+            "ClusterRole" | "Role" => assert_eq!(c["rules"], b["rules"], "{what}: rules"),
+            "ClusterRoleBinding" | "RoleBinding" => {
+                assert_eq!(c["roleRef"], b["roleRef"], "{what}: roleRef");
+                assert_eq!(c["subjects"], b["subjects"], "{what}: subjects");
+            }
+            "Service" => {
+                assert_eq!(c["spec"]["ports"], b["spec"]["ports"], "{what}: ports");
+                assert_eq!(c["spec"]["type"], b["spec"]["type"], "{what}: type");
+            }
+            "CustomResourceDefinition" => assert_eq!(c, b, "{what}"),
+            "Deployment" => {
+                let (cs, bs) = (
+                    &c["spec"]["template"]["spec"],
+                    &b["spec"]["template"]["spec"],
+                );
+                for field in ["securityContext", "serviceAccountName", "volumes"] {
+                    assert_eq!(cs[field], bs[field], "{what}: {field}");
+                }
+                assert_eq!(
+                    c["spec"]["replicas"], b["spec"]["replicas"],
+                    "{what}: replicas"
+                );
+                let (cc, bc) = (&cs["containers"][0], &bs["containers"][0]);
+                for field in [
+                    "command",
+                    "securityContext",
+                    "livenessProbe",
+                    "readinessProbe",
+                    "volumeMounts",
+                    "env",
+                ] {
+                    assert_eq!(cc[field], bc[field], "{what}: container {field}");
+                }
+                let ports = |c: &Value| {
+                    c["ports"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| (p["name"].clone(), p["containerPort"].clone()))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(ports(cc), ports(bc), "{what}: container ports");
+            }
+            "ServiceAccount" => {}
+            other => panic!("{what}: the comparison does not know kind {other}"),
+        }
+    }
+}
+
+/// Every overlay renders, and says what it is for.
+fn overlays_render() {
+    let root = workspace_root();
+    let base = kustomize(&root.join("deploy/base"));
+    let unsealer = &find(&base, "ClusterRole", "", "secrets-unsealer")["rules"];
+
+    let top = kustomize(&root.join("deploy"));
+    assert_eq!(identities(&top), identities(&base), "deploy/ is the base");
+
+    let ha = kustomize(&root.join("deploy/overlays/ha"));
+    let d = find(
+        &ha,
+        "Deployment",
+        "kube-system",
+        "sealed-secrets-controller",
+    );
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["--leader-elect"])
+    );
+    assert_eq!(
+        find(
+            &ha,
+            "PodDisruptionBudget",
+            "kube-system",
+            "sealed-secrets-controller"
+        )["spec"]["minAvailable"],
+        2
+    );
+
+    let restricted = kustomize(&root.join("deploy/overlays/namespace-restricted"));
+    for d in &restricted {
+        assert!(
+            !["ClusterRole", "ClusterRoleBinding"].contains(&d["kind"].as_str().unwrap()),
+            "namespace-restricted renders a {}",
+            d["kind"]
+        );
+    }
+    for ns in ["kube-system", "team-a"] {
+        let rules = find(&restricted, "Role", ns, "secrets-unsealer")["rules"]
+            .as_array()
+            .unwrap()
+            .clone();
+        // The ClusterRole's rules, `get` on namespaces limited to this one.
+        let mut want = unsealer.as_array().unwrap().clone();
+        let last = want.last_mut().unwrap();
+        assert_eq!(last["resources"], json!(["namespaces"]));
+        last["resourceNames"] = json!([ns]);
+        let canon = |rules: &[Value]| {
+            rules
+                .iter()
+                .map(|r| {
+                    let mut m: BTreeMap<String, Value> = BTreeMap::new();
+                    for (k, v) in r.as_object().unwrap() {
+                        m.insert(k.clone(), v.clone());
+                    }
+                    serde_json::to_string(&m).unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(canon(&rules), canon(&want), "Role {ns}/secrets-unsealer");
+        let b = find(&restricted, "RoleBinding", ns, "secrets-unsealer");
+        assert_eq!(
+            b["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "sealed-secrets-controller", "namespace": "kube-system"}])
+        );
+    }
+    let d = find(
+        &restricted,
+        "Deployment",
+        "kube-system",
+        "sealed-secrets-controller",
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["--additional-namespaces=team-a"])
+    );
+
+    for env in ["dev", "prod"] {
+        let docs = kustomize(&root.join(format!("examples/gitops/apps/overlays/{env}")));
+        let secret = format!("{env}-web-secrets");
+        let ss = find(&docs, "SealedSecret", env, &secret);
+        assert_eq!(
+            ss["metadata"]["annotations"]["sealedsecrets.bitnami.com/namespace-wide"],
+            "true"
+        );
+        let d = find(&docs, "Deployment", env, &format!("{env}-web"));
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["envFrom"][0]["secretRef"]["name"], secret.as_str());
+        assert_eq!(
+            c["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+            secret.as_str()
+        );
+        assert!(
+            c["image"]
+                .as_str()
+                .unwrap()
+                .starts_with("registry.example.com/team/web:"),
+            "{}",
+            c["image"]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// On the control plane
+
+/// A scratch dir: helm's home and the files of a case.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn user_kubeconfig(c: &Cluster) -> PathBuf {
+    PathBuf::from(c.var("SSRS_USER_KUBECONFIG"))
+}
+
+/// kube-system without any installation: the harness's (upstream's manifests, installed by `up`),
+/// a Helm release or an overlay of an earlier case are removed, CRD included, and no controller
+/// runs. Key Secrets stay (a reinstall keeps its keys).
+fn clean_install(c: &Cluster, scratch: &Scratch) {
+    c.script(&["stop-controller"]);
+    let kubeconfig = c.kubeconfig.clone();
+    if helm(
+        scratch.path(),
+        Some(&kubeconfig),
+        &["status", RELEASE, "-n", "kube-system"],
+    )
+    .status
+    .success()
+    {
+        helm_ok(
+            scratch.path(),
+            Some(&kubeconfig),
+            &["uninstall", RELEASE, "-n", "kube-system", "--wait"],
+        );
+    }
+    let root = workspace_root();
+    for dir in [
+        "scripts/cluster/manifests",
+        "deploy/overlays/ha",
+        "deploy/overlays/namespace-restricted",
+    ] {
+        let out = c.kubectl(
+            &[
+                "delete",
+                "-k",
+                root.join(dir).to_str().unwrap(),
+                "--ignore-not-found",
+                "--wait",
+            ],
+            b"",
+        );
+        // team-a may not exist: the Role in it is then gone anyway.
+        assert!(
+            out.status.success() || stderr(&out).contains("namespaces \"team-a\" not found"),
+            "kubectl delete -k {dir}: {}",
+            stderr(&out)
+        );
+    }
+    c.kubectl_ok(
+        &[
+            "delete",
+            "crd",
+            "sealedsecrets.bitnami.com",
+            "--ignore-not-found",
+            "--wait",
+        ],
+        b"",
+    );
+}
+
+/// Runs our controller in the harness pod as the kubelet would run the installed Deployment
+/// `sealed-secrets-controller`'s pod: its arguments, its environment (field references resolved
+/// for the harness pod), its user and group, its ServiceAccount. `start` is `start-controller` or
+/// `restart-controller`.
+/// Returns the arguments.
+fn run_as_deployed(c: &Cluster, start: &str) -> Vec<String> {
+    let d = c
+        .get_json("deployment", &c.controller_namespace, &c.controller_name)
+        .expect("the installed Deployment");
+    let spec = &d["spec"]["template"]["spec"];
+    assert_eq!(
+        spec["serviceAccountName"], c.controller_name,
+        "the harness mints tokens for ServiceAccount {}",
+        c.controller_name
+    );
+    let containers = spec["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1, "one container");
+    let ctr = &containers[0];
+    assert_eq!(ctr["command"], json!(["controller"]), "the image's binary");
+    let args: Vec<String> = ctr["args"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    let mut env = Vec::new();
+    for e in ctr["env"].as_array().cloned().unwrap_or_default() {
+        let name = e["name"].as_str().unwrap();
+        if let Some(v) = e["value"].as_str() {
+            assert!(!v.contains(char::is_whitespace), "env {name}: {v:?}");
+            env.push(format!("{name}={v}"));
+            continue;
+        }
+        match e["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+            // The harness sets POD_NAMESPACE to the pod's namespace, the Deployment's.
+            Some("metadata.namespace") => assert_eq!(name, "POD_NAMESPACE"),
+            Some("metadata.name") => env.push(format!("{name}={}", c.var("SSRS_POD_NAME"))),
+            _ => panic!("env {name}: {e} is not something the harness can resolve"),
+        }
+    }
+    let user = format!(
+        "{}:{}",
+        ctr["securityContext"]["runAsUser"], spec["securityContext"]["fsGroup"]
+    );
+    assert_eq!(user, "1001:65534", "the pod's user and group");
+    let mut script = vec![start, "--controller", "ours", "--"];
+    script.extend(args.iter().map(String::as_str));
+    c.script_with(
+        &script,
+        &[("CONTROLLER_ENV", &env.join(" ")), ("POD_USER", &user)],
+    );
+    args
+}
+
+/// A Secret (two keys) sealed by `kubeseal` through the service proxy as an ordinary user, applied.
+fn seal_and_apply(
+    c: &Cluster,
+    kubeseal: &Path,
+    ns: &str,
+    name: &str,
+    pairs: &[(&str, &str)],
+) -> Value {
+    let mut args = vec![
+        "create".to_string(),
+        "secret".into(),
+        "generic".into(),
+        name.into(),
+        "-n".into(),
+        ns.into(),
+        "--dry-run=client".into(),
+        "-o".into(),
+        "json".into(),
+    ];
+    for (k, v) in pairs {
+        args.push(format!("--from-literal={k}={v}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let secret = c.kubectl_ok(&args, b"");
+    let user = user_kubeconfig(c);
+    let out = c.run(
+        kubeseal,
+        &["-o", "json"],
+        secret.as_bytes(),
+        &[("KUBECONFIG", user.as_path())],
+    );
+    assert!(
+        out.status.success(),
+        "{} sealing {ns}/{name}: {}",
+        kubeseal.display(),
+        stderr(&out)
+    );
+    c.kubectl_ok(&["apply", "-f", "-"], &out.stdout);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn wait_unsealed(c: &Cluster, ns: &str, name: &str, pairs: &[(&str, &str)]) -> Value {
+    let want = expected(pairs);
+    wait_for(
+        60,
+        &format!("Secret {ns}/{name} with the sealed values"),
+        || {
+            c.get_json("secret", ns, name)
+                .filter(|s| decoded_data(s) == want)
+        },
+    )
+}
+
+fn key_secret_names(c: &Cluster) -> Vec<String> {
+    c.key_secrets(KEY_LABEL)
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn fetch_cert(c: &Cluster) -> Vec<u8> {
+    let user = user_kubeconfig(c);
+    let out = c.run(
+        &ours(),
+        &["--fetch-cert"],
+        b"",
+        &[("KUBECONFIG", user.as_path())],
+    );
+    assert!(out.status.success(), "--fetch-cert: {}", stderr(&out));
+    out.stdout
+}
+
+/// `helm install` with fullnameOverride=sealed-secrets-controller, then our kubeseal and
+/// upstream's seal through it; `helm upgrade` changes a value and the keys survive;
+/// `helm uninstall` removes the release and leaves the keys, the CRD and the SealedSecrets, as with
+/// upstream's chart (the controller creates the keys; Helm 3 never deletes a chart's crds/).
+fn helm_install_upgrade_uninstall(c: &Cluster) {
+    let scratch = Scratch::new();
+    clean_install(c, &scratch);
+    let kubeconfig = c.kubeconfig.clone();
+    let chart = chart_dir();
+    let h = |args: &[&str]| helm_ok(scratch.path(), Some(&kubeconfig), args);
+    h(&[
+        "install",
+        RELEASE,
+        chart.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+        "--set-string",
+        "fullnameOverride=sealed-secrets-controller",
+    ]);
+
+    // What the API server holds: the chart's CRD and objects, named as deploy/base names them.
+    let crd = c
+        .get_json("crd", "", "sealedsecrets.bitnami.com")
+        .expect("the CRD from the chart's crds/");
+    let generated = documents(
+        &std::fs::read_to_string(workspace_root().join("crds/sealedsecret.yaml")).unwrap(),
+    );
+    assert_eq!(crd["spec"]["versions"], generated[0]["spec"]["versions"]);
+    for (kind, ns, name) in [
+        ("deployment", "kube-system", "sealed-secrets-controller"),
+        ("service", "kube-system", "sealed-secrets-controller"),
+        (
+            "service",
+            "kube-system",
+            "sealed-secrets-controller-metrics",
+        ),
+        ("serviceaccount", "kube-system", "sealed-secrets-controller"),
+        ("clusterrole", "", "secrets-unsealer"),
+        ("clusterrolebinding", "", "sealed-secrets-controller"),
+        ("role", "kube-system", "sealed-secrets-key-admin"),
+        ("role", "kube-system", "sealed-secrets-service-proxier"),
+        ("role", "kube-system", "sealed-secrets-leader-election"),
+    ] {
+        let obj = c
+            .get_json(kind, ns, name)
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} not installed"));
+        assert_eq!(
+            obj["metadata"]["annotations"]["meta.helm.sh/release-name"], RELEASE,
+            "{kind} {ns}/{name}"
+        );
+    }
+
+    let args = run_as_deployed(c, "start-controller");
+    assert!(args.contains(&"--update-status".to_string()), "{args:?}");
+    let keys = key_secret_names(c);
+    assert_eq!(keys.len(), 1, "one key made at the first start: {keys:?}");
+    let cert = fetch_cert(c);
+
+    let ns = c.namespace("helm");
+    let ours_pairs = [("user", "helm-ours"), ("password", "p-ours")];
+    seal_and_apply(c, &ours(), &ns, "by-ours", &ours_pairs);
+    wait_unsealed(c, &ns, "by-ours", &ours_pairs);
+    let upstream_pairs = [("user", "helm-upstream"), ("password", "p-upstream")];
+    seal_and_apply(c, &c.upstream_kubeseal, &ns, "by-upstream", &upstream_pairs);
+    wait_unsealed(c, &ns, "by-upstream", &upstream_pairs);
+
+    // helm upgrade: a changed value reaches the Deployment; the controller restarted with it keeps
+    // the key (no new one: renewal is off now) and still unseals.
+    h(&[
+        "upgrade",
+        RELEASE,
+        chart.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+        "--reuse-values",
+        "--set-string",
+        "keyrenewperiod=0",
+        "--set-string",
+        "rateLimit=5",
+    ]);
+    let history = h(&["history", RELEASE, "-n", "kube-system", "-o", "json"]);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    let args = run_as_deployed(c, "restart-controller");
+    let pos = args
+        .iter()
+        .position(|a| a == "--key-renew-period")
+        .unwrap_or_else(|| panic!("no --key-renew-period in {args:?}"));
+    assert_eq!(args[pos + 1], "0");
+    assert!(
+        args.windows(2).any(|w| w == ["--rate-limit", "5"]),
+        "{args:?}"
+    );
+    assert_eq!(key_secret_names(c), keys, "the keys after the upgrade");
+    assert!(fetch_cert(c) == cert, "the same sealing certificate");
+    let after = [("user", "after-upgrade"), ("password", "p-after")];
+    seal_and_apply(c, &ours(), &ns, "after-upgrade", &after);
+    wait_unsealed(c, &ns, "after-upgrade", &after);
+
+    // helm uninstall: the release's objects go; keys, CRD, SealedSecrets and Secrets stay.
+    h(&["uninstall", RELEASE, "--namespace", "kube-system", "--wait"]);
+    c.script(&["stop-controller"]);
+    for (kind, ns, name) in [
+        ("deployment", "kube-system", "sealed-secrets-controller"),
+        ("service", "kube-system", "sealed-secrets-controller"),
+        ("clusterrole", "", "secrets-unsealer"),
+        ("role", "kube-system", "sealed-secrets-key-admin"),
+    ] {
+        assert!(
+            c.get_json(kind, ns, name).is_none(),
+            "{kind} {ns}/{name} left after helm uninstall"
+        );
+    }
+    assert_eq!(key_secret_names(c), keys, "the keys after helm uninstall");
+    assert!(c.get_json("crd", "", "sealedsecrets.bitnami.com").is_some());
+    for name in ["by-ours", "by-upstream", "after-upgrade"] {
+        assert!(c.get_json("sealedsecret", &ns, name).is_some(), "{name}");
+        assert!(c.get_json("secret", &ns, name).is_some(), "{name}");
+    }
+}
+
+/// deploy/overlays/namespace-restricted: Roles only; the controller unseals in kube-system and
+/// team-a, and nowhere else.
+fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
+    let scratch = Scratch::new();
+    clean_install(c, &scratch);
+    let out = c.kubectl(&["create", "namespace", "team-a"], b"");
+    assert!(
+        out.status.success() || stderr(&out).contains("AlreadyExists"),
+        "{}",
+        stderr(&out)
+    );
+    let overlay = workspace_root().join("deploy/overlays/namespace-restricted");
+    c.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()], b"");
+    c.kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/sealedsecrets.bitnami.com",
+        ],
+        b"",
+    );
+    assert!(c.get_json("clusterrole", "", "secrets-unsealer").is_none());
+    let args = run_as_deployed(c, "start-controller");
+    assert_eq!(args, ["--additional-namespaces=team-a"]);
+    // Ready only once the controller of team-a runs (it checks the namespace with its Role).
+    let url = format!("{}/readyz", c.var("SSRS_CONTROLLER_URL"));
+    wait_for(60, "/readyz", || {
+        ureq::get(&url).call().ok().filter(|r| r.status() == 200)
+    });
+
+    let tag = random_hex(4);
+    let pairs = [("user", "restricted"), ("password", "p-restricted")];
+    let in_team = format!("in-team-{tag}");
+    seal_and_apply(c, &ours(), "team-a", &in_team, &pairs);
+    wait_unsealed(c, "team-a", &in_team, &pairs);
+    let in_own = format!("in-own-{tag}");
+    seal_and_apply(c, &ours(), "kube-system", &in_own, &pairs);
+    wait_unsealed(c, "kube-system", &in_own, &pairs);
+
+    let outside = c.namespace("outside");
+    seal_and_apply(c, &ours(), &outside, "not-here", &pairs);
+    throughout(
+        "no Secret outside the allowed namespaces",
+        Duration::from_secs(5),
+        || match c.get_json("secret", &outside, "not-here") {
+            None => Ok(()),
+            Some(_) => Err("the controller unsealed outside its namespaces".into()),
+        },
+    );
+    let ss = c.get_json("sealedsecret", &outside, "not-here").unwrap();
+    assert!(
+        ss.get("status").is_none(),
+        "status written: {}",
+        ss["status"]
+    );
+    c.script(&["stop-controller"]);
+    c.kubectl_ok(&["delete", "namespace", "team-a", "--wait=false"], b"");
+}
+
+/// deploy/overlays/ha applied: one replica here (the ha suite runs three) runs with the overlay's
+/// --leader-elect and POD_NAME, takes the Lease under the base's leader-election Role and unseals.
+fn ha_overlay_elects_a_leader(c: &Cluster) {
+    let scratch = Scratch::new();
+    clean_install(c, &scratch);
+    let overlay = workspace_root().join("deploy/overlays/ha");
+    c.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()], b"");
+    c.kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/sealedsecrets.bitnami.com",
+        ],
+        b"",
+    );
+    assert!(
+        c.get_json("pdb", "kube-system", "sealed-secrets-controller")
+            .is_some()
+    );
+    let args = run_as_deployed(c, "start-controller");
+    assert_eq!(args, ["--leader-elect"]);
+    let pod = c.var("SSRS_POD_NAME").to_string();
+    let lease = wait_for(60, "the Lease held by the harness pod", || {
+        c.get_json("lease", "kube-system", "sealed-secrets-controller")
+            .filter(|l| {
+                l["spec"]["holderIdentity"]
+                    .as_str()
+                    .is_some_and(|h| h.starts_with(&pod))
+            })
+    });
+    assert!(lease["spec"]["leaseDurationSeconds"].as_i64().is_some());
+    let ns = c.namespace("ha-overlay");
+    let pairs = [("user", "ha"), ("password", "p-ha")];
+    seal_and_apply(c, &ours(), &ns, "leader", &pairs);
+    wait_unsealed(c, &ns, "leader", &pairs);
+    c.script(&["stop-controller"]);
+}
