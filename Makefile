@@ -33,7 +33,7 @@ kubeseal-static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p kubeseal --target $(HOST)
 
 ## Real upstream binaries (v0.40.0 and v0.36.6), kube-apiserver, kube-controller-manager and kubectl
-## (v1.37.2 and v1.35.4) and etcd, built once from Go modules and cached in $(SSRS_CACHE).
+## (v1.37.2 and v1.35.4), etcd and helm v3.22.0, built once from Go modules and cached in $(SSRS_CACHE).
 tools:
 	scripts/tools.sh all
 
@@ -62,7 +62,9 @@ test-interop: tools build
 ##  - garbage collection and namespace deletion with ours and upstream's controller (gc_ours, gc_upstream);
 ##  - takeover of an upstream v0.40.0 and of a v0.36.6 installation by our controller
 ##    (takeover, takeover@upstream-v0.36.6);
-##  - the key backup/restore drill, which runs its own two clusters in sequence (drill).
+##  - the key backup/restore drill, which runs its own two clusters in sequence (drill);
+##  - the Helm chart (lint, golden `helm template`, install/upgrade/uninstall) and each kustomize
+##    overlay installed (helm), the GitOps example's overlays applied (gitops).
 test-e2e: tools build
 	$(CARGO) test --workspace --test e2e -- --ignored --skip interop:: --skip interop_scalars::
 
@@ -86,9 +88,11 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Rewrites crds/sealedsecret.yaml from the hand-written schema in src/crd.rs: the test that fails
-## when the checked-in file is stale writes it instead.
+## when the checked-in file is stale writes it instead. The Helm chart ships the same file
+## (e2e test helm::chart_ships_the_generated_crd).
 crds:
 	UPDATE_CRDS=1 $(CARGO) test -p sealed-secrets crd::tests::checked_in_crd_is_current
+	cp crds/sealedsecret.yaml deploy/helm/sealed-secrets-rs/crds/sealedsecret.yaml
 
 ## Side-by-side benchmark of our kubeseal (the static one) and upstream's; prints ratios.
 bench-cli: tools kubeseal-static

@@ -62,10 +62,14 @@ fn apply_overlay(c: &Cluster, dir: &Path) {
 
 fn wait_secret(c: &Cluster, ns: &str, name: &str, want: &[(&str, &str)]) -> Value {
     let want = expected(want);
-    wait_for(60, &format!("Secret {ns}/{name} with the sealed values"), || {
-        c.get_json("secret", ns, name)
-            .filter(|s| decoded_data(s) == want)
-    })
+    wait_for(
+        60,
+        &format!("Secret {ns}/{name} with the sealed values"),
+        || {
+            c.get_json("secret", ns, name)
+                .filter(|s| decoded_data(s) == want)
+        },
+    )
 }
 
 /// The Deployment `<env>-web` asks for the Secret `<env>-web-secrets` (both references) and runs
@@ -170,7 +174,11 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
     let kustomization = prod.join("kustomization.yaml");
     let text = std::fs::read_to_string(&kustomization).unwrap();
     assert!(text.contains("newTag: 1.4.2"), "{text}");
-    std::fs::write(&kustomization, text.replace("newTag: 1.4.2", "newTag: 1.4.3")).unwrap();
+    std::fs::write(
+        &kustomization,
+        text.replace("newTag: 1.4.2", "newTag: 1.4.3"),
+    )
+    .unwrap();
 
     apply_overlay(c, &prod);
     let second = [
@@ -188,10 +196,5 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
     });
     assert_eq!(ss["status"]["conditions"][0]["type"], "Synced");
     // dev is untouched by prod's commit.
-    wait_secret(
-        c,
-        "dev",
-        "dev-web-secrets",
-        &pairs(&sealed_values("dev")),
-    );
+    wait_secret(c, "dev", "dev-web-secrets", &pairs(&sealed_values("dev")));
 }
