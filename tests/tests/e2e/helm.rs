@@ -33,6 +33,7 @@ pub fn tests() -> Vec<Test> {
             helm_lint_passes,
             helm_template_matches_the_golden_outputs,
             chart_renders_the_objects_of_the_kustomize_base,
+            chart_ha_values_render_the_ha_overlay,
             overlays_render;
         cluster:
             helm_install_upgrade_uninstall,
@@ -307,6 +308,67 @@ fn chart_renders_the_objects_of_the_kustomize_base() {
             other => panic!("{what}: the comparison does not know kind {other}"),
         }
     }
+}
+
+/// tests/fixtures/helm/values/ha.yaml renders what deploy/overlays/ha does: the same objects, and
+/// the same replicas, rollout, arguments, environment, readiness, spread and disruption budget
+/// (the spread's label selector is each install's own pod labels).
+fn chart_ha_values_render_the_ha_overlay() {
+    let home = tempfile::tempdir().unwrap();
+    let chart = documents(&template(
+        home.path(),
+        Some(&helm_fixture("values/ha.yaml")),
+        &["--include-crds"],
+    ));
+    let overlay = kustomize(&workspace_root().join("deploy/overlays/ha"));
+    assert_eq!(identities(&chart), identities(&overlay));
+    let name = "sealed-secrets-controller";
+    let (c, o) = (
+        find(&chart, "Deployment", "kube-system", name),
+        find(&overlay, "Deployment", "kube-system", name),
+    );
+    for field in ["replicas", "strategy"] {
+        assert_eq!(c["spec"][field], o["spec"][field], "{field}");
+    }
+    let (cs, os) = (
+        &c["spec"]["template"]["spec"],
+        &o["spec"]["template"]["spec"],
+    );
+    assert_eq!(
+        cs["terminationGracePeriodSeconds"],
+        os["terminationGracePeriodSeconds"]
+    );
+    let spread = |s: &Value| {
+        s["topologySpreadConstraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                assert!(t["labelSelector"]["matchLabels"].is_object(), "{t}");
+                let mut t = t.clone();
+                t.as_object_mut().unwrap().remove("labelSelector");
+                t
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(spread(cs), spread(os), "topologySpreadConstraints");
+    let (cc, oc) = (&cs["containers"][0], &os["containers"][0]);
+    // (a strategic merge patch puts the overlay's variable first; the order does not matter)
+    let env = |c: &Value| {
+        let mut e = c["env"].as_array().unwrap().clone();
+        e.sort_by_key(|v| v["name"].as_str().unwrap().to_string());
+        e
+    };
+    assert_eq!(env(cc), env(oc), "env");
+    assert_eq!(cc["readinessProbe"], oc["readinessProbe"], "readinessProbe");
+    let args = cc["args"].as_array().unwrap();
+    for a in oc["args"].as_array().unwrap() {
+        assert!(args.contains(a), "{a} not in the chart's {args:?}");
+    }
+    assert_eq!(
+        find(&chart, "PodDisruptionBudget", "kube-system", name)["spec"]["minAvailable"],
+        find(&overlay, "PodDisruptionBudget", "kube-system", name)["spec"]["minAvailable"],
+    );
 }
 
 /// Every overlay renders, and says what it is for.
