@@ -9,10 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::Test;
-use crate::case::{decoded_data, expected};
+use crate::case::Case;
+use crate::helm::fetch_cert;
 use e2e::{Cluster, b64encode, fixture, ours, stderr, wait_for, workspace_root};
 
 pub fn tests() -> Vec<Test> {
@@ -60,18 +61,6 @@ fn apply_overlay(c: &Cluster, dir: &Path) {
     c.kubectl_ok(&["apply", "-k", dir.to_str().unwrap()], b"");
 }
 
-fn wait_secret(c: &Cluster, ns: &str, name: &str, want: &[(&str, &str)]) -> Value {
-    let want = expected(want);
-    wait_for(
-        60,
-        &format!("Secret {ns}/{name} with the sealed values"),
-        || {
-            c.get_json("secret", ns, name)
-                .filter(|s| decoded_data(s) == want)
-        },
-    )
-}
-
 /// The Deployment `<env>-web` asks for the Secret `<env>-web-secrets` (both references) and runs
 /// `image`.
 fn assert_deployment(c: &Cluster, env: &str, image: &str) {
@@ -102,6 +91,13 @@ fn checkout(dir: &Path) -> PathBuf {
 }
 
 fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
+    let mut case = Case::new(c, "gitops");
+    for env in ["prod", "dev"] {
+        for (_, v) in sealed_values(env) {
+            case.remember(&v);
+        }
+    }
+    case.remember("prod-example-token-2");
     restore_test_key(c);
     let examples = workspace_root().join("examples/gitops/apps/overlays");
     for env in ["prod", "dev"] {
@@ -112,8 +108,7 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
             stderr(&out)
         );
         apply_overlay(c, &examples.join(env));
-        let secret = wait_secret(
-            c,
+        let secret = case.wait_secret(
             env,
             &format!("{env}-web-secrets"),
             &pairs(&sealed_values(env)),
@@ -133,15 +128,7 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
     let prod = repo.join("apps/overlays/prod");
     let sealed = prod.join("sealedsecret.yaml");
     let cert = work.path().join("cert.pem");
-    let user = PathBuf::from(c.var("SSRS_USER_KUBECONFIG"));
-    let out = c.run(
-        &ours(),
-        &["--fetch-cert"],
-        b"",
-        &[("KUBECONFIG", user.as_path())],
-    );
-    assert!(out.status.success(), "--fetch-cert: {}", stderr(&out));
-    std::fs::write(&cert, &out.stdout).unwrap();
+    std::fs::write(&cert, fetch_cert(c)).unwrap();
     let update = c.kubectl_ok(
         &[
             "create",
@@ -185,7 +172,7 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
         ("database-url", "postgres://web@db.prod.svc:5432/web"),
         ("api-token", "prod-example-token-2"),
     ];
-    wait_secret(c, "prod", "prod-web-secrets", &second);
+    case.wait_secret("prod", "prod-web-secrets", &second);
     assert_deployment(c, "prod", "registry.example.com/team/web:1.4.3");
     let ss = wait_for(30, "the SealedSecret Synced for its generation", || {
         c.get_json("sealedsecret", "prod", "prod-web-secrets")
@@ -196,5 +183,6 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
     });
     assert_eq!(ss["status"]["conditions"][0]["type"], "Synced");
     // dev is untouched by prod's commit.
-    wait_secret(c, "dev", "dev-web-secrets", &pairs(&sealed_values("dev")));
+    case.wait_secret("dev", "dev-web-secrets", &pairs(&sealed_values("dev")));
+    case.finish();
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::Test;
-use crate::case::{decoded_data, expected, throughout};
+use crate::case::{Case, throughout};
 use e2e::{
     Cluster, K8S_PRIMARY, cache_dir, ours, random_hex, stderr, stdout, wait_for, workspace_root,
 };
@@ -648,18 +648,6 @@ fn seal_and_apply(
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn wait_unsealed(c: &Cluster, ns: &str, name: &str, pairs: &[(&str, &str)]) -> Value {
-    let want = expected(pairs);
-    wait_for(
-        60,
-        &format!("Secret {ns}/{name} with the sealed values"),
-        || {
-            c.get_json("secret", ns, name)
-                .filter(|s| decoded_data(s) == want)
-        },
-    )
-}
-
 fn key_secret_names(c: &Cluster) -> Vec<String> {
     c.key_secrets(KEY_LABEL)
         .iter()
@@ -667,7 +655,9 @@ fn key_secret_names(c: &Cluster) -> Vec<String> {
         .collect()
 }
 
-fn fetch_cert(c: &Cluster) -> Vec<u8> {
+/// The controller's certificate, fetched now by our kubeseal as an ordinary user (the service-proxier
+/// Role lets every authenticated user).
+pub fn fetch_cert(c: &Cluster) -> Vec<u8> {
     let user = user_kubeconfig(c);
     let out = c.run(
         &ours(),
@@ -737,13 +727,19 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
     assert_eq!(keys.len(), 1, "one key made at the first start: {keys:?}");
     let cert = fetch_cert(c);
 
-    let ns = c.namespace("helm");
-    let ours_pairs = [("user", "helm-ours"), ("password", "p-ours")];
+    let mut case = Case::new(c, "helm");
+    let ns = case.ns.clone();
+    let p = [
+        case.plaintext("ours"),
+        case.plaintext("upstream"),
+        case.plaintext("after"),
+    ];
+    let ours_pairs = [("user", "helm-ours"), ("password", p[0].as_str())];
     seal_and_apply(c, &ours(), &ns, "by-ours", &ours_pairs);
-    wait_unsealed(c, &ns, "by-ours", &ours_pairs);
-    let upstream_pairs = [("user", "helm-upstream"), ("password", "p-upstream")];
+    case.wait_secret(&ns, "by-ours", &ours_pairs);
+    let upstream_pairs = [("user", "helm-upstream"), ("password", p[1].as_str())];
     seal_and_apply(c, &c.upstream_kubeseal, &ns, "by-upstream", &upstream_pairs);
-    wait_unsealed(c, &ns, "by-upstream", &upstream_pairs);
+    case.wait_secret(&ns, "by-upstream", &upstream_pairs);
 
     // helm upgrade: a changed value reaches the Deployment; the controller restarted with it keeps
     // the key (no new one: renewal is off now) and still unseals.
@@ -774,9 +770,9 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
     );
     assert_eq!(key_secret_names(c), keys, "the keys after the upgrade");
     assert!(fetch_cert(c) == cert, "the same sealing certificate");
-    let after = [("user", "after-upgrade"), ("password", "p-after")];
+    let after = [("user", "after-upgrade"), ("password", p[2].as_str())];
     seal_and_apply(c, &ours(), &ns, "after-upgrade", &after);
-    wait_unsealed(c, &ns, "after-upgrade", &after);
+    case.wait_secret(&ns, "after-upgrade", &after);
 
     // helm uninstall: the release's objects go; keys, CRD, SealedSecrets and Secrets stay.
     h(&["uninstall", RELEASE, "--namespace", "kube-system", "--wait"]);
@@ -798,6 +794,7 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
         assert!(c.get_json("sealedsecret", &ns, name).is_some(), "{name}");
         assert!(c.get_json("secret", &ns, name).is_some(), "{name}");
     }
+    case.finish();
 }
 
 /// deploy/overlays/namespace-restricted: Roles only; the controller unseals in kube-system and
@@ -831,15 +828,17 @@ fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
     });
 
     let tag = random_hex(4);
-    let pairs = [("user", "restricted"), ("password", "p-restricted")];
+    let mut case = Case::new(c, "outside");
+    let password = case.plaintext("restricted");
+    let pairs = [("user", "restricted"), ("password", password.as_str())];
     let in_team = format!("in-team-{tag}");
     seal_and_apply(c, &ours(), "team-a", &in_team, &pairs);
-    wait_unsealed(c, "team-a", &in_team, &pairs);
+    case.wait_secret("team-a", &in_team, &pairs);
     let in_own = format!("in-own-{tag}");
     seal_and_apply(c, &ours(), "kube-system", &in_own, &pairs);
-    wait_unsealed(c, "kube-system", &in_own, &pairs);
+    case.wait_secret("kube-system", &in_own, &pairs);
 
-    let outside = c.namespace("outside");
+    let outside = case.ns.clone();
     seal_and_apply(c, &ours(), &outside, "not-here", &pairs);
     throughout(
         "no Secret outside the allowed namespaces",
@@ -857,6 +856,7 @@ fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
     );
     c.script(&["stop-controller"]);
     c.kubectl_ok(&["delete", "namespace", "team-a", "--wait=false"], b"");
+    case.finish();
 }
 
 /// deploy/overlays/ha applied: one replica here (the ha suite runs three) runs with the overlay's
@@ -890,9 +890,12 @@ fn ha_overlay_elects_a_leader(c: &Cluster) {
             })
     });
     assert!(lease["spec"]["leaseDurationSeconds"].as_i64().is_some());
-    let ns = c.namespace("ha-overlay");
-    let pairs = [("user", "ha"), ("password", "p-ha")];
+    let mut case = Case::new(c, "ha-overlay");
+    let ns = case.ns.clone();
+    let password = case.plaintext("ha");
+    let pairs = [("user", "ha"), ("password", password.as_str())];
     seal_and_apply(c, &ours(), &ns, "leader", &pairs);
-    wait_unsealed(c, &ns, "leader", &pairs);
+    case.wait_secret(&ns, "leader", &pairs);
     c.script(&["stop-controller"]);
+    case.finish();
 }
