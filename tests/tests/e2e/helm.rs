@@ -679,7 +679,7 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
     let kubeconfig = c.kubeconfig.clone();
     let chart = chart_dir();
     let h = |args: &[&str]| helm_ok(scratch.path(), Some(&kubeconfig), args);
-    h(&[
+    let installed = h(&[
         "install",
         RELEASE,
         chart.to_str().unwrap(),
@@ -688,6 +688,14 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
         "--set-string",
         "fullnameOverride=sealed-secrets-controller",
     ]);
+    // NOTES.txt: kubeseal needs no --controller-* flags for this install; back the keys up.
+    assert!(
+        installed.contains("kubeseal's defaults already name this controller")
+            && installed.contains(
+                "kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml"
+            ),
+        "{installed}"
+    );
 
     // What the API server holds: the chart's CRD and objects, named as deploy/base names them.
     let crd = c
