@@ -242,18 +242,29 @@ fn helm_template_matches_the_golden_outputs() {
     );
 }
 
+/// The chart rendered with value set `values` (CRD included) and the kustomization `dir`, which
+/// must hold the same objects.
+fn chart_and_kustomization(values: &str, dir: &str) -> (Vec<Value>, Vec<Value>) {
+    let home = tempfile::tempdir().unwrap();
+    let chart = documents(&template(
+        home.path(),
+        Some(&helm_fixture(&format!("values/{values}.yaml"))),
+        &["--include-crds"],
+    ));
+    let kustomized = kustomize(&workspace_root().join(dir));
+    assert_eq!(
+        identities(&chart),
+        identities(&kustomized),
+        "{values} vs {dir}"
+    );
+    (chart, kustomized)
+}
+
 /// With fullnameOverride=sealed-secrets-controller in kube-system the chart renders exactly the
 /// objects of `kubectl kustomize deploy/base`, with the same RBAC rules, bindings, Service ports
 /// and pod security settings.
 fn chart_renders_the_objects_of_the_kustomize_base() {
-    let home = tempfile::tempdir().unwrap();
-    let chart = documents(&template(
-        home.path(),
-        Some(&helm_fixture("values/fullname.yaml")),
-        &["--include-crds"],
-    ));
-    let base = kustomize(&workspace_root().join("deploy/base"));
-    assert_eq!(identities(&chart), identities(&base));
+    let (chart, base) = chart_and_kustomization("fullname", "deploy/base");
     for b in &base {
         let kind = b["kind"].as_str().unwrap();
         let ns = b["metadata"]["namespace"].as_str().unwrap_or_default();
@@ -314,14 +325,7 @@ fn chart_renders_the_objects_of_the_kustomize_base() {
 /// the same replicas, rollout, arguments, environment, readiness, spread and disruption budget
 /// (the spread's label selector is each install's own pod labels).
 fn chart_ha_values_render_the_ha_overlay() {
-    let home = tempfile::tempdir().unwrap();
-    let chart = documents(&template(
-        home.path(),
-        Some(&helm_fixture("values/ha.yaml")),
-        &["--include-crds"],
-    ));
-    let overlay = kustomize(&workspace_root().join("deploy/overlays/ha"));
-    assert_eq!(identities(&chart), identities(&overlay));
+    let (chart, overlay) = chart_and_kustomization("ha", "deploy/overlays/ha");
     let name = "sealed-secrets-controller";
     let (c, o) = (
         find(&chart, "Deployment", "kube-system", name),
@@ -805,6 +809,20 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
     case.finish();
 }
 
+/// `kubectl apply -k <dir>` (a kustomization of this repository), until its CRD is Established.
+fn apply_kustomization(c: &Cluster, dir: &str) {
+    let dir = workspace_root().join(dir);
+    c.kubectl_ok(&["apply", "-k", dir.to_str().unwrap()], b"");
+    c.kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/sealedsecrets.bitnami.com",
+        ],
+        b"",
+    );
+}
+
 /// deploy/overlays/namespace-restricted: Roles only; the controller unseals in kube-system and
 /// team-a, and nowhere else.
 fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
@@ -816,16 +834,7 @@ fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
         "{}",
         stderr(&out)
     );
-    let overlay = workspace_root().join("deploy/overlays/namespace-restricted");
-    c.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()], b"");
-    c.kubectl_ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/sealedsecrets.bitnami.com",
-        ],
-        b"",
-    );
+    apply_kustomization(c, "deploy/overlays/namespace-restricted");
     assert!(c.get_json("clusterrole", "", "secrets-unsealer").is_none());
     let args = run_as_deployed(c, "start-controller");
     assert_eq!(args, ["--additional-namespaces=team-a"]);
@@ -872,16 +881,7 @@ fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
 fn ha_overlay_elects_a_leader(c: &Cluster) {
     let scratch = Scratch::new();
     clean_install(c, &scratch);
-    let overlay = workspace_root().join("deploy/overlays/ha");
-    c.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()], b"");
-    c.kubectl_ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/sealedsecrets.bitnami.com",
-        ],
-        b"",
-    );
+    apply_kustomization(c, "deploy/overlays/ha");
     assert!(
         c.get_json("pdb", "kube-system", "sealed-secrets-controller")
             .is_some()
