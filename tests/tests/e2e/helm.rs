@@ -131,7 +131,8 @@ fn documents(yaml: &str) -> Vec<Value> {
     goyaml::parse_documents(yaml.as_bytes()).unwrap_or_else(|e| panic!("rendered YAML: {e}"))
 }
 
-fn kustomize(dir: &Path) -> Vec<Value> {
+/// `kubectl kustomize <dir>`, parsed.
+pub fn kustomize(dir: &Path) -> Vec<Value> {
     let out = Command::new(kubectl_bin())
         .arg("kustomize")
         .arg(dir)
