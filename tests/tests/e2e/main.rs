@@ -47,6 +47,7 @@ mod gc;
 mod ha;
 mod interop;
 mod keys;
+mod observe;
 mod reseal;
 mod scalars;
 mod takeover;
@@ -147,6 +148,20 @@ const SUITES: &[Suite] = &[
         threads: 1,
         replicas: 3,
         tests: ha::tests,
+    },
+    Suite {
+        name: "observe",
+        controller: "ours",
+        threads: 2,
+        replicas: 1,
+        tests: observe::tests,
+    },
+    Suite {
+        name: "observe_upstream",
+        controller: "upstream",
+        threads: 1,
+        replicas: 1,
+        tests: observe::upstream_tests,
     },
     Suite {
         name: "takeover",
