@@ -59,14 +59,16 @@ wait_secret() {
 data_digest() { k get secret db -n demo -o go-template='{{range $k, $v := .data}}{{$k}}={{$v}};{{end}}' | sha256sum | cut -c1-16; }
 
 step "3/6 control plane + $controller controller in kube-system"
-scripts/cluster.sh up --controller "$controller" >/dev/null
 # The second cluster of step 5 comes up meanwhile (empty, no controller yet), installed like the
 # first one: ours from deploy/ with crds/.
-if [[ $controller == ours ]]; then
-  export MANIFESTS_DIR=$PWD/deploy CRD_FILE=$PWD/crds/sealedsecret.yaml
-fi
-SSRS_CLUSTER_DIR=$base/cluster-2 scripts/cluster.sh up --controller none >"$work/cluster-2.log" 2>&1 &
+(
+  if [[ $controller == ours ]]; then
+    export MANIFESTS_DIR=$PWD/deploy CRD_FILE=$PWD/crds/sealedsecret.yaml
+  fi
+  SSRS_CLUSTER_DIR=$base/cluster-2 exec scripts/cluster.sh up --controller none
+) >"$work/cluster-2.log" 2>&1 &
 cluster2_pid=$!
+scripts/cluster.sh up --controller "$controller" >/dev/null
 # shellcheck disable=SC1091
 source "$SSRS_CLUSTER_DIR/env"
 
