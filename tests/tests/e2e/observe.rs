@@ -313,34 +313,6 @@ fn metrics(c: &Cluster) -> String {
     reply.text()
 }
 
-/// A self-signed certificate of a key the controller does not have.
-fn foreign_cert(t: &Case) -> PathBuf {
-    let (key, cert) = (
-        t.dir.path().join("wrong.key"),
-        t.dir.path().join("wrong.pem"),
-    );
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=wrong",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "openssl: {}", stderr(&out));
-    cert
-}
-
 fn rules_and_dashboard_use_only_exported_metrics(c: &Cluster) {
     // Drive the controller into the states that make every labelled series exist: a SealedSecret
     // unsealed (condition_info, key_sealed_secrets), one that fails (unseal_errors_total), a
@@ -350,7 +322,7 @@ fn rules_and_dashboard_use_only_exported_metrics(c: &Cluster) {
     let ok = t.standard(Sealer::Ours, &value);
     t.create(&ok);
     t.wait_secret(&t.ns, NAME, &[("foo", &value)]);
-    let cert = foreign_cert(&t);
+    let cert = t.foreign_cert();
     let bad = t.seal(
         Sealer::Upstream,
         &t.secret(&t.ns, "undecryptable", &[], &[("foo", &value)]),
@@ -478,7 +450,7 @@ fn argocd_health_of_each_state(c: &Cluster) {
     assert_health(&t, "re-unsealed", &resealed, "Healthy", "");
 
     // Failed to decrypt (sealed for a key the controller does not have).
-    let cert = foreign_cert(&t);
+    let cert = t.foreign_cert();
     let bad = t.seal(
         Sealer::Upstream,
         &t.secret(&t.ns, "undecryptable", &[], &[("foo", &v1)]),
