@@ -33,7 +33,8 @@ kubeseal-static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p kubeseal --target $(HOST)
 
 ## Real upstream binaries (v0.40.0 and v0.36.6), kube-apiserver, kube-controller-manager and kubectl
-## (v1.37.2 and v1.35.4), etcd and helm v3.22.0, built once from Go modules and cached in $(SSRS_CACHE).
+## (v1.37.2 and v1.35.4), etcd, helm v3.22.0, promtool and Argo CD's SealedSecret health script with
+## its runner, built once from Go modules and cached in $(SSRS_CACHE).
 tools:
 	scripts/tools.sh all
 
@@ -64,7 +65,10 @@ test-interop: tools build
 ##    (takeover, takeover@upstream-v0.36.6);
 ##  - the key backup/restore drill, which runs its own two clusters in sequence (drill);
 ##  - the Helm chart (lint, golden `helm template`, install/upgrade/uninstall) and each kustomize
-##    overlay installed (helm), the GitOps example's overlays applied (gitops).
+##    overlay installed (helm), the GitOps example's overlays applied (gitops);
+##  - Prometheus rules (promtool check/test rules on deploy/prometheus/), the metrics the rules and
+##    deploy/grafana/ use are exported, Argo CD's SealedSecret health script on the live objects
+##    of ours and upstream's controller (observe, observe_upstream).
 test-e2e: tools build
 	$(CARGO) test --workspace --test e2e -- --ignored --skip interop:: --skip interop_scalars::
 
@@ -98,7 +102,8 @@ crds:
 bench-cli: tools kubeseal-static
 	OURS=$(STATIC_KUBESEAL) scripts/bench-cli.sh
 
-## Brings up a control plane, seals and applies a Secret with our kubeseal, shows it, tears down.
+## Brings up a control plane, seals and applies a Secret with our kubeseal, shows it, backs up the
+## key, restores it into a second control plane where the same SealedSecret unseals, tears down.
 demo:
 	scripts/demo.sh
 

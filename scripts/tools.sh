@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds and caches the real external components the tests use, outside the repo:
 #   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver,
-#   kube-controller-manager, kubectl, etcd, helm.
+#   kube-controller-manager, kubectl, etcd, helm, Prometheus's promtool, and Argo CD's SealedSecret
+#   health script with the runner that executes it as Argo CD does (tests/argocd-health).
 # Everything is keyed by version under $SSRS_CACHE (default ~/.cache/sealed-secrets-rs), so a
-# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|helm|all] ; prints the bin dir
-# (upstream|k8s|etcd|helm: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION /
-# HELM_VERSION names; all:
+# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|helm|promtool|argocd-health|all] ;
+# prints the bin dir (upstream|k8s|etcd|helm|promtool|argocd-health: the one version UPSTREAM_VERSION /
+# K8S_VERSION / ETCD_VERSION / HELM_VERSION / PROMETHEUS_VERSION / ARGOCD_VERSION names; all:
 # every version the tests use, listed below, and prints nothing).
 set -euo pipefail
 
@@ -20,6 +21,13 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 # Helm 3, not 4: Argo CD and Flux render charts with the Helm 3 library, and most users' pipelines
 # still run helm 3 (docs/install.md "Helm").
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
+# Prometheus's promtool (`promtool check rules` / `test rules` on deploy/prometheus/, make test).
+PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
+# Argo CD, whose resource_customizations/bitnami.com/SealedSecret/health.lua the e2e suite
+# `observe` runs (its module needs Go 1.27: GOTOOLCHAIN below fetches it through the module proxy).
+ARGOCD_VERSION=${ARGOCD_VERSION:-v3.6.1}
+ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${SSRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export CGO_ENABLED=0
@@ -140,6 +148,44 @@ helm_build() {
   rm -rf src
 }
 
+promtool_build() {
+  # Prometheus's Go module has no replace directives, so `go install pkg@version` builds it as
+  # released. `remove_all_sd` is Prometheus's own build tag (plugins/) that leaves out the service
+  # discovery plugins (AWS, Azure, GCE, ... SDKs: 1117 instead of 1364 packages); rule checking and
+  # rule unit tests do not use them. Module v0.MNN.P is Prometheus M.NN.P (`promtool --version`).
+  mkdir -p bin
+  local v=${PROMETHEUS_VERSION#v0.}
+  local ld="-s -w -X github.com/prometheus/common/version.Version=${v:0:1}.${v:1}"
+  GOBIN=$PWD/bin go install -v -trimpath -tags remove_all_sd -ldflags "$ld" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
+}
+
+# The runner's sources (tests/argocd-health) are part of the cache key: a change rebuilds it.
+argocd_health_dir() {
+  local sum; sum=$(cat "$ROOT"/tests/argocd-health/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
+  echo "$CACHE/argocd-health-$ARGOCD_VERSION-$sum"
+}
+
+argocd_health_build() {
+  local mod=github.com/argoproj/argo-cd/v3 out=$PWD
+  local dir; dir=$(cd / && GOTOOLCHAIN=$ARGOCD_GOTOOLCHAIN go mod download -json "$mod@$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [[ -n $dir && -d $dir ]] || { echo "go mod download $mod@$ARGOCD_VERSION gave no source directory" >&2; return 1; }
+  # The script and its own test fixtures, as Argo CD ships them.
+  cp -r "$dir/resource_customizations/bitnami.com/SealedSecret" SealedSecret && chmod -R u+w SealedSecret
+  # The runner must use the Lua interpreter and JSON encoder versions argo-cd requires.
+  local m want have
+  for m in github.com/yuin/gopher-lua layeh.com/gopher-json; do
+    want=$(awk -v m="$m" '$1 == m {print $2}' "$dir/go.mod")
+    have=$(awk -v m="$m" '$1 == m {print $2}' "$ROOT/tests/argocd-health/go.mod")
+    if [[ -z $want || $want != "$have" ]]; then
+      echo "tests/argocd-health/go.mod requires $m ${have:-(none)}, argo-cd $ARGOCD_VERSION ${want:-(none)}" >&2; return 1
+    fi
+  done
+  mkdir -p bin
+  (cd "$ROOT/tests/argocd-health" && go build -v -trimpath -ldflags "-s -w" -o "$out/bin/argocd-health" .)
+  # The runner is faithful: the script passes its own fixtures (argo-cd's TestLuaHealthScript).
+  bin/argocd-health -test SealedSecret
+}
+
 what=${1:-all}
 case $what in
   upstream) build_once "$CACHE/upstream-$UPSTREAM_VERSION" "upstream kubeseal+controller $UPSTREAM_VERSION" upstream_build
@@ -150,9 +196,16 @@ case $what in
             echo "$CACHE/etcd-$ETCD_VERSION/bin" ;;
   helm)     build_once "$CACHE/helm-$HELM_VERSION" "helm $HELM_VERSION" helm_build
             echo "$CACHE/helm-$HELM_VERSION/bin" ;;
+  promtool) build_once "$CACHE/promtool-$PROMETHEUS_VERSION" "promtool (Prometheus $PROMETHEUS_VERSION)" promtool_build
+            echo "$CACHE/promtool-$PROMETHEUS_VERSION/bin" ;;
+  argocd-health) d=$(argocd_health_dir)
+            build_once "$d" "Argo CD $ARGOCD_VERSION SealedSecret health script + runner" argocd_health_build
+            echo "$d/bin" ;;
   all)      for v in $ALL_UPSTREAM_VERSIONS; do UPSTREAM_VERSION=$v "$0" upstream >/dev/null; done
             "$0" etcd >/dev/null
             "$0" helm >/dev/null
+            "$0" promtool >/dev/null
+            "$0" argocd-health >/dev/null
             for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done ;;
-  *) echo "usage: $0 [upstream|k8s|etcd|helm|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [upstream|k8s|etcd|helm|promtool|argocd-health|all]" >&2; exit 2 ;;
 esac

@@ -181,6 +181,33 @@ impl<'a> Case<'a> {
         self.c.namespace(prefix)
     }
 
+    /// A self-signed certificate (`wrong.crt`) of a random 1024-bit key the controller does not
+    /// hold (upstream kubeseal accepts 1024 bits): what it seals cannot be unsealed.
+    pub fn foreign_cert(&self) -> PathBuf {
+        let key = self.dir.path().join("wrong.key");
+        let cert = self.dir.path().join("wrong.crt");
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:1024",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=wrong",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl: {}", stderr(&out));
+        cert
+    }
+
     pub fn file(&self, name: &str, content: &[u8]) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, content).unwrap();

@@ -418,28 +418,7 @@ fn c12_deleted_unowned_patch_secret_is_not_recreated(c: &Cluster) {
 fn c13_sealed_with_an_unknown_key_fails_to_unseal(c: &Cluster) {
     let mut t = Case::new(c, "c13");
     let value = t.plaintext("foo");
-    // A random 1024-bit key the controller does not hold (upstream kubeseal accepts 1024 bits).
-    let key = t.dir.path().join("wrong.key");
-    let cert = t.dir.path().join("wrong.crt");
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:1024",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=wrong",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "openssl: {}", stderr(&out));
+    let cert = t.foreign_cert();
     let ss = t.seal(
         Sealer::Upstream,
         &t.secret(&t.ns, NAME, &[], &[("foo", &value)]),

@@ -28,7 +28,7 @@ use e2e::{
 
 pub fn tests() -> Vec<Test> {
     e2e_tests![
-        unit: chart_ships_the_generated_crd;
+        unit: chart_ships_the_generated_crd, chart_ships_the_prometheus_rules;
         ignored:
             helm_lint_passes,
             helm_template_matches_the_golden_outputs,
@@ -187,6 +187,20 @@ fn chart_ships_the_generated_crd() {
         generated == shipped,
         "deploy/helm/sealed-secrets-rs/crds/sealedsecret.yaml differs from crds/sealedsecret.yaml \
          (after `make crds`: cp crds/sealedsecret.yaml deploy/helm/sealed-secrets-rs/crds/)"
+    );
+}
+
+/// The chart's `metrics.prometheusRule` renders deploy/prometheus/rules.yaml, the file promtool
+/// checks and tests (suite observe), from its own copy (Helm reads files inside the chart only).
+fn chart_ships_the_prometheus_rules() {
+    let rules = std::fs::read(workspace_root().join("deploy/prometheus/rules.yaml")).unwrap();
+    let shipped =
+        std::fs::read(chart_dir().join("files/prometheus-rules.yaml")).unwrap_or_default();
+    assert!(
+        rules == shipped,
+        "deploy/helm/sealed-secrets-rs/files/prometheus-rules.yaml differs from \
+         deploy/prometheus/rules.yaml (cp deploy/prometheus/rules.yaml \
+         deploy/helm/sealed-secrets-rs/files/prometheus-rules.yaml)"
     );
 }
 

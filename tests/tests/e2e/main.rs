@@ -49,6 +49,7 @@ mod ha;
 mod helm;
 mod interop;
 mod keys;
+mod observe;
 mod reseal;
 mod scalars;
 mod takeover;
@@ -164,6 +165,20 @@ const SUITES: &[Suite] = &[
         threads: 1,
         replicas: 1,
         tests: gitops::tests,
+    },
+    Suite {
+        name: "observe",
+        controller: "ours",
+        threads: 2,
+        replicas: 1,
+        tests: observe::tests,
+    },
+    Suite {
+        name: "observe_upstream",
+        controller: "upstream",
+        threads: 1,
+        replicas: 1,
+        tests: observe::upstream_tests,
     },
     Suite {
         name: "takeover",
