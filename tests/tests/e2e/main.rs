@@ -43,6 +43,7 @@ mod controller;
 mod diagnosis;
 mod drill;
 mod endpoints;
+mod faults;
 mod gc;
 mod ha;
 mod interop;
@@ -92,6 +93,13 @@ pub struct Suite {
 
 /// Longest first: the control planes are given out in this order.
 const SUITES: &[Suite] = &[
+    Suite {
+        name: "faults",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: faults::tests,
+    },
     Suite {
         name: "controller",
         controller: "ours",
