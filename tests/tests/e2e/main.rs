@@ -37,6 +37,7 @@ macro_rules! e2e_tests {
     };
 }
 
+mod bad_input;
 mod case;
 mod cluster;
 mod controller;
@@ -93,6 +94,13 @@ pub struct Suite {
 
 /// Longest first: the control planes are given out in this order.
 const SUITES: &[Suite] = &[
+    Suite {
+        name: "bad_input",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: bad_input::tests,
+    },
     Suite {
         name: "faults",
         controller: "ours",
