@@ -10,8 +10,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use go_semantics::base64;
 use common::{fixture, ks};
+use go_semantics::base64;
 
 /// How a row must end.
 enum Want {
@@ -126,7 +126,11 @@ const SECRET: &str = "kind: Secret\nmetadata: {name: x}\nstringData: {a: b}\n";
 fn hostile_secret_inputs() {
     let cert = fixture("cert.pem").to_str().unwrap().to_string();
     let seal = |name, stdin: &[u8], want| row(name, &["--cert", &cert, "-n", "ns"], stdin, want);
-    let deep_yaml = format!("{SECRET}extra: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_yaml = format!(
+        "{SECRET}extra: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let deep_json = format!(
         "{{\"kind\":\"Secret\",\"metadata\":{{\"name\":\"x\"}},\"stringData\":{{\"a\":\"b\"}},\"extra\":{}{}}}",
         "[".repeat(100_000),
@@ -138,11 +142,25 @@ fn hostile_secret_inputs() {
     );
     let items: String = (0..10_000).map(|i| format!("  k{i}: v{i}\n")).collect();
     let many = format!("kind: Secret\nmetadata: {{name: x}}\nstringData:\n{items}");
-    let garbage: Vec<u8> = (0..10 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..10 << 20)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let rows = vec![
-        seal("alias-bomb-10^10", alias_bomb(9, SECRET).as_bytes(), Want::Error(NO_SECRETS)),
-        seal("yaml-nested-100000", deep_yaml.as_bytes(), Want::Error(NO_SECRETS)),
-        seal("json-nested-100000", deep_json.as_bytes(), Want::Error(NO_SECRETS)),
+        seal(
+            "alias-bomb-10^10",
+            alias_bomb(9, SECRET).as_bytes(),
+            Want::Error(NO_SECRETS),
+        ),
+        seal(
+            "yaml-nested-100000",
+            deep_yaml.as_bytes(),
+            Want::Error(NO_SECRETS),
+        ),
+        seal(
+            "json-nested-100000",
+            deep_json.as_bytes(),
+            Want::Error(NO_SECRETS),
+        ),
         seal(
             "invalid-utf8",
             b"kind: Secret\nmetadata: {name: x}\nstringData: {a: \"\xff\xfe\"}\n",
@@ -158,8 +176,16 @@ fn hostile_secret_inputs() {
             br#"{"kind":"Secret","metadata":{"name":"x"},"stringData":{"a":"#,
             Want::Error(NO_SECRETS),
         ),
-        seal("tab-indentation", b"kind: Secret\nmetadata:\n\tname: x\n", Want::Error(NO_SECRETS)),
-        seal("10-MiB-of-binary-garbage", &garbage, Want::Error(NO_SECRETS)),
+        seal(
+            "tab-indentation",
+            b"kind: Secret\nmetadata:\n\tname: x\n",
+            Want::Error(NO_SECRETS),
+        ),
+        seal(
+            "10-MiB-of-binary-garbage",
+            &garbage,
+            Want::Error(NO_SECRETS),
+        ),
         seal(
             "a-configmap",
             b"kind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
@@ -176,7 +202,14 @@ fn hostile_secret_inputs() {
         ),
         row(
             "input-file-missing",
-            &["--cert", &cert, "-n", "ns", "-f", "/nonexistent/secret.yaml"],
+            &[
+                "--cert",
+                &cert,
+                "-n",
+                "ns",
+                "-f",
+                "/nonexistent/secret.yaml",
+            ],
             b"",
             Want::Error("Could not read file specified with --secret-file"),
         ),
@@ -205,10 +238,16 @@ fn hostile_certificates() {
         "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
         base64::encode(&flipped)
     );
-    let noise: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+    let noise: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 7) as u8)
+        .collect();
     let no_cert = "data does not contain any valid RSA or ECDSA certificates";
     let cases: Vec<(&'static str, String, Want)> = vec![
-        ("cert-empty-file", write(dir.path(), "empty.pem", b""), Want::Error(no_cert)),
+        (
+            "cert-empty-file",
+            write(dir.path(), "empty.pem", b""),
+            Want::Error(no_cert),
+        ),
         (
             "cert-truncated-pem",
             write(dir.path(), "trunc.pem", &pem.as_bytes()[..300]),
@@ -219,7 +258,11 @@ fn hostile_certificates() {
             write(dir.path(), "cert.der", &der),
             Want::Error(no_cert),
         ),
-        ("cert-1-MiB-of-noise", write(dir.path(), "noise.pem", &noise), Want::Error(no_cert)),
+        (
+            "cert-1-MiB-of-noise",
+            write(dir.path(), "noise.pem", &noise),
+            Want::Error(no_cert),
+        ),
         (
             "cert-bit-flipped-in-the-modulus",
             write(dir.path(), "flip.pem", reencoded.as_bytes()),
@@ -231,7 +274,11 @@ fn hostile_certificates() {
             "/nonexistent/cert.pem".to_string(),
             Want::Error("open /nonexistent/cert.pem: no such file or directory"),
         ),
-        ("cert-a-directory", "/".to_string(), Want::Error("open /: is a directory")),
+        (
+            "cert-a-directory",
+            "/".to_string(),
+            Want::Error("open /: is a directory"),
+        ),
     ];
     let secret = std::fs::read(fixture("secret.yaml")).unwrap();
     run_rows(
@@ -264,7 +311,13 @@ fn sealed() -> (serde_json::Value, String) {
 #[test]
 fn hostile_ciphertexts_and_private_keys() {
     let (ss, item) = sealed();
-    let ct = base64::decode(ss["spec"]["encryptedData"][&item].as_str().unwrap().as_bytes()).unwrap();
+    let ct = base64::decode(
+        ss["spec"]["encryptedData"][&item]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
     let with = |value: String| {
         let mut s = ss.clone();
         s["spec"]["encryptedData"][&item] = value.into();
@@ -284,17 +337,42 @@ fn hostile_ciphertexts_and_private_keys() {
     let no_key = format!("no key could decrypt secret ({item})");
     let no_key: &'static str = Box::leak(no_key.into_boxed_str());
     let mut rows = vec![
-        row("ciphertext-truncated", &unseal, &with(b64(&ct[..ct.len() / 2])), Want::Error(no_key)),
-        row("ciphertext-bit-flipped-in-the-session-key", &unseal, &with(flip(10)), Want::Error(no_key)),
+        row(
+            "ciphertext-truncated",
+            &unseal,
+            &with(b64(&ct[..ct.len() / 2])),
+            Want::Error(no_key),
+        ),
+        row(
+            "ciphertext-bit-flipped-in-the-session-key",
+            &unseal,
+            &with(flip(10)),
+            Want::Error(no_key),
+        ),
         row(
             "ciphertext-bit-flipped-in-the-aes-gcm-part",
             &unseal,
             &with(flip(ct.len() - 5)),
             Want::Error(no_key),
         ),
-        row("ciphertext-length-prefix-65535", &unseal, &with(b64(&huge_len)), Want::Error(no_key)),
-        row("ciphertext-one-byte", &unseal, &with(b64(&[2])), Want::Error(no_key)),
-        row("ciphertext-empty", &unseal, &with(String::new()), Want::Error(no_key)),
+        row(
+            "ciphertext-length-prefix-65535",
+            &unseal,
+            &with(b64(&huge_len)),
+            Want::Error(no_key),
+        ),
+        row(
+            "ciphertext-one-byte",
+            &unseal,
+            &with(b64(&[2])),
+            Want::Error(no_key),
+        ),
+        row(
+            "ciphertext-empty",
+            &unseal,
+            &with(String::new()),
+            Want::Error(no_key),
+        ),
         row(
             "ciphertext-invalid-base64",
             &unseal,
@@ -305,10 +383,16 @@ fn hostile_ciphertexts_and_private_keys() {
     // private keys: none of these is a key; each says so before anything is decrypted
     let dir = tempfile::tempdir().unwrap();
     let key_pem = std::fs::read(fixture("key.pem")).unwrap();
-    let noise: Vec<u8> = (0..1 << 16).map(|i: u32| (i.wrapping_mul(2654435761) >> 9) as u8).collect();
+    let noise: Vec<u8> = (0..1 << 16)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect();
     let not_a_key = "data does not contain a valid RSA or ECDSA private key";
     for (name, file, want) in [
-        ("key-empty-file", write(dir.path(), "empty.pem", b""), Want::Error(not_a_key)),
+        (
+            "key-empty-file",
+            write(dir.path(), "empty.pem", b""),
+            Want::Error(not_a_key),
+        ),
         (
             "key-truncated-pem",
             write(dir.path(), "trunc.pem", &key_pem[..200]),
@@ -349,7 +433,9 @@ fn hostile_ciphertexts_and_private_keys() {
 fn hostile_kubeconfigs_and_timeouts() {
     let dir = tempfile::tempdir().unwrap();
     let secret = std::fs::read(fixture("secret.yaml")).unwrap();
-    let noise: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let noise: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
     let mut rows = Vec::new();
     for (name, content, want) in [
         (
@@ -357,10 +443,16 @@ fn hostile_kubeconfigs_and_timeouts() {
             &b"apiVersion: v1\nkind: Config\nclusters: [\n"[..],
             Want::ErrorStarting("error loading config file \""),
         ),
-        ("kubeconfig-binary-noise", &noise[..], Want::ErrorStarting("error loading config file \"")),
+        (
+            "kubeconfig-binary-noise",
+            &noise[..],
+            Want::ErrorStarting("error loading config file \""),
+        ),
         (
             "kubeconfig-alias-bomb",
-            alias_bomb(9, "apiVersion: v1\nkind: Config\n").leak().as_bytes(),
+            alias_bomb(9, "apiVersion: v1\nkind: Config\n")
+                .leak()
+                .as_bytes(),
             Want::ErrorStarting("error loading config file \""),
         ),
         (
@@ -383,7 +475,10 @@ fn hostile_kubeconfigs_and_timeouts() {
         &secret,
         Want::ErrorStarting("invalid timeout value"),
     );
-    r.env.push(("KUBECONFIG", fixture("kubeconfig.yaml").to_str().unwrap().to_string()));
+    r.env.push((
+        "KUBECONFIG",
+        fixture("kubeconfig.yaml").to_str().unwrap().to_string(),
+    ));
     rows.push(r);
     run_rows(rows);
 }

@@ -544,10 +544,12 @@ pub fn private_key_material(c: &Cluster) -> Vec<String> {
 
 /// The plaintexts and private key material the tests of each control plane (by state dir) have
 /// used, for the scan of every controller log when it is torn down ([`OwnCluster::down`]).
-static REGISTERED: Mutex<BTreeMap<PathBuf, (Vec<String>, Vec<String>)>> =
-    Mutex::new(BTreeMap::new());
+static REGISTERED: Mutex<BTreeMap<PathBuf, Registered>> = Mutex::new(BTreeMap::new());
 
-fn registered(dir: &Path) -> (Vec<String>, Vec<String>) {
+/// (plaintexts, key material) registered for one control plane.
+type Registered = (Vec<String>, Vec<String>);
+
+fn registered(dir: &Path) -> Registered {
     REGISTERED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -662,7 +664,11 @@ fn scan_controller_logs(dir: &Path, key_material: &[String]) -> Vec<String> {
     logs.sort();
     let mut found = Vec::new();
     for log in logs {
-        let name = log.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = log
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if let Some(leak) = log_leak(&log, 0, &plaintexts, &secrets_of_keys) {
             found.push(format!("{name}: {leak}"));
         }
@@ -700,7 +706,12 @@ pub fn log_leak(
         .collect();
     let patterns: Vec<&str> = std::iter::once("PRIVATE KEY")
         .chain(key_material.iter().map(String::as_str))
-        .chain(secrets.iter().zip(&b64).flat_map(|(s, b)| [s.as_str(), b.as_str()]))
+        .chain(
+            secrets
+                .iter()
+                .zip(&b64)
+                .flat_map(|(s, b)| [s.as_str(), b.as_str()]),
+        )
         .filter(|p| !p.is_empty())
         .collect();
     let matcher = aho_corasick::AhoCorasick::new(&patterns).unwrap();
@@ -711,10 +722,7 @@ pub fn log_leak(
     if found.contains("PRIVATE KEY") {
         return Some("the controller log contains `PRIVATE KEY`".into());
     }
-    if let Some(i) = key_material
-        .iter()
-        .position(|k| found.contains(k.as_str()))
-    {
+    if let Some(i) = key_material.iter().position(|k| found.contains(k.as_str())) {
         return Some(format!(
             "the controller log contains private key material (item {i})"
         ));
@@ -757,7 +765,10 @@ pub fn can_i_list(c: &Cluster, ns: &str) -> Result<Vec<String>, String> {
         b"",
     );
     if !out.status.success() {
-        return Err(format!("kubectl auth can-i --list -n {ns}: {}", stderr(&out)));
+        return Err(format!(
+            "kubectl auth can-i --list -n {ns}: {}",
+            stderr(&out)
+        ));
     }
     let mut rows: Vec<String> = stdout(&out)
         .lines()
@@ -798,10 +809,21 @@ fn permissions(rows: &[String]) -> Vec<Permission> {
         .collect()
 }
 
+/// One write of the controller's ServiceAccount, from the audit log.
+#[derive(Debug, Clone)]
+pub struct ControllerWrite {
+    pub verb: String,
+    /// `resource[.group][/subresource]`, as `can-i --list` names it.
+    pub resource: String,
+    pub namespace: String,
+    pub name: String,
+    /// The API server's response code.
+    pub code: i64,
+}
+
 /// Every write (create, update, patch, delete) the controller's ServiceAccount made, from the
-/// audit logs of the cluster in `dir`: `(verb, resource[.group][/subresource], namespace, name,
-/// response code)`.
-pub fn controller_writes(c: &Cluster) -> Vec<(String, String, String, String, i64)> {
+/// audit logs of the cluster.
+pub fn controller_writes(c: &Cluster) -> Vec<ControllerWrite> {
     let sa = controller_service_account(c);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&c.dir)
         .map(|d| {
@@ -841,13 +863,13 @@ pub fn controller_writes(c: &Cluster) -> Vec<(String, String, String, String, i6
             if !field("subresource").is_empty() {
                 resource = format!("{resource}/{}", field("subresource"));
             }
-            writes.push((
-                verb.to_string(),
+            writes.push(ControllerWrite {
+                verb: verb.to_string(),
                 resource,
-                field("namespace"),
-                field("name"),
-                event["responseStatus"]["code"].as_i64().unwrap_or_default(),
-            ));
+                namespace: field("namespace"),
+                name: field("name"),
+                code: event["responseStatus"]["code"].as_i64().unwrap_or_default(),
+            });
         }
     }
     writes
@@ -862,20 +884,25 @@ pub fn writes_outside_permissions(c: &Cluster) -> Result<Vec<String>, String> {
     let other = permissions(&can_i_list(c, "default")?);
     let mut bad: Vec<String> = controller_writes(c)
         .into_iter()
-        .filter(|(verb, resource, ns, name, code)| {
-            let rows = if *ns == c.controller_namespace {
+        .filter(|w| {
+            let rows = if w.namespace == c.controller_namespace {
                 &own
             } else {
                 &other
             };
             let allowed = rows.iter().any(|p| {
-                (p.resource == *resource || p.resource == "*.*")
-                    && (p.verbs.iter().any(|v| v == verb || v == "*"))
-                    && (p.names.is_empty() || p.names.iter().any(|n| n == name))
+                (p.resource == w.resource || p.resource == "*.*")
+                    && (p.verbs.iter().any(|v| *v == w.verb || v == "*"))
+                    && (p.names.is_empty() || p.names.contains(&w.name))
             });
-            !allowed || *code == 403
+            !allowed || w.code == 403
         })
-        .map(|(verb, resource, ns, name, code)| format!("{verb} {resource} {ns}/{name} ({code})"))
+        .map(|w| {
+            format!(
+                "{} {} {}/{} ({})",
+                w.verb, w.resource, w.namespace, w.name, w.code
+            )
+        })
         .collect();
     bad.sort();
     bad.dedup();

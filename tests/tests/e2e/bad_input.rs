@@ -159,8 +159,9 @@ fn ten_thousand_items_are_refused_by_the_api_server_a_thousand_unseal(c: &Cluste
     for (n, accepted) in [(10_000, false), (1_000, true)] {
         let name = format!("items-{n}");
         let items: String = (0..n).map(|i| format!("  k{i}: v{i}\n")).collect();
-        let secret =
-            format!("kind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData:\n{items}");
+        let secret = format!(
+            "kind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData:\n{items}"
+        );
         let out = c.run(
             &ours(),
             &["--cert", cert.to_str().unwrap()],
@@ -214,8 +215,16 @@ fn undecryptable_items_fail_with_a_status_and_no_secret(c: &Cluster) {
     };
     let no_key = |item: &str| format!("no key could decrypt secret ({item})");
     for (name, item, message) in [
-        ("bad-base64", "!!!not base64".to_string(), "illegal base64 data at input byte 0".to_string()),
-        ("truncated", b64(&truncated[..truncated.len() / 2]), no_key("v")),
+        (
+            "bad-base64",
+            "!!!not base64".to_string(),
+            "illegal base64 data at input byte 0".to_string(),
+        ),
+        (
+            "truncated",
+            b64(&truncated[..truncated.len() / 2]),
+            no_key("v"),
+        ),
         ("flipped", b64(&flipped), no_key("v")),
         ("empty", String::new(), no_key("v")),
         ("foreign", foreign, no_key("v")),
@@ -315,7 +324,10 @@ fn templates_that_loop_recurse_or_emit_gigabytes_stay_bounded(c: &Cluster) {
         let text = cond["message"].as_str().unwrap_or_default().to_string();
         assert!(text.contains(message), "{name}: {text}");
         assert!(c.get_json("secret", &ns, name).is_none());
-        println!("bad input: template {name}: `{text}` after {:.2}s", took.as_secs_f64());
+        println!(
+            "bad input: template {name}: `{text}` after {:.2}s",
+            took.as_secs_f64()
+        );
         if took > worst.1 {
             worst = (name.to_string(), took);
         }
@@ -346,7 +358,13 @@ fn bodies_of_100_mb_to_verify_and_rotate_are_refused(c: &Cluster) {
     let peak_before = controller_peak_kib(c);
     for path in ["/v1/verify", "/v1/rotate"] {
         let t0 = Instant::now();
-        let reply = http_request(&url, "POST", path, &[("Content-Type", "application/json")], &body);
+        let reply = http_request(
+            &url,
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            &body,
+        );
         let took = t0.elapsed();
         // the answer is 413, or the connection closed while the client still sends
         match &reply {
@@ -376,7 +394,8 @@ fn slow_loris_clients_do_not_starve_the_others(c: &Cluster) {
     let mut slow: Vec<TcpStream> = (0..200)
         .filter_map(|_| {
             let mut s = TcpStream::connect(&addr).ok()?;
-            s.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\n").ok()?;
+            s.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\n")
+                .ok()?;
             Some(s)
         })
         .collect();

@@ -127,7 +127,10 @@ fn keys(c: &Cluster) -> BTreeMap<String, String> {
         .map(|k| {
             (
                 k["metadata"]["name"].as_str().unwrap().to_string(),
-                k["data"]["tls.crt"].as_str().unwrap_or_default().to_string(),
+                k["data"]["tls.crt"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect()
@@ -158,7 +161,12 @@ fn assert_keys_whole(c: &Cluster) {
 
 /// The certificate the controller serves (through the service proxy, as kubeseal fetches it).
 fn served_cert(c: &Cluster) -> String {
-    let out = c.run(&ours(), &["--fetch-cert", "--request-timeout", "10s"], b"", &[]);
+    let out = c.run(
+        &ours(),
+        &["--fetch-cert", "--request-timeout", "10s"],
+        b"",
+        &[],
+    );
     assert!(out.status.success(), "--fetch-cert: {}", stderr(&out));
     stdout(&out)
 }
@@ -238,7 +246,10 @@ impl Before {
     fn check_rest(&self, c: &Cluster, workloads: &[&Workload]) {
         let now = unowned_secrets(c);
         // Secrets in the workloads' namespaces that nobody owns would be the controller's doing.
-        let mut created: Vec<_> = now.keys().filter(|k| !self.unowned.contains_key(*k)).collect();
+        let mut created: Vec<_> = now
+            .keys()
+            .filter(|k| !self.unowned.contains_key(*k))
+            .collect();
         created.retain(|(ns, _)| workloads.iter().any(|w| w.ns == *ns) || ns == "kube-system");
         assert!(created.is_empty(), "unowned Secrets appeared: {created:?}");
         for (k, rv) in &self.unowned {
@@ -403,7 +414,15 @@ impl Workload {
     fn diff(&self, c: &Cluster) -> Result<(), String> {
         let get = |kind: &str| -> Result<BTreeMap<String, Value>, String> {
             let out = c.kubectl(
-                &["get", kind, "-n", &self.ns, "-o", "json", "--request-timeout=20s"],
+                &[
+                    "get",
+                    kind,
+                    "-n",
+                    &self.ns,
+                    "-o",
+                    "json",
+                    "--request-timeout=20s",
+                ],
                 b"",
             );
             if !out.status.success() {
@@ -443,7 +462,8 @@ impl Workload {
                 return Err(format!("{name}: type {}", secret["type"]));
             }
             let labels = &secret["metadata"]["labels"];
-            let want_labels = serde_json::json!({"app": "faults", "generation": generation.to_string()});
+            let want_labels =
+                serde_json::json!({"app": "faults", "generation": generation.to_string()});
             if *labels != want_labels {
                 return Err(format!("{name}: labels {labels}"));
             }
@@ -691,7 +711,10 @@ fn etcd_killed_and_restarted(c: &Cluster) {
         &["get", "secrets", "-n", &w.ns, "--request-timeout=5s"],
         b"",
     );
-    assert!(!out.status.success(), "the API server answered without etcd");
+    assert!(
+        !out.status.success(),
+        "the API server answered without etcd"
+    );
     std::thread::sleep(Duration::from_secs(5));
     c.script(&["start-etcd"]);
     wait_apiserver_ready(c, 60);
@@ -708,8 +731,16 @@ fn pod_network_cut_for_30s_and_restored(c: &Cluster) {
     c.script(&["cut-network", "0"]);
     let t0 = Instant::now();
     // The cut is real: the service proxy cannot reach the pod.
-    let out = c.run(&ours(), &["--fetch-cert", "--request-timeout", "5s"], b"", &[]);
-    assert!(!out.status.success(), "the controller answered through a cut link");
+    let out = c.run(
+        &ours(),
+        &["--fetch-cert", "--request-timeout", "5s"],
+        b"",
+        &[],
+    );
+    assert!(
+        !out.status.success(),
+        "the controller answered through a cut link"
+    );
     // Work arrives while the pod is cut off.
     let live = w.live();
     w.create(c, 30);
@@ -783,7 +814,7 @@ spec:
     let count_429 = || {
         controller_writes(c)
             .iter()
-            .filter(|(_, _, n, _, code)| *n == ns && *code == 429)
+            .filter(|w| w.namespace == ns && w.code == 429)
             .count()
     };
     let live = w.live();
@@ -830,7 +861,10 @@ fn sigkill_in_the_middle_of_key_renewal(c: &Cluster) {
         start_controller(c);
         before.check_keys(c, |now| {
             let old: Vec<_> = before.keys.keys().collect();
-            let kept: Vec<_> = now.keys().filter(|k| before.keys.contains_key(*k)).collect();
+            let kept: Vec<_> = now
+                .keys()
+                .filter(|k| before.keys.contains_key(*k))
+                .collect();
             assert_eq!(kept, old, "a key was lost");
             for k in before.keys.keys() {
                 assert_eq!(now[k], before.keys[k], "key {k} changed");
@@ -872,19 +906,40 @@ fn sigkill_in_the_middle_of_the_first_key_generation(c: &Cluster) {
     c.register_key_material();
     let before = Before::take(c);
     let backup = c.kubectl_ok(
-        &["get", "secret", "-n", &c.controller_namespace, "-l", KEY_LABEL, "-o", "json"],
+        &[
+            "get",
+            "secret",
+            "-n",
+            &c.controller_namespace,
+            "-l",
+            KEY_LABEL,
+            "-o",
+            "json",
+        ],
         b"",
     );
     let mut backup: Value = serde_json::from_str(&backup).unwrap();
     for item in backup["items"].as_array_mut().unwrap() {
         let m = item["metadata"].as_object_mut().unwrap();
-        for f in ["resourceVersion", "uid", "creationTimestamp", "managedFields"] {
+        for f in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "managedFields",
+        ] {
             m.remove(f);
         }
     }
     kill_controller(c);
     c.kubectl_ok(
-        &["delete", "secret", "-n", &c.controller_namespace, "-l", KEY_LABEL],
+        &[
+            "delete",
+            "secret",
+            "-n",
+            &c.controller_namespace,
+            "-l",
+            KEY_LABEL,
+        ],
         b"",
     );
     let netns = c.var("SSRS_NETNS").to_string();
@@ -957,7 +1012,9 @@ fn key_secret_corrupted_then_deleted_by_hand(c: &Cluster) {
     let pid = controller_pid(c);
     let newest = c.key_secrets(KEY_LABEL).last().cloned().unwrap();
     let name = newest["metadata"]["name"].as_str().unwrap().to_string();
-    let garbage = e2e::b64encode(b"-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n");
+    let garbage = e2e::b64encode(
+        b"-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n",
+    );
     c.kubectl_ok(
         &[
             "patch",
@@ -975,7 +1032,11 @@ fn key_secret_corrupted_then_deleted_by_hand(c: &Cluster) {
     w.update(c, &live[..3]);
     w.create(c, 3);
     w.wait_converged(c, CONVERGE_SECS);
-    assert_eq!(controller_pid(c), pid, "the controller stopped on a corrupt key Secret");
+    assert_eq!(
+        controller_pid(c),
+        pid,
+        "the controller stopped on a corrupt key Secret"
+    );
     c.kubectl_ok(
         &["delete", "secret", "-n", &c.controller_namespace, &name],
         b"",
@@ -984,7 +1045,11 @@ fn key_secret_corrupted_then_deleted_by_hand(c: &Cluster) {
     w.update(c, &live[3..6]);
     w.create(c, 3);
     w.wait_converged(c, CONVERGE_SECS);
-    assert_eq!(controller_pid(c), pid, "the controller stopped on a deleted key Secret");
+    assert_eq!(
+        controller_pid(c),
+        pid,
+        "the controller stopped on a deleted key Secret"
+    );
     let now = keys(c);
     assert!(
         now.keys().all(|k| before.keys.contains_key(k)),
@@ -993,7 +1058,12 @@ fn key_secret_corrupted_then_deleted_by_hand(c: &Cluster) {
     // restore, as from a backup
     let mut restored = newest.clone();
     let m = restored["metadata"].as_object_mut().unwrap();
-    for f in ["resourceVersion", "uid", "creationTimestamp", "managedFields"] {
+    for f in [
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "managedFields",
+    ] {
         m.remove(f);
     }
     c.kubectl_ok(&["create", "-f", "-"], restored.to_string().as_bytes());
@@ -1148,7 +1218,13 @@ fn kubeseal_deadlines_against_a_silent_trickling_truncating_or_vanishing_server(
             } else {
                 secret.as_bytes().to_vec()
             };
-            let (_, err) = kubeseal_fails_in_time(c, args, &input, bound, &format!("{args:?} against a silent controller"));
+            let (_, err) = kubeseal_fails_in_time(
+                c,
+                args,
+                &input,
+                bound,
+                &format!("{args:?} against a silent controller"),
+            );
             assert!(err.contains("deadline exceeded"), "{err}");
         }
         // upstream kubeseal: the same deadline, the same words
@@ -1159,7 +1235,10 @@ fn kubeseal_deadlines_against_a_silent_trickling_truncating_or_vanishing_server(
             &[],
         );
         assert!(!out.status.success());
-        println!("faults: upstream kubeseal against a silent controller: `{}`", stderr(&out).trim_end());
+        println!(
+            "faults: upstream kubeseal against a silent controller: `{}`",
+            stderr(&out).trim_end()
+        );
         // an API server that goes away mid-request (no deadline given): the connection's end is
         // the error, at once
         let dir = c.dir.clone();
@@ -1175,7 +1254,10 @@ fn kubeseal_deadlines_against_a_silent_trickling_truncating_or_vanishing_server(
             "against an API server killed mid-request",
         );
         killer.join().unwrap();
-        assert!(took >= Duration::from_secs(2), "failed before the kill: {took:?}");
+        assert!(
+            took >= Duration::from_secs(2),
+            "failed before the kill: {took:?}"
+        );
         c.script(&["start-apiserver"]);
         wait_apiserver_ready(c, 60);
     }
@@ -1218,7 +1300,11 @@ fn cluster_sh(dir: &std::path::Path, args: &[&str]) {
         .env("SSRS_CLUSTER_DIR", dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "cluster.sh {args:?}: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "cluster.sh {args:?}: {}",
+        stderr(&out)
+    );
 }
 
 /// Every write the controller made during the faults is one of its permissions (the teardown
@@ -1229,7 +1315,7 @@ fn every_write_of_the_controller_is_one_of_its_permissions(c: &Cluster) {
     let writes = controller_writes(c);
     let kinds: std::collections::BTreeSet<(String, String)> = writes
         .iter()
-        .map(|(verb, resource, _, _, _)| (verb.clone(), resource.clone()))
+        .map(|w| (w.verb.clone(), w.resource.clone()))
         .collect();
     for want in [
         ("create", "secrets"),
