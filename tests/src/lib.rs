@@ -642,13 +642,8 @@ fn issued_tokens(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// What the scan of every controller log of the cluster in `dir` finds (see [`log_leak`]):
-/// `PRIVATE KEY`, key material, service-account tokens, registered plaintexts.
-fn scan_controller_logs(dir: &Path, key_material: &[String]) -> Vec<String> {
-    let (plaintexts, registered_keys) = registered(dir);
-    let mut secrets_of_keys: Vec<String> = key_material.to_vec();
-    secrets_of_keys.extend(registered_keys);
-    let tokens = issued_tokens(dir);
+/// The files `<prefix>*.log` of `dir` (a log and its replicas' or rotated copies), sorted.
+fn logs_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -656,12 +651,23 @@ fn scan_controller_logs(dir: &Path, key_material: &[String]) -> Vec<String> {
                 .filter(|p| {
                     p.file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("controller") && n.ends_with(".log"))
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".log"))
                 })
                 .collect()
         })
         .unwrap_or_default();
     logs.sort();
+    logs
+}
+
+/// What the scan of every controller log of the cluster in `dir` finds (see [`log_leak`]):
+/// `PRIVATE KEY`, key material, service-account tokens, registered plaintexts.
+fn scan_controller_logs(dir: &Path, key_material: &[String]) -> Vec<String> {
+    let (plaintexts, registered_keys) = registered(dir);
+    let mut secrets_of_keys: Vec<String> = key_material.to_vec();
+    secrets_of_keys.extend(registered_keys);
+    let tokens = issued_tokens(dir);
+    let logs = logs_named(dir, "controller");
     let mut found = Vec::new();
     for log in logs {
         let name = log
@@ -825,19 +831,7 @@ pub struct ControllerWrite {
 /// audit logs of the cluster.
 pub fn controller_writes(c: &Cluster) -> Vec<ControllerWrite> {
     let sa = controller_service_account(c);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&c.dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("audit") && n.ends_with(".log"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+    let files = logs_named(&c.dir, "audit");
     let mut writes = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
