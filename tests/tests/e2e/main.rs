@@ -95,13 +95,6 @@ pub struct Suite {
 /// Longest first: the control planes are given out in this order.
 const SUITES: &[Suite] = &[
     Suite {
-        name: "bad_input",
-        controller: "ours",
-        threads: 1,
-        replicas: 1,
-        tests: bad_input::tests,
-    },
-    Suite {
         name: "faults",
         controller: "ours",
         threads: 1,
@@ -149,6 +142,13 @@ const SUITES: &[Suite] = &[
         threads: 1,
         replicas: 1,
         tests: endpoints::tests,
+    },
+    Suite {
+        name: "bad_input",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: bad_input::tests,
     },
     Suite {
         name: "keys",
