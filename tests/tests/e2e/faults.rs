@@ -710,32 +710,33 @@ fn after_fault(c: &Cluster, before: &Before, w: &mut Workload, what: &str) {
 }
 
 fn apiserver_killed_and_restarted(c: &Cluster) {
-    let (mut w, before, pid) = settled(c, "apiserver", 40);
-    c.script(&["kill-apiserver"]);
-    std::thread::sleep(Duration::from_secs(5));
-    c.script(&["start-apiserver"]);
-    wait_apiserver_ready(c, 60);
-    after_fault(c, &before, &mut w, "kube-apiserver SIGKILLed for 5 s");
-    assert_eq!(controller_pid(c), pid, "the controller was restarted");
-    w.remove(c);
+    killed_and_restarted(c, "apiserver", |_| {});
 }
 
 fn etcd_killed_and_restarted(c: &Cluster) {
-    let (mut w, before, pid) = settled(c, "etcd", 40);
-    c.script(&["kill-etcd"]);
-    // the API server answers 5xx meanwhile (what a client sees of a dead etcd)
-    let out = c.kubectl(
-        &["get", "secrets", "-n", &w.ns, "--request-timeout=5s"],
-        b"",
-    );
-    assert!(
-        !out.status.success(),
-        "the API server answered without etcd"
-    );
+    killed_and_restarted(c, "etcd", |w| {
+        // the API server answers 5xx meanwhile (what a client sees of a dead etcd)
+        let out = c.kubectl(
+            &["get", "secrets", "-n", &w.ns, "--request-timeout=5s"],
+            b"",
+        );
+        assert!(
+            !out.status.success(),
+            "the API server answered without etcd"
+        );
+    });
+}
+
+/// `daemon` (`apiserver` or `etcd`) SIGKILLed, `while_down`, back after 5 s; then work and the
+/// invariants, the controller never restarted.
+fn killed_and_restarted(c: &Cluster, daemon: &str, while_down: impl FnOnce(&Workload)) {
+    let (mut w, before, pid) = settled(c, daemon, 40);
+    c.script(&[&format!("kill-{daemon}")]);
+    while_down(&w);
     std::thread::sleep(Duration::from_secs(5));
-    c.script(&["start-etcd"]);
+    c.script(&[&format!("start-{daemon}")]);
     wait_apiserver_ready(c, 60);
-    after_fault(c, &before, &mut w, "etcd SIGKILLed for 5+ s");
+    after_fault(c, &before, &mut w, &format!("{daemon} SIGKILLed for 5 s"));
     assert_eq!(controller_pid(c), pid, "the controller was restarted");
     w.remove(c);
 }
@@ -930,15 +931,7 @@ fn sigkill_in_the_middle_of_the_first_key_generation(c: &Cluster) {
     );
     let mut backup: Value = serde_json::from_str(&backup).unwrap();
     for item in backup["items"].as_array_mut().unwrap() {
-        let m = item["metadata"].as_object_mut().unwrap();
-        for f in [
-            "resourceVersion",
-            "uid",
-            "creationTimestamp",
-            "managedFields",
-        ] {
-            m.remove(f);
-        }
+        let m = as_backup(item);
         // Restored under another name: the key the controller makes after the loss is named
         // `sealed-secrets-key-initial` again (controller/src/keymgr.rs successor_key_name), so the
         // backup's `sealed-secrets-key-initial` would collide with it (upstream's generateName
@@ -1018,6 +1011,20 @@ fn sigkill_in_the_middle_of_the_first_key_generation(c: &Cluster) {
     w.remove(c);
 }
 
+/// `secret` as a backup holds it: without the fields the API server sets; its metadata.
+fn as_backup(secret: &mut Value) -> &mut serde_json::Map<String, Value> {
+    let m = secret["metadata"].as_object_mut().unwrap();
+    for f in [
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "managedFields",
+    ] {
+        m.remove(f);
+    }
+    m
+}
+
 /// The active key Secret's private key overwritten with garbage, then the Secret deleted, by
 /// hand while the controller runs: it keeps running, keeps the key it loaded (SealedSecrets keep
 /// unsealing), makes no key of its own, and takes the restored Secret back.
@@ -1071,15 +1078,7 @@ fn key_secret_corrupted_then_deleted_by_hand(c: &Cluster) {
     );
     // restore, as from a backup
     let mut restored = newest.clone();
-    let m = restored["metadata"].as_object_mut().unwrap();
-    for f in [
-        "resourceVersion",
-        "uid",
-        "creationTimestamp",
-        "managedFields",
-    ] {
-        m.remove(f);
-    }
+    as_backup(&mut restored);
     c.kubectl_ok(&["create", "-f", "-"], restored.to_string().as_bytes());
     let live = w.live();
     w.update(c, &live[6..9]);
