@@ -1310,3 +1310,73 @@ impl Drop for OwnCluster {
         self.disarm();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn can_i_rows_parse_into_permissions() {
+        let rows: Vec<String> = [
+            "[/api/*] [] [get]",
+            "secrets [] [] [get list create update delete watch]",
+            "services/proxy [] [http:sealed-secrets-controller: sealed-secrets-controller] [create get]",
+            "sealedsecrets.bitnami.com/status [] [] [update]",
+        ]
+        .map(String::from)
+        .to_vec();
+        let p = permissions(&rows);
+        assert_eq!(p.len(), 3, "the non-resource row is not a permission");
+        assert_eq!(p[0].resource, "secrets");
+        assert!(p[0].names.is_empty());
+        assert_eq!(p[0].verbs.len(), 6);
+        assert_eq!(p[1].resource, "services/proxy");
+        assert_eq!(
+            p[1].names,
+            [
+                "http:sealed-secrets-controller:",
+                "sealed-secrets-controller"
+            ]
+        );
+        assert_eq!(p[1].verbs, ["create", "get"]);
+        assert_eq!(p[2].resource, "sealedsecrets.bitnami.com/status");
+    }
+
+    #[test]
+    fn the_teardown_scan_finds_tokens_plaintexts_and_keys_in_every_controller_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = format!("eyJhbGciOi.eyJpc3Mi.{}", "s".repeat(40));
+        std::fs::write(dir.path().join("issued-tokens"), format!("{token}\n")).unwrap();
+        std::fs::write(dir.path().join("controller.log"), "level=INFO msg=ok\n").unwrap();
+        std::fs::write(dir.path().join("controller-1.log"), "level=INFO msg=ok\n").unwrap();
+        std::fs::write(dir.path().join("apiserver.log"), format!("{token}\n")).unwrap();
+        assert!(scan_controller_logs(dir.path(), &[]).is_empty());
+        // the signature alone is enough
+        let signature = "s".repeat(40);
+        std::fs::write(
+            dir.path().join("controller-1.log"),
+            format!("t={signature}\n"),
+        )
+        .unwrap();
+        let found = scan_controller_logs(dir.path(), &[]);
+        assert_eq!(
+            found,
+            ["controller-1.log: the log contains a service-account token"]
+        );
+        std::fs::write(dir.path().join("controller-1.log"), "ok\n").unwrap();
+        REGISTERED
+            .lock()
+            .unwrap()
+            .entry(dir.path().to_path_buf())
+            .or_default()
+            .0
+            .push("plaintext-0123-x".into());
+        std::fs::write(dir.path().join("controller.log"), "v=plaintext-0123-x\n").unwrap();
+        assert_eq!(scan_controller_logs(dir.path(), &[]).len(), 1);
+        std::fs::write(dir.path().join("controller.log"), "k=MIIEkeymaterial\n").unwrap();
+        assert_eq!(
+            scan_controller_logs(dir.path(), &["MIIEkeymaterial".to_string()]),
+            ["controller.log: the controller log contains private key material (item 0)"]
+        );
+    }
+}
