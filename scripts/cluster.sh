@@ -13,6 +13,12 @@
 #   scripts/cluster.sh status
 #   scripts/cluster.sh stop-replica I | kill-replica I       (REPLICAS > 1; I counts from 0)
 #   scripts/cluster.sh start-replica I [--controller upstream|ours] [-- CONTROLLER_ARGS...]
+#   scripts/cluster.sh kill-apiserver | start-apiserver | kill-etcd | start-etcd
+#   scripts/cluster.sh cut-network I | restore-network I    (replica I's pod link down / up again)
+#
+# Faults (tests/tests/e2e/faults.rs): kill-* SIGKILLs the daemon, start-* brings it back on the
+# same port (etcd on the same data dir); cut-network sets the pod's eth0 down in its network
+# namespace (its default route goes with it), restore-network sets it up and re-adds the route.
 #
 # With REPLICAS=N the controller runs N times, each replica in a pod of its own (network namespace,
 # Pod object sealed-secrets-controller-ssrs[-I], log controller[-I].log), all listed in the
@@ -388,11 +394,13 @@ setup_pod_network() {
   ip -n "$ns" route add default via "$hip"
 }
 
+# start_etcd: also after kill-etcd (same ports and data dir: the restart of a crashed member).
 start_etcd() {
-  local port peer
-  free_port port
-  free_port peer
+  local port=${ETCD_PORT:-} peer=${ETCD_PEER_PORT:-}
+  [[ -n $port ]] || free_port port
+  [[ -n $peer ]] || free_port peer
   state_set ETCD_PORT "$port"
+  state_set ETCD_PEER_PORT "$peer"
   state_set ETCD_URL "http://127.0.0.1:$ETCD_PORT"
   mkdir -p "$DIR/etcd" && chmod 700 "$DIR/etcd"
   start_daemon ETCD "$DIR/etcd.log" "$ETCD_BIN/etcd" --name ssrs --data-dir "$DIR/etcd" \
@@ -405,9 +413,11 @@ start_etcd() {
     bash -c "curl -sf --max-time 2 '$ETCD_URL/health' | grep -q '\"health\":\"true\"'"
 }
 
+# start_apiserver: also after kill-apiserver (same port, so kubeconfigs and the pods' in-cluster
+# address stay valid).
 start_apiserver() {
-  local port
-  free_port port
+  local port=${APISERVER_PORT:-}
+  [[ -n $port ]] || free_port port
   state_set APISERVER_PORT "$port"
   state_set APISERVER_URL "https://127.0.0.1:$APISERVER_PORT"
   state_set APISERVER_POD_URL "https://$HOST_IP:$APISERVER_PORT"
@@ -638,6 +648,8 @@ start_replica_proc() {
   kc create token "$CTRL_NAME" -n "$CTRL_NS" --duration=24h \
     --bound-object-kind=Pod --bound-object-name="$pn" --bound-object-uid="$puid" >"$sa/token.new" 2>>"$DIR/setup.log" ||
     { tail_log "$DIR/setup.log"; die "kubectl create token $CTRL_NAME failed"; }
+  # every token ever handed to a controller, for the log scan at teardown (tests/src/lib.rs)
+  (umask 077 && { cat "$sa/token.new"; echo; } >>"$DIR/issued-tokens")
   mv "$sa/token.new" "$sa/token"
   cp "$DIR/pki/ca.crt" "$sa/ca.crt"
   printf '%s' "$CTRL_NS" >"$sa/namespace"
@@ -971,6 +983,44 @@ cmd_status() {
   return 0
 }
 
+# fault ACTION: kill-/start- of the API server or etcd (see the usage at the top).
+cmd_fault() {
+  need_cmds ip pgrep setsid curl
+  [[ -f $DIR/$MARKER && -f $DIR/state ]] || die "no cluster in $DIR (scripts/cluster.sh up)"
+  load_state
+  case $1 in
+    kill-apiserver) stop_proc kube-apiserver "${APISERVER_PID:-}" "${APISERVER_START:-}" 0 ;;
+    kill-etcd) stop_proc etcd "${ETCD_PID:-}" "${ETCD_START:-}" 0 ;;
+    start-apiserver)
+      ! proc_alive "${APISERVER_PID:-}" "${APISERVER_START:-}" || die "kube-apiserver is running (pid $APISERVER_PID)"
+      start_apiserver
+      ;;
+    start-etcd)
+      ! proc_alive "${ETCD_PID:-}" "${ETCD_START:-}" || die "etcd is running (pid $ETCD_PID)"
+      start_etcd
+      ;;
+  esac
+  write_env
+}
+
+# network cut|restore I: replica I's pod loses (or gets back) its only link.
+cmd_network() {
+  local action=$1 r=${2:-} ns hip
+  need_cmds ip
+  [[ -f $DIR/$MARKER && -f $DIR/state ]] || die "no cluster in $DIR (scripts/cluster.sh up)"
+  load_state
+  [[ $r =~ ^[0-9]+$ ]] && ((r < ${REPLICAS:-1})) || die "$action-network: want a replica from 0 to $((${REPLICAS:-1} - 1)), not '$r'"
+  ns=$(rget NETNS "$r") hip=$(rget HOST_IP "$r")
+  case $action in
+    cut) ip -n "$ns" link set eth0 down; log "pod $r ($ns): eth0 down" ;;
+    restore)
+      ip -n "$ns" link set eth0 up
+      ip -n "$ns" route replace default via "$hip"
+      log "pod $r ($ns): eth0 up, default route via $hip"
+      ;;
+  esac
+}
+
 ENV_CONTROLLER=${CONTROLLER:-}
 cmd=${1:-}
 shift || true
@@ -982,5 +1032,7 @@ case $cmd in
   stop-controller) cmd_stop_controller ;;
   status) cmd_status ;;
   stop-replica | kill-replica | start-replica) cmd_replica "${cmd%-replica}" "$@" ;;
+  kill-apiserver | start-apiserver | kill-etcd | start-etcd) cmd_fault "$cmd" ;;
+  cut-network | restore-network) cmd_network "${cmd%-network}" "$@" ;;
   *) sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -323,6 +323,23 @@ fn transport_cause(e: &(dyn std::error::Error + 'static), authority: &str) -> St
         }
         cur = err.source();
     }
+    // A read or write that timed out (--request-timeout on an established connection, racing the
+    // deadline of the whole exchange) is the deadline, not a failed dial.
+    let connect_failed = {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        std::iter::from_fn(|| {
+            let err = cur?;
+            cur = err.source();
+            Some(err.to_string())
+        })
+        .any(|t| t.contains("(Connect)"))
+    };
+    if let Some(io_err) = io
+        && io_err.kind() == ErrorKind::TimedOut
+        && !connect_failed
+    {
+        return "context deadline exceeded".to_string();
+    }
     if let Some(io_err) = io
         && matches!(
             io_err.kind(),

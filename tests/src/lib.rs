@@ -539,25 +539,158 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
 /// Strings that must never appear in a controller log: every PEM line and the Secret's base64 of
 /// each key Secret's private key (label `...sealed-secrets-key`, plus the legacy unlabelled one).
 pub fn private_key_material(c: &Cluster) -> Vec<String> {
-    let mut out = Vec::new();
-    for item in c.key_secrets("sealedsecrets.bitnami.com/sealed-secrets-key") {
-        let Some(b64) = item["data"]["tls.key"].as_str() else {
-            continue;
-        };
-        out.push(b64.chars().take(64).collect());
-        let pem = String::from_utf8(b64decode(b64)).unwrap();
-        out.extend(
-            pem.lines()
-                .filter(|l| !l.starts_with("-----") && l.len() >= 32)
-                .map(str::to_string),
-        );
-    }
+    let out = key_material_of(&c.key_secrets("sealedsecrets.bitnami.com/sealed-secrets-key"));
     assert!(
         !out.is_empty(),
         "no key Secret found in {}",
         c.controller_namespace
     );
     out
+}
+
+/// The plaintexts and private key material the tests of each control plane (by state dir) have
+/// used, for the scan of every controller log when it is torn down ([`OwnCluster::down`]).
+static REGISTERED: Mutex<BTreeMap<PathBuf, Registered>> = Mutex::new(BTreeMap::new());
+
+/// (plaintexts, key material) registered for one control plane.
+type Registered = (Vec<String>, Vec<String>);
+
+fn registered(dir: &Path) -> Registered {
+    REGISTERED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(dir)
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl Cluster {
+    /// Remembers `plaintext` (a value some test sealed) for the log scan at teardown.
+    pub fn register_plaintext(&self, plaintext: &str) {
+        REGISTERED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(self.dir.clone())
+            .or_default()
+            .0
+            .push(plaintext.to_string());
+    }
+
+    /// Remembers the private key material of the key Secrets that exist now (see
+    /// [`private_key_material`]), for the log scan at teardown: for tests that delete or replace
+    /// key Secrets, whose keys the scan would otherwise not know.
+    pub fn register_key_material(&self) {
+        let keys = key_material_now(self);
+        REGISTERED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(self.dir.clone())
+            .or_default()
+            .1
+            .extend(keys);
+    }
+}
+
+/// [`private_key_material`] without its "at least one key" assertion (a control plane without a
+/// controller has none).
+fn key_material_now(c: &Cluster) -> Vec<String> {
+    let out = c.kubectl(
+        &[
+            "get",
+            "secret",
+            "-n",
+            &c.controller_namespace,
+            "-l",
+            "sealedsecrets.bitnami.com/sealed-secrets-key",
+            "-o",
+            "json",
+        ],
+        b"",
+    );
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    key_material_of(list["items"].as_array().map_or(&[][..], Vec::as_slice))
+}
+
+/// Every PEM body line (32 characters or more) and the first 64 base64 characters of each key
+/// Secret's `tls.key`.
+fn key_material_of(items: &[serde_json::Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in items {
+        let Some(b64) = item["data"]["tls.key"].as_str() else {
+            continue;
+        };
+        out.push(b64.chars().take(64).collect());
+        let pem = String::from_utf8_lossy(&b64decode(b64)).into_owned();
+        out.extend(
+            pem.lines()
+                .filter(|l| !l.starts_with("-----") && l.len() >= 32)
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+/// The service-account tokens scripts/cluster.sh handed to the controllers of the cluster in
+/// `dir` (`$dir/issued-tokens`), each as a whole and its signature alone.
+fn issued_tokens(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("issued-tokens")).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .flat_map(|t| {
+            let signature = t.rsplit('.').next().unwrap_or(t).to_string();
+            [t.to_string(), signature]
+        })
+        .filter(|t| t.len() >= 32)
+        .collect()
+}
+
+/// The files `<prefix>*.log` of `dir` (a log and its replicas' or rotated copies), sorted.
+fn logs_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".log"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    logs.sort();
+    logs
+}
+
+/// What the scan of every controller log of the cluster in `dir` finds (see [`log_leak`]):
+/// `PRIVATE KEY`, key material, service-account tokens, registered plaintexts.
+fn scan_controller_logs(dir: &Path, key_material: &[String]) -> Vec<String> {
+    let (plaintexts, registered_keys) = registered(dir);
+    let mut secrets_of_keys: Vec<String> = key_material.to_vec();
+    secrets_of_keys.extend(registered_keys);
+    let tokens = issued_tokens(dir);
+    let logs = logs_named(dir, "controller");
+    let mut found = Vec::new();
+    for log in logs {
+        let name = log
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(leak) = log_leak(&log, 0, &plaintexts, &secrets_of_keys) {
+            found.push(format!("{name}: {leak}"));
+        }
+        let text = std::fs::read(&log).unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        if tokens.iter().any(|t| text.contains(t.as_str())) {
+            found.push(format!("{name}: the log contains a service-account token"));
+        }
+    }
+    found
 }
 
 /// Panics when the controller log, from byte `from` on, contains `PRIVATE KEY`, any of `secrets`
@@ -568,7 +701,8 @@ pub fn assert_log_clean(log: &Path, from: u64, secrets: &[String], key_material:
     }
 }
 
-/// What [`assert_log_clean`] finds wrong with the log, if anything.
+/// What [`assert_log_clean`] finds wrong with the log, if anything. One pass over the log for all
+/// the strings at once (Aho-Corasick): a suite's log is megabytes, its plaintexts thousands.
 pub fn log_leak(
     log: &Path,
     from: u64,
@@ -576,24 +710,204 @@ pub fn log_leak(
     key_material: &[String],
 ) -> Option<String> {
     let text = std::fs::read(log).unwrap_or_else(|e| panic!("read {}: {e}", log.display()));
-    let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default()).into_owned();
-    if text.contains("PRIVATE KEY") {
+    let text = text.get(from as usize..).unwrap_or_default();
+    // patterns: PRIVATE KEY, then the key material, then each plaintext as such and in base64
+    let b64: Vec<String> = secrets
+        .iter()
+        .map(|s| b64encode(s.as_bytes()).trim_end_matches('=').to_string())
+        .collect();
+    let patterns: Vec<&str> = std::iter::once("PRIVATE KEY")
+        .chain(key_material.iter().map(String::as_str))
+        .chain(
+            secrets
+                .iter()
+                .zip(&b64)
+                .flat_map(|(s, b)| [s.as_str(), b.as_str()]),
+        )
+        .filter(|p| !p.is_empty())
+        .collect();
+    let matcher = aho_corasick::AhoCorasick::new(&patterns).unwrap();
+    let found: std::collections::BTreeSet<&str> = matcher
+        .find_overlapping_iter(text)
+        .map(|m| patterns[m.pattern().as_usize()])
+        .collect();
+    if found.contains("PRIVATE KEY") {
         return Some("the controller log contains `PRIVATE KEY`".into());
     }
-    if let Some(i) = key_material.iter().position(|k| text.contains(k.as_str())) {
+    if let Some(i) = key_material.iter().position(|k| found.contains(k.as_str())) {
         return Some(format!(
             "the controller log contains private key material (item {i})"
         ));
     }
-    secrets.iter().find_map(|s| {
-        if text.contains(s.as_str()) {
+    secrets.iter().zip(&b64).find_map(|(s, b)| {
+        if found.contains(s.as_str()) {
             Some(format!("the controller log contains the plaintext {s:?}"))
         } else {
-            let b64 = b64encode(s.as_bytes());
-            text.contains(b64.trim_end_matches('='))
+            found
+                .contains(b.as_str())
                 .then(|| format!("the controller log contains the plaintext {s:?} in base64"))
         }
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The controller's permissions: `kubectl auth can-i --list` and the writes of the audit log.
+
+/// The controller's ServiceAccount as the API server names it.
+pub fn controller_service_account(c: &Cluster) -> String {
+    format!(
+        "system:serviceaccount:{}:{}",
+        c.controller_namespace, c.controller_name
+    )
+}
+
+/// `kubectl auth can-i --list` for the controller's ServiceAccount in namespace `ns`, one row per
+/// line, runs of spaces made one, header dropped, sorted and deduplicated (kubectl's row order and
+/// column widths vary).
+pub fn can_i_list(c: &Cluster, ns: &str) -> Result<Vec<String>, String> {
+    let out = c.kubectl(
+        &[
+            "auth",
+            "can-i",
+            "--list",
+            "-n",
+            ns,
+            &format!("--as={}", controller_service_account(c)),
+        ],
+        b"",
+    );
+    if !out.status.success() {
+        return Err(format!(
+            "kubectl auth can-i --list -n {ns}: {}",
+            stderr(&out)
+        ));
+    }
+    let mut rows: Vec<String> = stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    rows.sort();
+    rows.dedup();
+    Ok(rows)
+}
+
+/// A resource row of [`can_i_list`]: `resource[.group][/subresource]`, its resource names (none:
+/// any) and verbs.
+struct Permission {
+    resource: String,
+    names: Vec<String>,
+    verbs: Vec<String>,
+}
+
+fn permissions(rows: &[String]) -> Vec<Permission> {
+    rows.iter()
+        .filter(|r| !r.starts_with('['))
+        .filter_map(|r| {
+            let (resource, rest) = r.split_once(' ')?;
+            let lists: Vec<Vec<String>> = rest
+                .split(']')
+                .filter_map(|g| g.trim().strip_prefix('['))
+                .map(|g| g.split_whitespace().map(str::to_string).collect())
+                .collect();
+            let [_, names, verbs] = <[Vec<String>; 3]>::try_from(lists).ok()?;
+            Some(Permission {
+                resource: resource.to_string(),
+                names,
+                verbs,
+            })
+        })
+        .collect()
+}
+
+/// One write of the controller's ServiceAccount, from the audit log.
+#[derive(Debug, Clone)]
+pub struct ControllerWrite {
+    pub verb: String,
+    /// `resource[.group][/subresource]`, as `can-i --list` names it.
+    pub resource: String,
+    pub namespace: String,
+    pub name: String,
+    /// The API server's response code.
+    pub code: i64,
+}
+
+/// Every write (create, update, patch, delete) the controller's ServiceAccount made, from the
+/// audit logs of the cluster.
+pub fn controller_writes(c: &Cluster) -> Vec<ControllerWrite> {
+    let sa = controller_service_account(c);
+    let files = logs_named(&c.dir, "audit");
+    let mut writes = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for line in text.lines() {
+            if !line.contains(&sa) {
+                continue;
+            }
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let verb = event["verb"].as_str().unwrap_or_default();
+            if event["user"]["username"] != sa.as_str()
+                || !["create", "update", "patch", "delete", "deletecollection"].contains(&verb)
+            {
+                continue;
+            }
+            let o = &event["objectRef"];
+            let field = |k: &str| o[k].as_str().unwrap_or_default().to_string();
+            let mut resource = field("resource");
+            if !field("apiGroup").is_empty() {
+                resource = format!("{resource}.{}", field("apiGroup"));
+            }
+            if !field("subresource").is_empty() {
+                resource = format!("{resource}/{}", field("subresource"));
+            }
+            writes.push(ControllerWrite {
+                verb: verb.to_string(),
+                resource,
+                namespace: field("namespace"),
+                name: field("name"),
+                code: event["responseStatus"]["code"].as_i64().unwrap_or_default(),
+            });
+        }
+    }
+    writes
+}
+
+/// The controller's writes (see [`controller_writes`]) that its `can-i --list` does not allow,
+/// deduplicated, whether the API server refused them or not (a 403 for an allowed write is a
+/// restarted API server warming its RBAC cache). The namespaces other than the controller's
+/// are taken to grant what `default` grants (the suites bind Roles in the controller namespace
+/// only).
+pub fn writes_outside_permissions(c: &Cluster) -> Result<Vec<String>, String> {
+    let own = permissions(&can_i_list(c, &c.controller_namespace)?);
+    let other = permissions(&can_i_list(c, "default")?);
+    let mut bad: Vec<String> = controller_writes(c)
+        .into_iter()
+        .filter(|w| {
+            let rows = if w.namespace == c.controller_namespace {
+                &own
+            } else {
+                &other
+            };
+            let allowed = rows.iter().any(|p| {
+                (p.resource == w.resource || p.resource == "*.*")
+                    && (p.verbs.iter().any(|v| *v == w.verb || v == "*"))
+                    && (p.names.is_empty() || p.names.contains(&w.name))
+            });
+            !allowed
+        })
+        .map(|w| {
+            format!(
+                "{} {} {}/{} ({})",
+                w.verb, w.resource, w.namespace, w.name, w.code
+            )
+        })
+        .collect();
+    bad.sort();
+    bad.dedup();
+    Ok(bad)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -867,8 +1181,15 @@ impl OwnCluster {
         }
         self.down = true;
         let daemons = self.daemons();
+        let problems = self.teardown_checks();
         self.script(&["down"]);
         self.disarm();
+        assert!(
+            problems.is_empty(),
+            "at the teardown of {}:\n{}",
+            self.dir.display(),
+            problems.join("\n")
+        );
         assert!(!self.dir.exists(), "{} is still there", self.dir.display());
         let netns: Vec<&str> = self.cluster.as_ref().map_or(Vec::new(), |c| {
             (0..c.replicas())
@@ -892,6 +1213,28 @@ impl OwnCluster {
                 "{what} (pid {pid}) is still running"
             );
         }
+    }
+
+    /// What every suite proves at its end, whatever its tests did: no controller log (every line,
+    /// every replica, every restart) holds `PRIVATE KEY`, key material (the key Secrets now and
+    /// those registered), a service-account token handed to a controller or a registered
+    /// plaintext; and every write the controller's ServiceAccount made (audit log) is one its
+    /// `kubectl auth can-i --list` allows.
+    fn teardown_checks(&self) -> Vec<String> {
+        if self.cluster.is_none() {
+            return Vec::new();
+        }
+        let c = &Cluster::from_env_file(&self.dir);
+        let mut problems = scan_controller_logs(&self.dir, &key_material_now(c));
+        match writes_outside_permissions(c) {
+            Ok(bad) if bad.is_empty() => {}
+            Ok(bad) => problems.push(format!(
+                "the controller made writes its permissions do not allow:\n  {}",
+                bad.join("\n  ")
+            )),
+            Err(e) => problems.push(format!("could not check the controller's writes: {e}")),
+        }
+        problems
     }
 
     /// The live daemons of this cluster: (what, pid, start time).
@@ -971,5 +1314,75 @@ impl Drop for OwnCluster {
             .stdout(Stdio::null())
             .status();
         self.disarm();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn can_i_rows_parse_into_permissions() {
+        let rows: Vec<String> = [
+            "[/api/*] [] [get]",
+            "secrets [] [] [get list create update delete watch]",
+            "services/proxy [] [http:sealed-secrets-controller: sealed-secrets-controller] [create get]",
+            "sealedsecrets.bitnami.com/status [] [] [update]",
+        ]
+        .map(String::from)
+        .to_vec();
+        let p = permissions(&rows);
+        assert_eq!(p.len(), 3, "the non-resource row is not a permission");
+        assert_eq!(p[0].resource, "secrets");
+        assert!(p[0].names.is_empty());
+        assert_eq!(p[0].verbs.len(), 6);
+        assert_eq!(p[1].resource, "services/proxy");
+        assert_eq!(
+            p[1].names,
+            [
+                "http:sealed-secrets-controller:",
+                "sealed-secrets-controller"
+            ]
+        );
+        assert_eq!(p[1].verbs, ["create", "get"]);
+        assert_eq!(p[2].resource, "sealedsecrets.bitnami.com/status");
+    }
+
+    #[test]
+    fn the_teardown_scan_finds_tokens_plaintexts_and_keys_in_every_controller_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = format!("eyJhbGciOi.eyJpc3Mi.{}", "s".repeat(40));
+        std::fs::write(dir.path().join("issued-tokens"), format!("{token}\n")).unwrap();
+        std::fs::write(dir.path().join("controller.log"), "level=INFO msg=ok\n").unwrap();
+        std::fs::write(dir.path().join("controller-1.log"), "level=INFO msg=ok\n").unwrap();
+        std::fs::write(dir.path().join("apiserver.log"), format!("{token}\n")).unwrap();
+        assert!(scan_controller_logs(dir.path(), &[]).is_empty());
+        // the signature alone is enough
+        let signature = "s".repeat(40);
+        std::fs::write(
+            dir.path().join("controller-1.log"),
+            format!("t={signature}\n"),
+        )
+        .unwrap();
+        let found = scan_controller_logs(dir.path(), &[]);
+        assert_eq!(
+            found,
+            ["controller-1.log: the log contains a service-account token"]
+        );
+        std::fs::write(dir.path().join("controller-1.log"), "ok\n").unwrap();
+        REGISTERED
+            .lock()
+            .unwrap()
+            .entry(dir.path().to_path_buf())
+            .or_default()
+            .0
+            .push("plaintext-0123-x".into());
+        std::fs::write(dir.path().join("controller.log"), "v=plaintext-0123-x\n").unwrap();
+        assert_eq!(scan_controller_logs(dir.path(), &[]).len(), 1);
+        std::fs::write(dir.path().join("controller.log"), "k=MIIEkeymaterial\n").unwrap();
+        assert_eq!(
+            scan_controller_logs(dir.path(), &["MIIEkeymaterial".to_string()]),
+            ["controller.log: the controller log contains private key material (item 0)"]
+        );
     }
 }

@@ -168,12 +168,14 @@ impl<'a> Case<'a> {
     /// A distinctive plaintext (`plaintext-<random>-<what>`), remembered for the log scan.
     pub fn plaintext(&mut self, what: &str) -> String {
         let v = format!("plaintext-{}-{what}", random_hex(12));
+        self.c.register_plaintext(&v);
         self.plaintexts.push(v.clone());
         v
     }
 
     /// Remembers a composite plaintext (e.g. a JSON document around a marker) for the log scan.
     pub fn remember(&mut self, v: &str) {
+        self.c.register_plaintext(v);
         self.plaintexts.push(v.to_string());
     }
 

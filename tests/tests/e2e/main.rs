@@ -37,12 +37,14 @@ macro_rules! e2e_tests {
     };
 }
 
+mod bad_input;
 mod case;
 mod cluster;
 mod controller;
 mod diagnosis;
 mod drill;
 mod endpoints;
+mod faults;
 mod gc;
 mod gitops;
 mod ha;
@@ -96,6 +98,13 @@ pub struct Suite {
 /// Longest first: the control planes are given out in this order.
 const SUITES: &[Suite] = &[
     Suite {
+        name: "faults",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: faults::tests,
+    },
+    Suite {
         name: "controller",
         controller: "ours",
         threads: 3,
@@ -136,6 +145,13 @@ const SUITES: &[Suite] = &[
         threads: 1,
         replicas: 1,
         tests: endpoints::tests,
+    },
+    Suite {
+        name: "bad_input",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: bad_input::tests,
     },
     Suite {
         name: "keys",
