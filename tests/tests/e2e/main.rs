@@ -49,6 +49,7 @@ mod interop;
 mod keys;
 mod reseal;
 mod scalars;
+mod scale;
 mod takeover;
 mod templates;
 
@@ -126,6 +127,13 @@ const SUITES: &[Suite] = &[
         threads: 2,
         replicas: 1,
         tests: drill::tests,
+    },
+    Suite {
+        name: "scale",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: scale::tests,
     },
     Suite {
         name: "endpoints",
