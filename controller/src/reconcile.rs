@@ -272,7 +272,7 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Instance>) -> Result<Ac
 /// The Secret of a SealedSecret as the reconcile first sees it: read from the API server, or
 /// what the instance's Secret cache says of it.
 enum Existing {
-    Fetched(Option<Scrubbed>),
+    Fetched(Option<Box<Scrubbed>>),
     Cached(Option<Cached>),
 }
 
@@ -290,7 +290,9 @@ impl Existing {
             ));
         }
         Ok(Existing::Fetched(
-            api.get_opt(&ss.metadata.name).await?.map(Scrubbed),
+            api.get_opt(&ss.metadata.name)
+                .await?
+                .map(|s| Box::new(Scrubbed(s))),
         ))
     }
 
@@ -401,7 +403,7 @@ async fn unseal_and_write(
     // From the cache, a Secret that is not there is created at once (upstream reads it first);
     // if it exists after all (the cache lags), it is read and handled as below.
     let existing = match existing {
-        Existing::Fetched(Some(s)) => Some(s),
+        Existing::Fetched(Some(s)) => Some(*s),
         Existing::Fetched(None) | Existing::Cached(None) => None,
         Existing::Cached(Some(_)) => match api.get_opt(name).await {
             Ok(s) => s.map(Scrubbed),

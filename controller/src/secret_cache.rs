@@ -20,10 +20,11 @@ use sealed_secrets::unseal_record::{LiveSecret, RECORD_ANNOTATION};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// How long a reconcile waits for the first list of Secrets before it reads the Secret itself.
-/// Without `list`/`watch` on Secrets the cache never fills; reconciles then GET, as with
-/// `--skip-recreate`.
-pub const READY_WAIT: Duration = Duration::from_secs(10);
+/// How long a reconcile waits for the first list of Secrets before it reads the Secret itself
+/// (a list of 60,000 Secrets takes tens of seconds on a small control plane). Without
+/// `list`/`watch` on Secrets the cache never fills; reconciles then GET, as with `--skip-recreate`
+/// (upstream's informer would wait for ever).
+pub const READY_WAIT: Duration = Duration::from_secs(60);
 
 /// What the cache knows of one Secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
