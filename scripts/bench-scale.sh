@@ -45,10 +45,7 @@ T0=$SECONDS
 # shellcheck source=scripts/bench/lib.sh
 source "$BENCH/lib.sh"
 
-for b in "$OURS_CONTROLLER" "$UPSTREAM_CONTROLLER" "$KUBESEAL"; do
-  [[ -x $b ]] || { echo "missing binary: $b (cargo build --release -p sealed-secrets-controller -p kubeseal)" >&2; exit 1; }
-done
-[[ $(id -u) == 0 ]] || { echo "must run as root (scripts/cluster.sh needs network namespaces)" >&2; exit 1; }
+check_prerequisites
 WORK=$(mktemp -d /tmp/ssrs-bench-scale-work.XXXXXX)
 cleanup() {
   local rc=$?
@@ -129,8 +126,7 @@ done
 python3 "$BENCH/plot_scale.py" "$WORK/results" "$PLOT" "${NS[@]}"
 
 echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) (kube-apiserver and etcd share these cores); $(date -u +%F)"
-echo "load average (1/5/15 min) at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+print_machine
 echo "ours: $("$OURS_CONTROLLER" --version 2>&1) (git $(git rev-parse --short HEAD 2>/dev/null || echo '?')); upstream: $("$UPSTREAM_CONTROLLER" --version 2>&1)"
 echo
 cat "$WORK/details"

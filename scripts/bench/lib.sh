@@ -94,3 +94,16 @@ throughput() {
 r() { get_result "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
+
+# check_prerequisites: the three binaries exist and we are root; exits otherwise.
+check_prerequisites() {
+  for b in "$OURS_CONTROLLER" "$UPSTREAM_CONTROLLER" "$KUBESEAL"; do
+    [[ -x $b ]] || { echo "missing binary: $b (cargo build --release -p sealed-secrets-controller -p kubeseal)" >&2; exit 1; }
+  done
+  [[ $(id -u) == 0 ]] || { echo "must run as root (scripts/cluster.sh needs network namespaces)" >&2; exit 1; }
+}
+# print_machine: the machine and its load (LOAD_START: the load average when the run began).
+print_machine() {
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) (kube-apiserver and etcd share these cores); $(date -u +%F)"
+  echo "load average (1/5/15 min) at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
