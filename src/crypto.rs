@@ -8,11 +8,29 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use zeroize::Zeroizing;
 
 use crate::secret::SecretBytes;
 
 const SESSION_KEY_LEN: usize = 32;
+
+/// Every RSA private-key operation of the process (each key tried on each value counts once,
+/// whether it decrypts or not): the controller exports it as
+/// `sealed_secrets_controller_rsa_private_key_operations_total` (docs/operations.md), which makes
+/// "no RSA work for unchanged SealedSecrets" measurable.
+static RSA_PRIVATE_KEY_OPERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The number of RSA private-key operations so far (see [`RSA_PRIVATE_KEY_OPERATIONS`]).
+pub fn rsa_private_key_operations() -> u64 {
+    RSA_PRIVATE_KEY_OPERATIONS.load(Ordering::Relaxed)
+}
+
+/// Counts one RSA private-key operation; called right before aws-lc-rs performs it.
+pub(crate) fn count_rsa_private_key_operation() {
+    RSA_PRIVATE_KEY_OPERATIONS.fetch_add(1, Ordering::Relaxed);
+}
 const TAG_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +107,7 @@ pub fn hybrid_decrypt(
     let (rsa_part, aes_part) = rest.split_at(rsa_len);
 
     let mut session_key = Zeroizing::new(vec![0u8; key.min_output_size().max(SESSION_KEY_LEN)]);
+    count_rsa_private_key_operation();
     let session_key = key
         .decrypt(
             &OAEP_SHA256_MGF1SHA256,

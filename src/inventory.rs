@@ -15,6 +15,7 @@ use crate::keys::{Decrypter, KeyOrder, KeyRing, parse_rfc3339};
 use crate::secret::SecretBytes;
 use crate::types::{SealedSecret, Secret, metav1_time};
 use crate::unseal::{UnsealOptions, unseal};
+use crate::unseal_record::RECORD_ANNOTATION;
 
 /// Annotation on every Secret the controller writes: the fingerprints (as
 /// [`crate::keys::PublicKey::fingerprint`], the same as the backup's
@@ -75,7 +76,7 @@ pub fn unseal_recording(
 }
 
 /// Whether the controller writes `updated` over `current` (they differ). A difference in
-/// [`SEALING_KEYS_ANNOTATION`] alone is written only when the SealedSecret's spec changed since it
+/// [`SEALING_KEYS_ANNOTATION`] or [`RECORD_ANNOTATION`] alone is written only when the SealedSecret's spec changed since it
 /// was last unsealed (`observed_generation`, from its status, is behind `generation`, or there is
 /// no status): a Secret upstream's controller wrote is left untouched by a takeover (and counted
 /// as unknown by `kubeseal --list-keys`) until its SealedSecret changes, e.g. when it is
@@ -90,15 +91,18 @@ pub fn needs_write(
         return false;
     }
     let mut without = updated.clone();
-    match current.metadata.annotations.get(SEALING_KEYS_ANNOTATION) {
-        Some(v) => {
-            without
-                .metadata
-                .annotations
-                .insert(SEALING_KEYS_ANNOTATION.to_string(), v.clone());
-        }
-        None => {
-            without.metadata.annotations.remove(SEALING_KEYS_ANNOTATION);
+    // The unseal record is bookkeeping of the same kind (docs/architecture.md).
+    for annotation in [SEALING_KEYS_ANNOTATION, RECORD_ANNOTATION] {
+        match current.metadata.annotations.get(annotation) {
+            Some(v) => {
+                without
+                    .metadata
+                    .annotations
+                    .insert(annotation.to_string(), v.clone());
+            }
+            None => {
+                without.metadata.annotations.remove(annotation);
+            }
         }
     }
     let annotation_only = without == *current;

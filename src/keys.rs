@@ -276,6 +276,12 @@ impl PrivateKey {
     pub fn decrypt(&self, ciphertext: &[u8], label: &[u8]) -> Result<SecretBytes, CryptoError> {
         crypto::hybrid_decrypt(&self.oaep, ciphertext, label)
     }
+
+    /// The PKCS#8 DER of the key, for keys derived from it inside the core (the unseal record's
+    /// HMAC key, `crate::unseal_record`); never leaves the crate.
+    pub(crate) fn pkcs8_der(&self) -> &[u8] {
+        &self.pkcs8
+    }
 }
 
 /// A key pair as the controller holds it: the private key, its first certificate and its ordering time.
@@ -486,6 +492,7 @@ pub fn generate_key(
     };
     let tbs_der = tbs.to_der().map_err(|_| gen_err("certificate encoding"))?;
     let mut signature = vec![0u8; signing.public_modulus_len()];
+    crypto::count_rsa_private_key_operation();
     signing
         .sign(
             &aws_lc_rs::signature::RSA_PKCS1_SHA256,

@@ -40,6 +40,7 @@ pub mod secret;
 pub mod status;
 pub mod types;
 pub mod unseal;
+pub mod unseal_record;
 
 #[cfg(test)]
 mod test_keys;

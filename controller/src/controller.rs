@@ -19,17 +19,31 @@ use std::sync::Arc;
 
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, future};
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::ResourceExt as _;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use kube::{Resource as _, ResourceExt as _};
 use sealed_secrets::scope::{MANAGED_ANNOTATION, annotation_is_true};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::reconcile::{Context, error_policy, on_deleted, reconcile};
+use crate::reconcile::{Context, Instance, error_policy, on_deleted, reconcile};
+use crate::secret_cache::SecretCache;
+
+/// kubectl's copy of the whole object, which reconcile never reads.
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// What the SealedSecret store keeps of an object: all but its managedFields and kubectl's
+/// last-applied-configuration annotation (a second copy of the ciphertexts), which no reconcile
+/// reads. A status write sends the object without managedFields, which the API server keeps.
+pub fn slim(obj: &mut DynamicObject) {
+    obj.metadata.managed_fields = None;
+    if let Some(a) = obj.metadata.annotations.as_mut() {
+        a.remove(LAST_APPLIED_ANNOTATION);
+    }
+}
 
 /// Concurrent reconciles per controller instance.
 pub const CONCURRENCY: u16 = 8;
@@ -96,19 +110,23 @@ impl SpecChangeFilter {
 pub fn recreate_target(
     store: &Store<DynamicObject>,
     resource: &ApiResource,
-    secret: &PartialObjectMeta<Secret>,
+    secret: &ObjectMeta,
 ) -> Option<ObjectRef<DynamicObject>> {
-    let namespace = secret.namespace()?;
-    let name = secret.name_any();
+    let namespace = secret.namespace.clone()?;
+    let name = secret.name.clone().unwrap_or_default();
     let target = ObjectRef::new_with(&name, resource.clone()).within(&namespace);
     let ss = store.get(&target)?;
-    let controlled = match (ss.uid(), secret.meta().owner_references.as_ref()) {
+    let controlled = match (ss.uid(), secret.owner_references.as_ref()) {
         (Some(uid), Some(refs)) => refs
             .iter()
             .any(|r| r.controller == Some(true) && r.uid == uid),
         _ => false,
     };
-    let managed = annotation_is_true(secret.annotations(), MANAGED_ANNOTATION);
+    let no_annotations = std::collections::BTreeMap::new();
+    let managed = annotation_is_true(
+        secret.annotations.as_ref().unwrap_or(&no_annotations),
+        MANAGED_ANNOTATION,
+    );
     (controlled || managed).then_some(target)
 }
 
@@ -126,18 +144,18 @@ pub struct Scope {
 pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
     let resource = sealed_secret_resource();
     let client = ctx.client.clone();
-    // `Api<PartialObjectMeta<_>>` makes metadata-only requests: Secret data is never fetched.
-    let (ss_api, secret_api): (Api<DynamicObject>, Api<PartialObjectMeta<Secret>>) =
-        match &scope.namespace {
-            Some(ns) => (
-                Api::namespaced_with(client.clone(), ns, &resource),
-                Api::namespaced(client.clone(), ns),
-            ),
-            None => (
-                Api::all_with(client.clone(), &resource),
-                Api::all(client.clone()),
-            ),
-        };
+    // Secrets are read whole (their content digest decides whether a SealedSecret needs
+    // unsealing), but only a digest of the ones a SealedSecret may own is kept (`SecretCache`).
+    let (ss_api, secret_api): (Api<DynamicObject>, Api<Secret>) = match &scope.namespace {
+        Some(ns) => (
+            Api::namespaced_with(client.clone(), ns, &resource),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (
+            Api::all_with(client.clone(), &resource),
+            Api::all(client.clone()),
+        ),
+    };
     let mut wc = watcher::Config::default();
     if let Some(sel) = &scope.label_selector {
         wc = wc.labels(sel);
@@ -151,6 +169,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
     let delete_resource = resource.clone();
     let triggers = watcher(ss_api, wc.clone())
         .default_backoff()
+        .modify(slim)
         .reflect(writer)
         .filter_map(move |event| {
             let out = match event {
@@ -190,34 +209,35 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
     let mut ctrl = Controller::for_stream_with(triggers, store.clone(), resource.clone())
         .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-    if !scope.skip_recreate {
+    // `--skip-recreate` (no list/watch of Secrets): no cache, every reconcile reads its Secret.
+    let secrets = (!scope.skip_recreate).then(|| Arc::new(SecretCache::default()));
+    if let Some(cache) = &secrets {
+        let cache = cache.clone();
         let deletes = watcher(secret_api, wc)
             .default_backoff()
-            .try_filter_map(|event| {
-                future::ready(Ok(match event {
-                    watcher::Event::Delete(meta) => Some(meta),
-                    _ => None,
-                }))
-            });
+            .try_filter_map(move |event| future::ready(Ok(cache.observe(event))));
         let map_store = store.clone();
         let map_resource = resource.clone();
-        ctrl = ctrl.watches_stream(deletes, move |secret: PartialObjectMeta<Secret>| {
-            recreate_target(&map_store, &map_resource, &secret)
+        ctrl = ctrl.watches_stream(deletes, move |secret: Secret| {
+            recreate_target(&map_store, &map_resource, &secret.metadata)
         });
     }
-    let run = ctrl.run(reconcile, error_policy, ctx).for_each(|result| {
-        match result {
-            Ok(_) => {}
-            // Logged (and retried) by the error policy.
-            Err(controller::Error::ReconcilerFailed(..)) => {}
-            // A requeue of an object deleted meanwhile.
-            Err(controller::Error::ObjectNotFound(obj)) => {
-                debug!(object = %obj, "object gone before its reconcile")
+    let instance = Arc::new(Instance { ctx, secrets });
+    let run = ctrl
+        .run(reconcile, error_policy, instance)
+        .for_each(|result| {
+            match result {
+                Ok(_) => {}
+                // Logged (and retried) by the error policy.
+                Err(controller::Error::ReconcilerFailed(..)) => {}
+                // A requeue of an object deleted meanwhile.
+                Err(controller::Error::ObjectNotFound(obj)) => {
+                    debug!(object = %obj, "object gone before its reconcile")
+                }
+                Err(e) => warn!(error = %e, "watch error, retrying"),
             }
-            Err(e) => warn!(error = %e, "watch error, retrying"),
-        }
-        future::ready(())
-    });
+            future::ready(())
+        });
     // kube-runtime's graceful shutdown waits for the store to be ready (the first list done)
     // before it lets the applier finish; the shutdown stops the watch that would make it ready,
     // so a shutdown during the first list (a SIGTERM just after start) would wait forever. Nothing
@@ -266,6 +286,26 @@ mod tests {
         assert!(!f.applied("ns", "a", "u2", Some(2)));
     }
 
+    #[test]
+    fn the_store_drops_what_reconcile_never_reads() {
+        let mut obj: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": "s", "namespace": "ns", "uid": "u",
+                "annotations": {LAST_APPLIED_ANNOTATION: "{...}", "sealedsecrets.bitnami.com/cluster-wide": "true"},
+                "managedFields": [{"manager": "kubectl", "operation": "Update"}]},
+            "spec": {"encryptedData": {"a": "AgA="}}
+        }))
+        .unwrap();
+        slim(&mut obj);
+        assert!(obj.metadata.managed_fields.is_none());
+        let annotations = obj.metadata.annotations.as_ref().unwrap();
+        assert_eq!(
+            annotations.keys().collect::<Vec<_>>(),
+            ["sealedsecrets.bitnami.com/cluster-wide"]
+        );
+        assert_eq!(obj.data["spec"]["encryptedData"]["a"], "AgA=");
+    }
+
     fn store_with(objects: Vec<DynamicObject>) -> Store<DynamicObject> {
         let mut writer = reflector::store::Writer::new(sealed_secret_resource());
         for o in objects {
@@ -282,8 +322,8 @@ mod tests {
         .unwrap()
     }
 
-    fn secret_meta(value: serde_json::Value) -> PartialObjectMeta<Secret> {
-        serde_json::from_value(value).unwrap()
+    fn secret_meta(value: serde_json::Value) -> ObjectMeta {
+        serde_json::from_value::<Secret>(value).unwrap().metadata
     }
 
     #[test]

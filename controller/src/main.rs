@@ -20,6 +20,7 @@ mod qps;
 mod ratelimit;
 mod reconcile;
 mod registry;
+mod secret_cache;
 mod secret_update;
 
 use std::future::Future;

@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -166,6 +168,7 @@ impl Metrics {
             "Expiry time (NotAfter) of the certificate of the key that currently seals, in seconds since the Unix epoch",
             m.active_certificate_expiry.clone(),
         );
+        r.register_collector(Box::new(RsaPrivateKeyOperations));
         r.register(
             "key_sealed_secrets",
             "Number of SealedSecrets last unsealed with each sealing key (label key: the key fingerprint, as kubeseal --list-keys shows it)",
@@ -287,6 +290,24 @@ impl Metrics {
         self.condition_series
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Ours: `rsa_private_key_operations_total`, the core's count of RSA private-key operations
+/// (`sealed_secrets::crypto::rsa_private_key_operations`), read at each scrape.
+#[derive(Debug)]
+struct RsaPrivateKeyOperations;
+
+impl Collector for RsaPrivateKeyOperations {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter = ConstCounter::new(sealed_secrets::crypto::rsa_private_key_operations());
+        let metric = encoder.encode_descriptor(
+            "rsa_private_key_operations",
+            "Number of RSA private-key operations (each key tried on each encrypted value, and each certificate signature)",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
     }
 }
 
@@ -527,6 +548,35 @@ mod tests {
             );
         }
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    fn rsa_operations(registry: &Registry) -> u64 {
+        let text = encode(registry).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("sealed_secrets_controller_rsa_private_key_operations_total "))
+            .unwrap_or_else(|| panic!("no RSA counter in\n{text}"));
+        assert!(
+            text.contains("# TYPE sealed_secrets_controller_rsa_private_key_operations counter\n")
+        );
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn rsa_private_key_operations_are_counted() {
+        let mut registry = Registry::default();
+        let _m = Metrics::new(&mut registry);
+        let key = sealed_secrets::keys::PrivateKey::from_pem(include_bytes!(
+            "../../tests/fixtures/keys/key-pkcs1.pem"
+        ))
+        .unwrap();
+        let ct = key.public_key().encrypt(b"v", b"ns/s").unwrap();
+        let before = rsa_operations(&registry);
+        key.decrypt(&ct, b"ns/s").unwrap();
+        // A failed decryption (wrong label) is an operation too.
+        assert!(key.decrypt(&ct, b"ns/other").is_err());
+        // Other tests of this binary may decrypt meanwhile: at least these two.
+        assert!(rsa_operations(&registry) >= before + 2);
     }
 
     #[test]

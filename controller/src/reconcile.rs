@@ -18,12 +18,14 @@ use sealed_secrets::ownership::{FIELD_MANAGER, Unmanaged, ownership, updated_sec
 use sealed_secrets::status::{gauge_value, next_status};
 use sealed_secrets::types::{SealedSecret, SealedSecretStatus, metav1_time};
 use sealed_secrets::unseal::UnsealOptions;
-use tracing::{error, info, warn};
+use sealed_secrets::unseal_record::{Decision, LiveSecret, SpecDigest, decide, spec_digest, stamp};
+use tracing::{debug, error, info, warn};
 
 use crate::events::{EventRecorder, EventType, ObjectReference};
 use crate::keymgr::Clock;
 use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
+use crate::secret_cache::{Cached, SecretCache};
 use crate::secret_update::{immutable_message, is_immutable_error};
 
 pub const REASON_UNSEALED: &str = "Unsealed";
@@ -79,6 +81,20 @@ impl Context {
 
     pub fn forget(&self, key: &str) {
         self.retries().remove(key);
+    }
+}
+
+/// One controller instance: the shared [`Context`] and the instance's cache of the Secrets it may
+/// have written (`None` with `--skip-recreate`: then each reconcile reads its Secret).
+pub struct Instance {
+    pub ctx: Arc<Context>,
+    pub secrets: Option<Arc<SecretCache>>,
+}
+
+impl std::ops::Deref for Instance {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
     }
 }
 
@@ -188,7 +204,7 @@ fn sealed_secret_ref(obj: &DynamicObject) -> ObjectReference {
 }
 
 /// One reconcile of an existing SealedSecret (upstream `(*Controller).unseal`).
-pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Instance>) -> Result<Action, Error> {
     ctx.metrics.unseal_request();
     let key = object_key(&obj);
     let namespace = obj.namespace().unwrap_or_default();
@@ -253,13 +269,100 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
     }
 }
 
+/// The Secret of a SealedSecret as the reconcile first sees it: read from the API server, or
+/// what the instance's Secret cache says of it.
+enum Existing {
+    Fetched(Option<Box<Scrubbed>>),
+    Cached(Option<Cached>),
+}
+
+impl Existing {
+    async fn look_up(
+        ss: &SealedSecret,
+        api: &Api<K8sSecret>,
+        ctx: &Instance,
+    ) -> Result<Self, kube::Error> {
+        if let Some(cache) = &ctx.secrets
+            && cache.wait_ready().await
+        {
+            return Ok(Existing::Cached(
+                cache.get(&ss.metadata.namespace, &ss.metadata.name),
+            ));
+        }
+        Ok(Existing::Fetched(
+            api.get_opt(&ss.metadata.name)
+                .await?
+                .map(|s| Box::new(Scrubbed(s))),
+        ))
+    }
+
+    /// What the unseal decision needs of it (`None`: no Secret, or one it cannot read).
+    fn live(&self) -> Option<LiveSecret> {
+        match self {
+            Existing::Fetched(Some(s)) => from_k8s(s).ok().map(|s| LiveSecret::of(&s)),
+            Existing::Cached(Some(Cached::Stamped(live))) => Some(live.clone()),
+            Existing::Fetched(None) | Existing::Cached(Some(Cached::Present) | None) => None,
+        }
+    }
+}
+
+/// No RSA work for a SealedSecret whose Secret still holds what unsealing its current spec wrote
+/// (docs/architecture.md "No RSA work for unchanged SealedSecrets"): true when the reconcile is
+/// done (no decryption, no write, no Event).
+fn already_current(
+    ss: &SealedSecret,
+    spec: Option<&SpecDigest>,
+    existing: &Existing,
+    ctx: &Context,
+) -> bool {
+    let (Some(spec), Some(live)) = (spec, existing.live()) else {
+        return false;
+    };
+    match decide(spec, Some(&live), &ctx.keys.read()) {
+        Decision::Current { used } => {
+            ctx.metrics.set_key_usage(&ss.metadata.uid, used);
+            true
+        }
+        Decision::Unseal(why) => {
+            debug!(sealed_secret = %format!("{}/{}", ss.metadata.namespace, ss.metadata.name), ?why, "unsealing");
+            false
+        }
+    }
+}
+
 async fn unseal_and_write(
     ss: &SealedSecret,
     key: &str,
     ss_ref: &ObjectReference,
     observed_generation: Option<i64>,
-    ctx: &Context,
+    ctx: &Instance,
 ) -> Result<(), Error> {
+    let namespace = &ss.metadata.namespace;
+    let name = &ss.metadata.name;
+    let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), namespace);
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    };
+    let update_failed = |message: String| async move {
+        ctx.recorder
+            .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &message)
+            .await;
+        Err(Error::Api {
+            message,
+            immutable: false,
+        })
+    };
+    // Cannot fail for the core's types; without it the SealedSecret is simply unsealed.
+    let spec = spec_digest(ss, ctx.settings.accept_v1_data).ok();
+    let existing = match Existing::look_up(ss, &api, ctx).await {
+        Ok(e) => e,
+        Err(e) => return update_failed(api_error_message(&e)).await,
+    };
+    if already_current(ss, spec.as_ref(), &existing, ctx) {
+        return Ok(());
+    }
+
     let opts = UnsealOptions {
         accept_v1_data: ctx.settings.accept_v1_data,
         render_templates: true,
@@ -289,37 +392,43 @@ async fn unseal_and_write(
             return Err(e);
         }
     };
-
-    let namespace = &ss.metadata.namespace;
-    let name = &ss.metadata.name;
-    let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), namespace);
-    let pp = PostParams {
-        field_manager: Some(FIELD_MANAGER.to_string()),
-        ..Default::default()
-    };
-    let update_failed = |message: String| async move {
-        ctx.recorder
-            .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &message)
-            .await;
-        Err(Error::Api {
-            message,
-            immutable: false,
-        })
+    // The unseal record of what is written (docs/architecture.md); `None`: none is written.
+    let stamped = |mut secret: sealed_secrets::types::Secret| {
+        if let Some(spec) = &spec {
+            stamp(&mut secret, spec, &ctx.keys.read(), &used_keys);
+        }
+        secret
     };
 
-    let existing = match api.get_opt(name).await {
-        Ok(Some(s)) => Scrubbed(s),
-        Ok(None) => {
-            let body = match to_k8s(&desired) {
+    // From the cache, a Secret that is not there is created at once (upstream reads it first);
+    // if it exists after all (the cache lags), it is read and handled as below.
+    let existing = match existing {
+        Existing::Fetched(Some(s)) => Some(*s),
+        Existing::Fetched(None) | Existing::Cached(None) => None,
+        Existing::Cached(Some(_)) => match api.get_opt(name).await {
+            Ok(s) => s.map(Scrubbed),
+            Err(e) => return update_failed(api_error_message(&e)).await,
+        },
+    };
+    let existing = match existing {
+        Some(s) => s,
+        None => {
+            let body = match to_k8s(&stamped(desired.clone())) {
                 Ok(b) => b,
                 Err(e) => return update_failed(e.to_string()).await,
             };
             match api.create(&pp, &body).await {
                 Ok(s) => Scrubbed(s),
+                Err(kube::Error::Api(s)) if s.code == 409 && s.reason == "AlreadyExists" => {
+                    match api.get_opt(name).await {
+                        Ok(Some(s)) => Scrubbed(s),
+                        Ok(None) => return update_failed(s.message.clone()).await,
+                        Err(e) => return update_failed(api_error_message(&e)).await,
+                    }
+                }
                 Err(e) => return update_failed(api_error_message(&e)).await,
             }
         }
-        Err(e) => return update_failed(api_error_message(&e)).await,
     };
     let current = match from_k8s(&existing) {
         Ok(s) => s,
@@ -334,7 +443,7 @@ async fn unseal_and_write(
         return Err(Error::Unmanaged(unmanaged));
     }
 
-    let updated = updated_secret(&current, &desired);
+    let updated = stamped(updated_secret(&current, &desired));
     if needs_write(
         &current,
         &updated,
@@ -419,7 +528,7 @@ pub fn sealed_secret_api(client: &Client, namespace: &str) -> Api<DynamicObject>
 
 /// The error policy (upstream `processNextItem`): retry with client-go's backoff up to
 /// `--max-unseal-retries` requeues, never for immutable Secrets.
-pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Instance>) -> Action {
     let key = object_key(&obj);
     let requeues = ctx.retries().get(&key).copied().unwrap_or(0);
     match retry_decision(

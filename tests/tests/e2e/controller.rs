@@ -207,10 +207,12 @@ fn c04_appended_raw_sealed_item_is_unsealed(c: &Cluster) {
 // C5-C8: the Secret already exists
 
 /// The Secret has exactly these annotations and labels (besides the sealing-keys annotation our
-/// controller adds, docs/operations.md "Key inventory and retirement", checked in the keys suite).
+/// controller adds, docs/operations.md "Key inventory and retirement", checked in the keys suite,
+/// and the unseal record, docs/architecture.md, checked in the scale suite).
 fn assert_metadata(secret: &Value, annotations: &[(&str, &str)], labels: &[(&str, &str)]) {
     let mut actual = str_map(&secret["metadata"]["annotations"]);
     actual.remove("sealedsecrets-rs.io/sealing-keys");
+    actual.remove("sealedsecrets-rs.io/unseal-record");
     assert_eq!(
         actual,
         expected(annotations),

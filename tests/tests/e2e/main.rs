@@ -54,6 +54,7 @@ mod keys;
 mod observe;
 mod reseal;
 mod scalars;
+mod scale;
 mod takeover;
 mod templates;
 
@@ -138,6 +139,13 @@ const SUITES: &[Suite] = &[
         threads: 2,
         replicas: 1,
         tests: drill::tests,
+    },
+    Suite {
+        name: "scale",
+        controller: "ours",
+        threads: 1,
+        replicas: 1,
+        tests: scale::tests,
     },
     Suite {
         name: "endpoints",
