@@ -142,6 +142,28 @@ fn display_name(secret: &Secret) -> String {
     }
 }
 
+/// The name `--restore-keys` gives a labelled key Secret whose own name is taken in the cluster by a
+/// different Secret (for example the `-initial` key a controller generated after every key was
+/// lost): `<name>-restored-` and the first 10 hex digits of the SHA-256 of the key's `fingerprint`,
+/// so a second restore finds it again. The controller finds key Secrets by label, never by name
+/// (upstream's `pkg/controller/keyregistry.go` too), so the name does not matter to either.
+pub fn restored_name(name: &str, fingerprint: &str) -> String {
+    use std::fmt::Write as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fingerprint.as_bytes());
+    let suffix = digest
+        .as_ref()
+        .iter()
+        .take(5)
+        .fold(String::from("-restored-"), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
+    // A Secret name has at most 253 characters.
+    let keep = 253usize.saturating_sub(suffix.len());
+    let base: String = name.chars().take(keep).collect();
+    format!("{}{suffix}", base.trim_end_matches(['-', '.']))
+}
+
 /// Whether two key Secrets hold the same key pair (same private key and certificate).
 pub fn same_key(a: &Secret, b: &Secret) -> bool {
     let key_of = |s: &Secret| {
@@ -513,6 +535,18 @@ mod tests {
     use std::time::Duration;
 
     const KEY: &str = include_str!("../tests/fixtures/keys/key-pkcs1.pem");
+
+    #[test]
+    fn restored_name_is_stable_distinct_and_a_valid_name() {
+        let a = restored_name("sealed-secrets-key-initial", "SHA256:abc");
+        assert_eq!(a, restored_name("sealed-secrets-key-initial", "SHA256:abc"));
+        assert_ne!(a, restored_name("sealed-secrets-key-initial", "SHA256:abd"));
+        assert!(a.starts_with("sealed-secrets-key-initial-restored-"), "{a}");
+        assert_eq!(a.len(), "sealed-secrets-key-initial-restored-".len() + 10);
+        let long = restored_name(&"k".repeat(300), "SHA256:abc");
+        assert_eq!(long.len(), 253);
+        assert!(restored_name("key-", "f").starts_with("key-restored-"));
+    }
     const CERT: &str = include_str!("../tests/fixtures/keys/cert.pem");
     const OTHER_KEY: &str = include_str!("../tests/fixtures/keys/other-key.pem");
     const OTHER_CERT: &str = include_str!("../tests/fixtures/keys/other-cert.pem");

@@ -321,15 +321,26 @@ pub fn backup_keys(cli: &Cli, out: Output) -> Result<(), KeyBackupError> {
 }
 
 enum Plan {
-    Create(Box<BackupKey>),
+    /// Create the key Secret; `Some(name)`: under [`backup::restored_name`], because `name` is taken
+    /// by a different Secret.
+    Create(Box<BackupKey>, Option<String>),
     Present(String),
     Conflict(String),
 }
 
+/// Whether `existing` (scrubbed here) holds the key pair of `key`.
+fn holds_key(mut existing: ApiSecret, key: &BackupKey) -> Result<bool, KeyBackupError> {
+    let same = from_k8s(&existing).map(|e| backup::same_key(&e, &key.secret));
+    scrub(&mut existing);
+    Ok(same?)
+}
+
 /// `--restore-keys FILE`: creates the key Secrets of a backup in `--controller-namespace`, with their
-/// names, labels, annotations and type. A key already there is skipped; a different Secret under the
-/// same name is never overwritten. Everything is read, decrypted, validated and checked with a
-/// server-side dry run before the first write.
+/// names, labels, annotations and type. A key already there (under its name or the name below) is
+/// skipped; a different Secret under the same name is never overwritten: a labelled key is then
+/// created under [`backup::restored_name`] (the controller finds keys by label), an unlabelled
+/// legacy key (found by name) is reported. Everything is read, decrypted, validated and checked with
+/// a server-side dry run before the first write.
 pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
     let path = cli.restore_keys.as_str();
     let data = Zeroizing::new(std::fs::read(path).map_err(PathError::on("open", path))?);
@@ -353,16 +364,27 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
             key.secret.metadata.namespace = namespace.clone();
             let name = key.info.name.clone();
             match api.get_opt(&name).await.map_err(denied)? {
-                Some(mut existing) => {
-                    let same = from_k8s(&existing).map(|e| backup::same_key(&e, &key.secret));
-                    scrub(&mut existing);
-                    if same? {
+                Some(existing) => {
+                    if holds_key(existing, &key)? {
                         plan.push(Plan::Present(name));
-                    } else {
+                    } else if !key.secret.metadata.labels.contains_key(backup::KEY_LABEL) {
                         plan.push(Plan::Conflict(name));
+                    } else {
+                        let renamed = backup::restored_name(&name, &key.info.fingerprint);
+                        match api.get_opt(&renamed).await.map_err(denied)? {
+                            Some(existing) if holds_key(existing, &key)? => {
+                                plan.push(Plan::Present(renamed))
+                            }
+                            Some(_) => plan.push(Plan::Conflict(name)),
+                            None => {
+                                key.secret.metadata.name = renamed.clone();
+                                key.info.name = renamed;
+                                plan.push(Plan::Create(Box::new(key), Some(name)));
+                            }
+                        }
                     }
                 }
-                None => plan.push(Plan::Create(Box::new(key))),
+                None => plan.push(Plan::Create(Box::new(key), None)),
             }
         }
         // Permission and admission checks of every create, without writing anything.
@@ -371,7 +393,7 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
         for p in &plan {
-            if let Plan::Create(key) = p {
+            if let Plan::Create(key, _) = p {
                 let obj = to_k8s(&key.secret)?;
                 let result = api.create(&dry, &obj).await;
                 drop(obj);
@@ -386,7 +408,7 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
         let (mut created, mut present, mut conflicts) = (0, 0, 0);
         for p in plan {
             match p {
-                Plan::Create(key) => {
+                Plan::Create(key, taken) => {
                     let obj = to_k8s(&key.secret)?;
                     let result = api.create(&pp, &obj).await;
                     drop(obj);
@@ -394,8 +416,13 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
                         Ok(mut s) => {
                             scrub(&mut s);
                             created += 1;
+                            let renamed = taken.map_or(String::new(), |t| {
+                                format!(
+                                    " (under a new name: {namespace}/{t} is a different Secret, not overwritten)"
+                                )
+                            });
                             notice(&format!(
-                                "created {namespace}/{} {}",
+                                "created {namespace}/{} {}{renamed}",
                                 key.info.name, key.info.fingerprint
                             ));
                         }

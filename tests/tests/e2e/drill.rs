@@ -381,7 +381,8 @@ fn drill(controller: &str) {
     );
     assert_eq!(not_backed_up_metric(&c2), Some(0.0));
 
-    // A different Secret under a key's name is never overwritten: reported, exit 1, the rest restored.
+    // A different Secret under a key's name is never overwritten: the key is restored under
+    // backup::restored_name (keys are found by label), exit 0; a second run finds it there.
     let k = c2.cluster();
     k.kubectl_ok(&["create", "namespace", "other"], b"");
     k.kubectl_ok(
@@ -405,22 +406,37 @@ fn drill(controller: &str) {
     args.extend_from_slice(&open_b2.0);
     let out = kubeseal(&c2, &args, b"", open_b2.1);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&format!(
-            "skipped other/{}: a different Secret with this name exists; not overwritten",
-            k1[0]
-        )),
-        "{err}"
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let note = format!(" (under a new name: other/{} is a different Secret, not overwritten)", k1[0]);
+    let line = err
+        .lines()
+        .find(|l| l.ends_with(&note))
+        .unwrap_or_else(|| panic!("no restore under a new name: {err}"));
+    let (renamed, fingerprint) = line
+        .trim_start_matches("created other/")
+        .trim_end_matches(&note)
+        .split_once(' ')
+        .unwrap();
+    assert_eq!(
+        renamed,
+        sealed_secrets::backup::restored_name(&k1[0], fingerprint)
     );
     assert!(err.contains(&format!("created other/{}", k2[0])), "{err}");
-    assert!(
-        err.ends_with("error: 1 key(s) not restored: a different Secret has the same name in namespace other\n"),
-        "{err}"
-    );
     let kept = k.get_json("secret", "other", &k1[0]).unwrap();
     assert_eq!(kept["data"], json!({"keep": "bWU="}));
     assert!(kept["metadata"]["labels"].is_null(), "{}", kept["metadata"]);
+    let restored = k.get_json("secret", "other", renamed).unwrap();
+    assert_eq!(
+        restored["metadata"]["labels"]["sealedsecrets.bitnami.com/sealed-secrets-key"],
+        "active"
+    );
+    let again = kubeseal(&c2, &args, b"", open_b2.1);
+    let err = stderr(&again);
+    assert_eq!(again.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("skipped other/{renamed}: already present")),
+        "{err}"
+    );
     c2.down();
     eprintln!(
         "drill with {controller} controller keys: {:?}",
