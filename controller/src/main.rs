@@ -459,6 +459,9 @@ impl Leader {
     fn set_leading(&self, leading: bool) {
         self.shared.leading.store(leading, Ordering::Release);
         self.shared.leader_metrics.set_leading(leading);
+        if !leading {
+            self.shared.metrics.forget_sealed_secrets();
+        }
     }
 
     /// The leader's work until `stop`: the first key if needed, key renewal, the main controller,

@@ -348,6 +348,15 @@ impl KeyUsage {
         }
     }
 
+    /// Forgets every SealedSecret; each key seen keeps its series at 0.
+    fn clear(&self) {
+        let mut map = self.lock();
+        let keys: BTreeSet<String> = map.drain().flat_map(|(_, ks)| ks).collect();
+        for key in keys {
+            self.gauge.get_or_create(&KeyLabels { key }).set(0);
+        }
+    }
+
     #[cfg(test)]
     fn count(&self, key: &str) -> i64 {
         self.gauge
@@ -369,6 +378,20 @@ impl Metrics {
     /// The SealedSecret `uid` is gone.
     pub fn forget_key_usage(&self, uid: &str) {
         self.key_usage.set(uid, None);
+    }
+
+    /// This replica stopped leading: another one reconciles now, so the per-SealedSecret series
+    /// this one set (`condition_info`, `key_sealed_secrets`) would go stale. They are dropped
+    /// (`key_sealed_secrets` of a known key goes to 0) until it leads again; the leader's
+    /// reconciles set them afresh.
+    pub fn forget_sealed_secrets(&self) {
+        let mut series = self.lock_series();
+        for l in series.iter() {
+            self.condition_info.remove(l);
+        }
+        series.clear();
+        drop(series);
+        self.key_usage.clear();
     }
 
     /// `key_sealed_secrets{key}` (0 for a key never seen).
@@ -585,6 +608,25 @@ mod tests {
         assert_eq!(sanitize_method("patch"), "patch");
         assert_eq!(sanitize_method("Get"), "unknown");
         assert_eq!(sanitize_method("PROPFIND"), "unknown");
+    }
+
+    #[test]
+    fn a_replica_that_stops_leading_drops_its_sealed_secret_series() {
+        let mut registry = Registry::default();
+        let m = Metrics::new(&mut registry);
+        m.set_condition("ns1", "s1", "Synced", "", -1);
+        m.set_key_usage("uid-1", BTreeSet::from(["k1".to_string()]));
+        let before = encode(&registry).unwrap();
+        assert!(before.contains("sealed_secrets_controller_condition_info{"), "{before}");
+        assert!(before.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k1\"} 1\n"));
+        m.forget_sealed_secrets();
+        let after = encode(&registry).unwrap();
+        assert!(!after.contains("sealed_secrets_controller_condition_info{"), "{after}");
+        assert!(after.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k1\"} 0\n"));
+        // Leading again: the reconciles set them afresh.
+        m.set_condition("ns1", "s1", "Synced", "", 1);
+        let again = encode(&registry).unwrap();
+        assert!(again.contains("name=\"s1\",condition=\"Synced\""), "{again}");
     }
 
     /// U8: with `--metrics-omit-secret-labels` the condition_info family is absent; the other
