@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds and caches the real external components the tests use, outside the repo:
 #   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver,
-#   kube-controller-manager, kubectl, etcd.
+#   kube-controller-manager, kubectl, etcd; the cargo subcommands cargo-fuzz and cargo-deny
+#   (`make fuzz`, `make lint`) and the Go reference programs of the differential fuzz targets.
 # Everything is keyed by version under $SSRS_CACHE (default ~/.cache/sealed-secrets-rs), so a
-# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|all] ; prints the bin dir
-# (upstream|k8s|etcd: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION names; all:
+# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|cargo-fuzz|cargo-deny|go-references|all] ;
+# prints the bin dir (a single component: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION names; all:
 # every version the tests use, listed below, and prints nothing).
 set -euo pipefail
 
@@ -16,6 +17,8 @@ K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ALL_UPSTREAM_VERSIONS=${ALL_UPSTREAM_VERSIONS:-"v0.40.0 v0.36.6"}
 ALL_K8S_VERSIONS=${ALL_K8S_VERSIONS:-"v1.37.2 v1.35.4"}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+CARGO_FUZZ_VERSION=${CARGO_FUZZ_VERSION:-0.13.2}
+CARGO_DENY_VERSION=${CARGO_DENY_VERSION:-0.20.2}
 CACHE=${SSRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export CGO_ENABLED=0
@@ -117,6 +120,25 @@ GO
   rm -f go.sum tools.go
 }
 
+# cargo_tool_build CRATE VERSION: `cargo install --locked` into the build directory (the crate's own
+# Cargo.lock, so the same dependency versions every time); the binary lands in bin/.
+cargo_tool_build() {
+  cargo install --locked --root . "$1@$2"
+  rm -f .crates.toml .crates2.json
+}
+
+# The Go reference programs of crates/gotemplate and crates/goyaml (their `serve` mode is the oracle
+# of the differential fuzz targets), keyed by a hash of their sources so an edit rebuilds them.
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+go_references_hash() {
+  (cd "$REPO" && cat crates/gotemplate/reference/{*.go,go.mod,go.sum} crates/goyaml/reference/{*.go,go.mod,go.sum}) | sha256sum | cut -c1-16
+}
+go_references_build() {
+  mkdir -p bin
+  (cd "$REPO/crates/gotemplate/reference" && go build -v -trimpath -o "$OLDPWD/bin/gotemplate-ref" .)
+  (cd "$REPO/crates/goyaml/reference" && go build -v -trimpath -o "$OLDPWD/bin/goyaml-ref" .)
+}
+
 what=${1:-all}
 case $what in
   upstream) build_once "$CACHE/upstream-$UPSTREAM_VERSION" "upstream kubeseal+controller $UPSTREAM_VERSION" upstream_build
@@ -125,8 +147,18 @@ case $what in
             echo "$CACHE/kubernetes-$K8S_VERSION/bin" ;;
   etcd)     build_once "$CACHE/etcd-$ETCD_VERSION" "etcd $ETCD_VERSION" etcd_build
             echo "$CACHE/etcd-$ETCD_VERSION/bin" ;;
+  cargo-fuzz) build_once "$CACHE/cargo-fuzz-$CARGO_FUZZ_VERSION" "cargo-fuzz $CARGO_FUZZ_VERSION" cargo_tool_build cargo-fuzz "$CARGO_FUZZ_VERSION"
+            echo "$CACHE/cargo-fuzz-$CARGO_FUZZ_VERSION/bin" ;;
+  cargo-deny) build_once "$CACHE/cargo-deny-$CARGO_DENY_VERSION" "cargo-deny $CARGO_DENY_VERSION" cargo_tool_build cargo-deny "$CARGO_DENY_VERSION"
+            echo "$CACHE/cargo-deny-$CARGO_DENY_VERSION/bin" ;;
+  go-references) dir="$CACHE/go-references-$(go_references_hash)"
+            build_once "$dir" "the Go reference programs of crates/gotemplate and crates/goyaml" go_references_build
+            echo "$dir/bin" ;;
   all)      for v in $ALL_UPSTREAM_VERSIONS; do UPSTREAM_VERSION=$v "$0" upstream >/dev/null; done
             "$0" etcd >/dev/null
-            for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done ;;
-  *) echo "usage: $0 [upstream|k8s|etcd|all]" >&2; exit 2 ;;
+            for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done
+            "$0" cargo-deny >/dev/null
+            "$0" cargo-fuzz >/dev/null
+            "$0" go-references >/dev/null ;;
+  *) echo "usage: $0 [upstream|k8s|etcd|cargo-fuzz|cargo-deny|go-references|all]" >&2; exit 2 ;;
 esac
