@@ -56,19 +56,26 @@ run_target() {
   local work=$FUZZ_WORK/$t artifacts=$FUZZ_DIR/artifacts/$t/ stats
   mkdir -p "$work" "$artifacts" "$FUZZ_DIR/corpus/$t"
   stats=$(mktemp)
-  local rc=0 mode=(-max_total_time="$seconds" "$work" "$FUZZ_DIR/corpus/$t")
-  # The first corpus directory receives the new inputs; the checked-in one is only read.
+  local rc=0 before mode
+  before=$(find "$artifacts" -type f | wc -l)
+  # The first corpus directory receives the new inputs; the checked-in one is only read. A run
+  # fuzzes in a forked child and goes on after a finding (its input is written to $artifacts), so
+  # one known finding does not end the run; the replay stops at the first.
+  mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$seconds"
+    "$work" "$FUZZ_DIR/corpus/$t")
   if (( seconds == 0 )); then mode=(-runs=0 "$FUZZ_DIR/corpus/$t"); fi
   /usr/bin/time -f '%U %S' -o "$stats.time" nice -n 19 "$BIN_DIR/$t" \
     -timeout="$FUZZ_TIMEOUT" -rss_limit_mb="$FUZZ_RSS_MB" \
     -artifact_prefix="$artifacts" -print_final_stats=1 "${mode[@]}" >"$stats" 2>&1 || rc=$?
-  local cpu execs
+  local cpu execs found
   cpu=$(tail -1 "$stats.time" | awk '{printf "%.1f", $1 + $2}' 2>/dev/null || echo 0)
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$stats" | tail -1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p; s/^#\([0-9][0-9]*\):.*/\1/p' "$stats" | tail -1)
+  found=$(( $(find "$artifacts" -type f | wc -l) - before ))
   local result=ok
-  if (( rc != 0 )); then
-    result="finding(rc=$rc)"
-    log "$t: FAILED (exit $rc); the input is in $artifacts; last lines:"
+  if (( rc != 0 || found > 0 )); then
+    result="finding(rc=$rc,new_inputs=$found)"
+    (( rc != 0 )) || rc=1
+    log "$t: FAILED (exit $rc, $found new inputs in $artifacts); last lines:"
     grep -v '^#\|^INFO\|^stat::' "$stats" | tail -25 >&2
   fi
   log "$t: ${cpu}s CPU, ${execs:-0} inputs, $result"
