@@ -93,9 +93,10 @@ fuzz-smoke:
 ## examples).
 lint-test: export RUSTC_WORKSPACE_WRAPPER = clippy-driver
 lint-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
-lint-test: deny
+## `deny` runs beside the build (it waits for cargo-deny, which scripts/tools.sh builds in the background).
+lint-test:
 	$(CARGO) fmt --all -- --check
-	$(MAKE) -j2 test
+	$(MAKE) -j2 test deny
 
 fmt:
 	$(CARGO) fmt --all
