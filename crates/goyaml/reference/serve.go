@@ -54,7 +54,8 @@ func serveOne(req serveRequest) (answer map[string]any) {
 		return answer
 	case "encode":
 		v, err := parseOrdered([]byte(req.Value))
-		if err != nil {
+		if err != nil || hasDuplicateKeys(v) {
+			// A repeated key: ordered keeps both, serde_json (the Rust side's parser) the last.
 			return map[string]any{"skip": true}
 		}
 		asGo = true
@@ -82,6 +83,26 @@ func serveOne(req serveRequest) (answer map[string]any) {
 		return answer
 	}
 	return map[string]any{"skip": true, "unknown_op": req.Op}
+}
+
+func hasDuplicateKeys(v any) bool {
+	switch v := v.(type) {
+	case ordered:
+		seen := map[string]bool{}
+		for _, e := range v {
+			if seen[e.Key] || hasDuplicateKeys(e.Value) {
+				return true
+			}
+			seen[e.Key] = true
+		}
+	case list:
+		for _, e := range v {
+			if hasDuplicateKeys(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func serve() error {
