@@ -14,7 +14,7 @@ export KUBESEAL_BIN ?= $(CURDIR)/target/debug/kubeseal
 # The suites test the debug build just made (cluster.sh would otherwise prefer a release build).
 export CONTROLLER_BIN ?= $(CURDIR)/target/debug/sealed-secrets-controller
 
-.PHONY: all build release kubeseal-static tools test test-unit test-interop test-e2e test-faults lint lint-test fmt crds bench-cli bench-controller bench-scale cluster-up cluster-down demo clean
+.PHONY: all build release kubeseal-static tools test test-unit test-interop test-e2e test-faults lint lint-test deny fuzz fuzz-smoke fmt crds bench-cli bench-controller bench-scale cluster-up cluster-down demo clean
 
 all: build
 
@@ -43,7 +43,7 @@ tools:
 ## upstream v0.40.0 and v0.36.6, Kubernetes v1.37.2 and v1.35.4.
 ## `--workspace --test e2e`, not `-p e2e`: the same feature resolution as the unit tests, so nothing
 ## is compiled twice.
-test: tools build test-unit
+test: tools build test-unit fuzz-smoke
 	$(CARGO) test --workspace --test e2e -- --ignored
 
 test-unit:
@@ -80,9 +80,24 @@ test-e2e: tools build
 test-faults: tools build
 	FAULT_RUNS=$${FAULT_RUNS:-10} $(CARGO) test --workspace --test e2e -- --ignored faults::
 
-lint:
+lint: deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## The dependency policy of deny.toml (licenses, banned and duplicate crates, sources), offline:
+## the advisory database is not fetched (docs/reliability.md "Supply chain").
+deny:
+	"$$(scripts/tools.sh cargo-deny)/cargo-deny" --offline check licenses bans sources
+	"$$(scripts/tools.sh cargo-deny)/cargo-deny" --offline --manifest-path fuzz/Cargo.toml check licenses bans sources
+
+## Every fuzz target for FUZZ_SECONDS (default 10) each, at nice 19; the CPU time of each run is
+## appended to fuzz/ledger.tsv (docs/reliability.md "Fuzzing"). `make fuzz FUZZ_TARGETS="unseal keys"`.
+fuzz:
+	scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+## What `make test` runs: every checked-in corpus replayed, and each target fuzzed a few seconds.
+fuzz-smoke:
+	scripts/fuzz.sh smoke
 
 ## What CI runs (.ci/run): `make lint` and `make test` in one compile. `cargo clippy` builds every
 ## dependency a second time, check-only; here clippy-driver compiles our crates for the tests
@@ -92,9 +107,10 @@ lint:
 ## examples).
 lint-test: export RUSTC_WORKSPACE_WRAPPER = clippy-driver
 lint-test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+## `deny` runs beside the build (it waits for cargo-deny, which scripts/tools.sh builds in the background).
 lint-test:
 	$(CARGO) fmt --all -- --check
-	$(MAKE) -j2 test
+	$(MAKE) -j2 test deny
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds and caches the real external components the tests use, outside the repo:
 #   upstream kubeseal + controller (bitnami-labs/sealed-secrets), kube-apiserver,
-#   kube-controller-manager, kubectl, etcd, helm, Prometheus's promtool, and Argo CD's SealedSecret
-#   health script with the runner that executes it as Argo CD does (tests/argocd-health).
+#   kube-controller-manager, kubectl, etcd, helm, Prometheus's promtool, Argo CD's SealedSecret
+#   health script with the runner that executes it as Argo CD does (tests/argocd-health), the cargo
+#   subcommands cargo-fuzz and cargo-deny (`make fuzz`, `make lint`) and the Go reference programs of
+#   the differential fuzz targets.
 # Everything is keyed by version under $SSRS_CACHE (default ~/.cache/sealed-secrets-rs), so a
-# second run is instant. Usage: scripts/tools.sh [upstream|k8s|etcd|helm|promtool|argocd-health|all] ;
-# prints the bin dir (upstream|k8s|etcd|helm|promtool|argocd-health: the one version UPSTREAM_VERSION /
-# K8S_VERSION / ETCD_VERSION / HELM_VERSION / PROMETHEUS_VERSION / ARGOCD_VERSION names; all:
+# second run is instant. Usage: scripts/tools.sh
+# [upstream|k8s|etcd|helm|promtool|argocd-health|cargo-fuzz|cargo-deny|go-references|all] ; prints
+# the bin dir (a single component: the one version UPSTREAM_VERSION / K8S_VERSION / ETCD_VERSION /
+# HELM_VERSION / PROMETHEUS_VERSION / ARGOCD_VERSION / CARGO_*_VERSION names; all:
 # every version the tests use, listed below, and prints nothing).
 set -euo pipefail
 
@@ -28,6 +31,8 @@ PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
 ARGOCD_VERSION=${ARGOCD_VERSION:-v3.6.1}
 ARGOCD_GOTOOLCHAIN=${ARGOCD_GOTOOLCHAIN:-go1.27.3}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CARGO_FUZZ_VERSION=${CARGO_FUZZ_VERSION:-0.13.2}
+CARGO_DENY_VERSION=${CARGO_DENY_VERSION:-0.20.2}
 CACHE=${SSRS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export CGO_ENABLED=0
@@ -186,6 +191,24 @@ argocd_health_build() {
   bin/argocd-health -test SealedSecret
 }
 
+# cargo_tool_build CRATE VERSION: `cargo install --locked` into the build directory (the crate's own
+# Cargo.lock, so the same dependency versions every time); the binary lands in bin/.
+cargo_tool_build() {
+  cargo install --locked --root . "$1@$2"
+  rm -f .crates.toml .crates2.json
+}
+
+# The Go reference programs of crates/gotemplate and crates/goyaml (their `serve` mode is the oracle
+# of the differential fuzz targets), keyed by a hash of their sources so an edit rebuilds them.
+go_references_hash() {
+  (cd "$ROOT" && cat crates/gotemplate/reference/{*.go,go.mod,go.sum} crates/goyaml/reference/{*.go,go.mod,go.sum}) | sha256sum | cut -c1-16
+}
+go_references_build() {
+  mkdir -p bin
+  (cd "$ROOT/crates/gotemplate/reference" && go build -v -trimpath -o "$OLDPWD/bin/gotemplate-ref" .)
+  (cd "$ROOT/crates/goyaml/reference" && go build -v -trimpath -o "$OLDPWD/bin/goyaml-ref" .)
+}
+
 what=${1:-all}
 case $what in
   upstream) build_once "$CACHE/upstream-$UPSTREAM_VERSION" "upstream kubeseal+controller $UPSTREAM_VERSION" upstream_build
@@ -201,11 +224,21 @@ case $what in
   argocd-health) d=$(argocd_health_dir)
             build_once "$d" "Argo CD $ARGOCD_VERSION SealedSecret health script + runner" argocd_health_build
             echo "$d/bin" ;;
+  cargo-fuzz) build_once "$CACHE/cargo-fuzz-$CARGO_FUZZ_VERSION" "cargo-fuzz $CARGO_FUZZ_VERSION" cargo_tool_build cargo-fuzz "$CARGO_FUZZ_VERSION"
+            echo "$CACHE/cargo-fuzz-$CARGO_FUZZ_VERSION/bin" ;;
+  cargo-deny) build_once "$CACHE/cargo-deny-$CARGO_DENY_VERSION" "cargo-deny $CARGO_DENY_VERSION" cargo_tool_build cargo-deny "$CARGO_DENY_VERSION"
+            echo "$CACHE/cargo-deny-$CARGO_DENY_VERSION/bin" ;;
+  go-references) dir="$CACHE/go-references-$(go_references_hash)"
+            build_once "$dir" "the Go reference programs of crates/gotemplate and crates/goyaml" go_references_build
+            echo "$dir/bin" ;;
   all)      for v in $ALL_UPSTREAM_VERSIONS; do UPSTREAM_VERSION=$v "$0" upstream >/dev/null; done
             "$0" etcd >/dev/null
+            for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done
             "$0" helm >/dev/null
             "$0" promtool >/dev/null
             "$0" argocd-health >/dev/null
-            for v in $ALL_K8S_VERSIONS; do K8S_VERSION=$v "$0" k8s >/dev/null; done ;;
-  *) echo "usage: $0 [upstream|k8s|etcd|helm|promtool|argocd-health|all]" >&2; exit 2 ;;
+            "$0" go-references >/dev/null
+            "$0" cargo-deny >/dev/null
+            "$0" cargo-fuzz >/dev/null ;;
+  *) echo "usage: $0 [upstream|k8s|etcd|helm|promtool|argocd-health|cargo-fuzz|cargo-deny|go-references|all]" >&2; exit 2 ;;
 esac

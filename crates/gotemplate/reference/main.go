@@ -5,6 +5,8 @@
 // in crates/gotemplate/.
 //
 // Usage: go run . <corpus.json> <expected.json>
+//
+//	or gotemplate-ref serve (a line protocol for the differential fuzz target; serve.go)
 package main
 
 import (
@@ -74,6 +76,13 @@ func render(c testCase, funcs template.FuncMap) (out []byte, err error) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "serve" {
+		if err := serve(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: gotemplate-ref <corpus.json> <expected.json>")
 		os.Exit(2)

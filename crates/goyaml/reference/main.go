@@ -8,6 +8,7 @@
 //
 //	go run . fixtures ../tests/fixtures
 //	go run . unicode ../src/unicode_tables.rs
+//	goyaml-ref serve    (a line protocol for the differential fuzz targets; serve.go)
 package main
 
 import (
@@ -29,6 +30,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "serve" {
+		if err := serve(); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: goyaml-ref fixtures DIR | goyaml-ref unicode OUT.rs")
 		os.Exit(2)
