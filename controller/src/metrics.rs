@@ -617,16 +617,25 @@ mod tests {
         m.set_condition("ns1", "s1", "Synced", "", -1);
         m.set_key_usage("uid-1", BTreeSet::from(["k1".to_string()]));
         let before = encode(&registry).unwrap();
-        assert!(before.contains("sealed_secrets_controller_condition_info{"), "{before}");
+        assert!(
+            before.contains("sealed_secrets_controller_condition_info{"),
+            "{before}"
+        );
         assert!(before.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k1\"} 1\n"));
         m.forget_sealed_secrets();
         let after = encode(&registry).unwrap();
-        assert!(!after.contains("sealed_secrets_controller_condition_info{"), "{after}");
+        assert!(
+            !after.contains("sealed_secrets_controller_condition_info{"),
+            "{after}"
+        );
         assert!(after.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k1\"} 0\n"));
         // Leading again: the reconciles set them afresh.
         m.set_condition("ns1", "s1", "Synced", "", 1);
         let again = encode(&registry).unwrap();
-        assert!(again.contains("name=\"s1\",condition=\"Synced\""), "{again}");
+        assert!(
+            again.contains("name=\"s1\",condition=\"Synced\""),
+            "{again}"
+        );
     }
 
     /// U8: with `--metrics-omit-secret-labels` the condition_info family is absent; the other

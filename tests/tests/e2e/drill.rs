@@ -407,7 +407,10 @@ fn drill(controller: &str) {
     let out = kubeseal(&c2, &args, b"", open_b2.1);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    let note = format!(" (under a new name: other/{} is a different Secret, not overwritten)", k1[0]);
+    let note = format!(
+        " (under a new name: other/{} is a different Secret, not overwritten)",
+        k1[0]
+    );
     let line = err
         .lines()
         .find(|l| l.ends_with(&note))
