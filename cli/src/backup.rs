@@ -372,10 +372,13 @@ pub fn restore_keys(cli: &Cli) -> Result<(), KeyBackupError> {
                     } else {
                         let renamed = backup::restored_name(&name, &key.info.fingerprint);
                         match api.get_opt(&renamed).await.map_err(denied)? {
-                            Some(existing) if holds_key(existing, &key)? => {
-                                plan.push(Plan::Present(renamed))
+                            Some(existing) => {
+                                if holds_key(existing, &key)? {
+                                    plan.push(Plan::Present(renamed));
+                                } else {
+                                    plan.push(Plan::Conflict(name));
+                                }
                             }
-                            Some(_) => plan.push(Plan::Conflict(name)),
                             None => {
                                 key.secret.metadata.name = renamed.clone();
                                 key.info.name = renamed;
