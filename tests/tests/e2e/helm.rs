@@ -32,6 +32,8 @@ pub fn tests() -> Vec<Test> {
         ignored:
             helm_lint_passes,
             helm_template_matches_the_golden_outputs,
+            chart_binds_only_roles_it_renders,
+            chart_refuses_leader_election_without_its_role,
             chart_renders_the_objects_of_the_kustomize_base,
             chart_ha_values_render_the_ha_overlay,
             overlays_render;
@@ -177,7 +179,9 @@ const VALUE_SETS: &[&str] = &[
     "fullname",
     "ha",
     "namespace-restricted",
+    "namespaced-roles-only",
     "metrics",
+    "pdb-max-unavailable",
 ];
 
 fn chart_ships_the_generated_crd() {
@@ -241,7 +245,16 @@ fn helm_template_matches_the_golden_outputs() {
         let values = helm_fixture(&format!("values/{set}.yaml"));
         let rendered = template(home.path(), Some(&values), &[]);
         // Every document parses (helm would also print YAML a cluster rejects).
-        assert!(!documents(&rendered).is_empty(), "{set}: nothing rendered");
+        let docs = documents(&rendered);
+        assert!(!docs.is_empty(), "{set}: nothing rendered");
+        // The API server rejects a PodDisruptionBudget with both.
+        for pdb in docs.iter().filter(|d| d["kind"] == "PodDisruptionBudget") {
+            assert!(
+                pdb["spec"].get("minAvailable").is_none()
+                    || pdb["spec"].get("maxUnavailable").is_none(),
+                "{set}: PodDisruptionBudget with minAvailable and maxUnavailable"
+            );
+        }
         let golden = helm_fixture(&format!("golden/{set}.yaml"));
         if update {
             std::fs::write(&golden, &rendered).unwrap();
@@ -254,6 +267,100 @@ fn helm_template_matches_the_golden_outputs() {
         stale.is_empty(),
         "helm template differs from tests/fixtures/helm/golden/ for {stale:?} (UPDATE_GOLDEN=1 \
          rewrites them; review the diff)"
+    );
+}
+
+/// Every RoleBinding and ClusterRoleBinding the chart renders points at a role the same release
+/// renders, and exactly one kind of role (the ClusterRole or the namespaced Roles) grants the
+/// unsealer's rights: for each value set and the RBAC switches users flip by hand
+/// (rbac.clusterRole=false alone renders neither: the user brings the unsealer's rights).
+fn chart_binds_only_roles_it_renders() {
+    let home = tempfile::tempdir().unwrap();
+    let mut renders = Vec::new();
+    for set in VALUE_SETS {
+        let values = helm_fixture(&format!("values/{set}.yaml"));
+        renders.push((set.to_string(), template(home.path(), Some(&values), &[]), true));
+    }
+    for (extra, unsealer) in [
+        (&["--set", "rbac.clusterRole=false"][..], false),
+        (&["--set", "rbac.namespacedRoles=true"][..], true),
+        (&["--set", "rbac.clusterRole=false,rbac.namespacedRoles=true"][..], true),
+    ] {
+        renders.push((format!("{extra:?}"), template(home.path(), None, extra), unsealer));
+    }
+    for (name, rendered, unsealer) in renders {
+        let docs = documents(&rendered);
+        let of_kind = |kind: &str| {
+            docs.iter()
+                .filter(|d| d["kind"] == kind)
+                .collect::<Vec<_>>()
+        };
+        for binding in of_kind("RoleBinding")
+            .into_iter()
+            .chain(of_kind("ClusterRoleBinding"))
+        {
+            let kind = binding["roleRef"]["kind"].as_str().unwrap();
+            let role = binding["roleRef"]["name"].as_str().unwrap();
+            let ns = binding["metadata"]["namespace"].as_str().unwrap_or("");
+            let ns = if kind == "ClusterRole" { "" } else { ns };
+            assert!(
+                docs.iter().any(|d| d["kind"] == kind
+                    && d["metadata"]["name"] == role
+                    && d["metadata"]["namespace"].as_str().unwrap_or("") == ns),
+                "{name}: {} {} binds {kind} {ns}/{role}, which the chart does not render",
+                binding["kind"],
+                binding["metadata"]["name"]
+            );
+        }
+        let unseals = |d: &Value| {
+            d["rules"].as_array().is_some_and(|rules| {
+                rules.iter().any(|r| {
+                    r["resources"] == json!(["sealedsecrets"])
+                        && r["verbs"].as_array().unwrap().contains(&json!("list"))
+                })
+            })
+        };
+        let cluster_wide = of_kind("ClusterRole").into_iter().any(|d| unseals(d));
+        let namespaced = of_kind("Role")
+            .into_iter()
+            .filter(|d| unseals(d))
+            .count();
+        assert_eq!(
+            cluster_wide || namespaced > 0,
+            unsealer,
+            "{name}: the unsealer's rights rendered (ClusterRole {cluster_wide}, Roles {namespaced})"
+        );
+        assert!(
+            !(cluster_wide && namespaced > 0),
+            "{name}: both the ClusterRole and namespaced Roles rendered"
+        );
+    }
+}
+
+/// More than one replica (or leader election asked for) without the Lease Role is refused: every
+/// replica would act as the leader.
+fn chart_refuses_leader_election_without_its_role() {
+    let home = tempfile::tempdir().unwrap();
+    let chart = chart_dir();
+    for set in ["replicas=2", "leaderElection.enabled=true"] {
+        let values = format!("{set},rbac.leaderElection=false");
+        let out = helm(
+            home.path(),
+            None,
+            &["template", RELEASE, chart.to_str().unwrap(), "--set", &values],
+        );
+        assert!(!out.status.success(), "{values}: rendered");
+        assert!(
+            stderr(&out).contains("rbac.leaderElection=false renders no Lease Role"),
+            "{values}: {}",
+            stderr(&out)
+        );
+    }
+    // Bring-your-own RBAC (rbac.create=false) is the user's business.
+    template(
+        home.path(),
+        None,
+        &["--set", "replicas=2,rbac.leaderElection=false,rbac.create=false"],
     );
 }
 
