@@ -6,7 +6,7 @@
 //! overlay rendered by `kubectl kustomize`.
 //!
 //! On the suite's control plane (started without a controller): `helm install`, `helm upgrade`,
-//! `helm uninstall`, and `kubectl apply -k` of each overlay. The harness has no kubelet, so a
+//! `helm uninstall`, `helm upgrade` from a release of upstream's chart, and `kubectl apply -k` of each overlay. The harness has no kubelet, so a
 //! Deployment never gets pods of its own: each case reads the Deployment the API server holds and
 //! runs our controller in the harness pod with exactly that Deployment's arguments, environment,
 //! user and ServiceAccount (the install's RBAC is what the controller runs under; the harness only
@@ -39,6 +39,7 @@ pub fn tests() -> Vec<Test> {
             overlays_render;
         cluster:
             helm_install_upgrade_uninstall,
+            helm_upgrade_from_upstreams_chart,
             namespace_restricted_overlay_unseals_only_its_namespaces,
             ha_overlay_elects_a_leader,
     ]
@@ -687,6 +688,12 @@ fn clean_install(c: &Cluster, scratch: &Scratch) {
 /// `restart-controller`.
 /// Returns the arguments.
 fn run_as_deployed(c: &Cluster, start: &str) -> Vec<String> {
+    run_as_deployed_by(c, start, "ours")
+}
+
+/// As [`run_as_deployed`], with `controller` (`ours` or `upstream`, scripts/cluster.sh's
+/// `--controller`) as the container's binary.
+fn run_as_deployed_by(c: &Cluster, start: &str, controller: &str) -> Vec<String> {
     let d = c
         .get_json("deployment", &c.controller_namespace, &c.controller_name)
         .expect("the installed Deployment");
@@ -724,7 +731,7 @@ fn run_as_deployed(c: &Cluster, start: &str) -> Vec<String> {
         ctr["securityContext"]["runAsUser"], spec["securityContext"]["fsGroup"]
     );
     assert_eq!(user, "1001:65534", "the pod's user and group");
-    let mut script = vec![start, "--controller", "ours", "--"];
+    let mut script = vec![start, "--controller", controller, "--"];
     script.extend(args.iter().map(String::as_str));
     c.script_with(
         &script,
@@ -821,6 +828,41 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
                 "kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml"
             ),
         "{installed}"
+    );
+    assert!(!installed.contains("WARNING"), "{installed}");
+    // The PrometheusRule without the ServiceMonitor: NOTES.txt warns that the controller-down
+    // alert fires unless something else scrapes the controller. A client-side dry run whose
+    // post-renderer drops the PrometheusRule document: this control plane has no Prometheus
+    // Operator CRDs, and helm maps every rendered object to an API resource even then.
+    let drop_rule = scratch.path().join("drop-prometheusrule");
+    std::fs::write(
+        &drop_rule,
+        "#!/bin/sh\nexec awk 'BEGIN { RS = \"\\n---\\n\"; ORS = \"\\n---\\n\" } \
+         !/\\nkind: PrometheusRule\\n/'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &drop_rule,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let notes = h(&[
+        "upgrade",
+        RELEASE,
+        chart.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+        "--reuse-values",
+        "--dry-run=client",
+        "--post-renderer",
+        drop_rule.to_str().unwrap(),
+        "--set",
+        "metrics.prometheusRule.enabled=true",
+    ]);
+    assert!(
+        notes.contains("WARNING: metrics.prometheusRule.enabled without metrics.serviceMonitor.enabled")
+            && notes.contains("SealedSecretsControllerDown"),
+        "{notes}"
     );
 
     // What the API server holds: the chart's CRD and objects, named as deploy/base names them.
@@ -932,6 +974,96 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
 }
 
 /// `kubectl apply -k <dir>` (a kustomization of this repository), until its CRD is Established.
+/// Upstream's chart (helm/sealed-secrets of the module of the cluster's upstream release).
+fn upstream_chart(version: &str) -> PathBuf {
+    let out = Command::new("go")
+        .args([
+            "mod",
+            "download",
+            "-json",
+            &format!("github.com/bitnami-labs/sealed-secrets@{version}"),
+        ])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "go mod download: {}", stderr(&out));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(info["Dir"].as_str().unwrap()).join("helm/sealed-secrets")
+}
+
+/// docs/install.md's migration: a release of upstream's chart (fullnameOverride
+/// sealed-secrets-controller, upstream's controller run as its Deployment says) is upgraded in
+/// place to this chart; our controller, run with the upgraded Deployment's arguments under the
+/// upgraded RBAC, keeps the keys and the certificate, still unseals what upstream's unsealed and
+/// unseals new SealedSecrets; upstream's Role names are gone, ours are there.
+fn helm_upgrade_from_upstreams_chart(c: &Cluster) {
+    let scratch = Scratch::new();
+    clean_install(c, &scratch);
+    let kubeconfig = c.kubeconfig.clone();
+    let h = |args: &[&str]| helm_ok(scratch.path(), Some(&kubeconfig), args);
+    let theirs = upstream_chart(&c.upstream_version);
+    h(&[
+        "install",
+        RELEASE,
+        theirs.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+        "--set-string",
+        "fullnameOverride=sealed-secrets-controller",
+    ]);
+    assert!(
+        c.get_json("role", "kube-system", "sealed-secrets-controller-key-admin")
+            .is_some(),
+        "upstream's chart names its Role <fullname>-key-admin"
+    );
+    run_as_deployed_by(c, "start-controller", "upstream");
+    let keys = key_secret_names(c);
+    assert!(!keys.is_empty(), "upstream's controller has a key");
+    let cert = fetch_cert(c);
+    let mut case = Case::new(c, "helm-from-upstream");
+    let ns = case.ns.clone();
+    let p = [case.plaintext("before"), case.plaintext("after")];
+    let before = [("user", "before-upgrade"), ("password", p[0].as_str())];
+    seal_and_apply(c, &c.upstream_kubeseal, &ns, "before-upgrade", &before);
+    case.wait_secret(&ns, "before-upgrade", &before);
+
+    // helm upgrade to this chart: the values are this chart's defaults plus the same override.
+    let chart = chart_dir();
+    h(&[
+        "upgrade",
+        RELEASE,
+        chart.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+        "--set-string",
+        "fullnameOverride=sealed-secrets-controller",
+    ]);
+    for (kind, name, present) in [
+        ("role", "sealed-secrets-controller-key-admin", false),
+        ("role", "sealed-secrets-controller-service-proxier", false),
+        ("role", "sealed-secrets-key-admin", true),
+        ("role", "sealed-secrets-service-proxier", true),
+        ("role", "sealed-secrets-leader-election", true),
+    ] {
+        assert_eq!(
+            c.get_json(kind, "kube-system", name).is_some(),
+            present,
+            "{kind} kube-system/{name} after the upgrade"
+        );
+    }
+    let args = run_as_deployed(c, "restart-controller");
+    assert!(args.contains(&"--update-status".to_string()), "{args:?}");
+    assert_eq!(key_secret_names(c), keys, "the keys after the upgrade");
+    assert!(fetch_cert(c) == cert, "the same sealing certificate");
+    case.wait_secret(&ns, "before-upgrade", &before);
+    let after = [("user", "after-upgrade"), ("password", p[1].as_str())];
+    seal_and_apply(c, &ours(), &ns, "after-upgrade", &after);
+    case.wait_secret(&ns, "after-upgrade", &after);
+    h(&["uninstall", RELEASE, "--namespace", "kube-system", "--wait"]);
+    c.script(&["stop-controller"]);
+    case.finish();
+}
+
 fn apply_kustomization(c: &Cluster, dir: &str) {
     let dir = workspace_root().join(dir);
     c.kubectl_ok(&["apply", "-k", dir.to_str().unwrap()], b"");
