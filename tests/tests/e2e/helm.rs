@@ -41,6 +41,7 @@ pub fn tests() -> Vec<Test> {
             helm_install_upgrade_uninstall,
             helm_upgrade_from_upstreams_chart,
             namespace_restricted_overlay_unseals_only_its_namespaces,
+            helm_namespaced_roles_unseal_only_their_namespaces,
             ha_overlay_elects_a_leader,
     ]
     .to_vec()
@@ -280,14 +281,25 @@ fn chart_binds_only_roles_it_renders() {
     let mut renders = Vec::new();
     for set in VALUE_SETS {
         let values = helm_fixture(&format!("values/{set}.yaml"));
-        renders.push((set.to_string(), template(home.path(), Some(&values), &[]), true));
+        renders.push((
+            set.to_string(),
+            template(home.path(), Some(&values), &[]),
+            true,
+        ));
     }
     for (extra, unsealer) in [
         (&["--set", "rbac.clusterRole=false"][..], false),
         (&["--set", "rbac.namespacedRoles=true"][..], true),
-        (&["--set", "rbac.clusterRole=false,rbac.namespacedRoles=true"][..], true),
+        (
+            &["--set", "rbac.clusterRole=false,rbac.namespacedRoles=true"][..],
+            true,
+        ),
     ] {
-        renders.push((format!("{extra:?}"), template(home.path(), None, extra), unsealer));
+        renders.push((
+            format!("{extra:?}"),
+            template(home.path(), None, extra),
+            unsealer,
+        ));
     }
     for (name, rendered, unsealer) in renders {
         let docs = documents(&rendered);
@@ -321,11 +333,8 @@ fn chart_binds_only_roles_it_renders() {
                 })
             })
         };
-        let cluster_wide = of_kind("ClusterRole").into_iter().any(|d| unseals(d));
-        let namespaced = of_kind("Role")
-            .into_iter()
-            .filter(|d| unseals(d))
-            .count();
+        let cluster_wide = of_kind("ClusterRole").into_iter().any(&unseals);
+        let namespaced = of_kind("Role").into_iter().filter(|d| unseals(d)).count();
         assert_eq!(
             cluster_wide || namespaced > 0,
             unsealer,
@@ -348,7 +357,13 @@ fn chart_refuses_leader_election_without_its_role() {
         let out = helm(
             home.path(),
             None,
-            &["template", RELEASE, chart.to_str().unwrap(), "--set", &values],
+            &[
+                "template",
+                RELEASE,
+                chart.to_str().unwrap(),
+                "--set",
+                &values,
+            ],
         );
         assert!(!out.status.success(), "{values}: rendered");
         assert!(
@@ -361,7 +376,10 @@ fn chart_refuses_leader_election_without_its_role() {
     template(
         home.path(),
         None,
-        &["--set", "replicas=2,rbac.leaderElection=false,rbac.create=false"],
+        &[
+            "--set",
+            "replicas=2,rbac.leaderElection=false,rbac.create=false",
+        ],
     );
 }
 
@@ -860,8 +878,9 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
         "metrics.prometheusRule.enabled=true",
     ]);
     assert!(
-        notes.contains("WARNING: metrics.prometheusRule.enabled without metrics.serviceMonitor.enabled")
-            && notes.contains("SealedSecretsControllerDown"),
+        notes.contains(
+            "WARNING: metrics.prometheusRule.enabled without metrics.serviceMonitor.enabled"
+        ) && notes.contains("SealedSecretsControllerDown"),
         "{notes}"
     );
 
@@ -1080,18 +1099,65 @@ fn apply_kustomization(c: &Cluster, dir: &str) {
 /// deploy/overlays/namespace-restricted: Roles only; the controller unseals in kube-system and
 /// team-a, and nowhere else.
 fn namespace_restricted_overlay_unseals_only_its_namespaces(c: &Cluster) {
+    restricted_install_unseals_only_its_namespaces(c, |_| {
+        apply_kustomization(c, "deploy/overlays/namespace-restricted");
+        let args = run_as_deployed(c, "start-controller");
+        assert_eq!(args, ["--additional-namespaces=team-a"]);
+    });
+}
+
+/// The chart with `rbac.namespacedRoles=true` alone (tests/fixtures/helm/values/namespaced-roles-only.yaml,
+/// `rbac.clusterRole` left at its default): Roles, no ClusterRole, and the controller unseals
+/// in its namespaces with them.
+fn helm_namespaced_roles_unseal_only_their_namespaces(c: &Cluster) {
+    restricted_install_unseals_only_its_namespaces(c, |scratch| {
+        let values = helm_fixture("values/namespaced-roles-only.yaml");
+        helm_ok(
+            scratch.path(),
+            Some(&c.kubeconfig),
+            &[
+                "install",
+                RELEASE,
+                chart_dir().to_str().unwrap(),
+                "--namespace",
+                "kube-system",
+                "--values",
+                values.to_str().unwrap(),
+                "--set-string",
+                "fullnameOverride=sealed-secrets-controller",
+            ],
+        );
+        assert!(c.get_json("role", "team-a", "secrets-unsealer").is_some());
+        let args = run_as_deployed(c, "start-controller");
+        assert!(
+            args.windows(2)
+                .any(|w| w == ["--additional-namespaces", "team-a"]),
+            "{args:?}"
+        );
+    });
+}
+
+/// `install` (given the case's scratch dir) installs a controller restricted to kube-system and
+/// team-a and starts it; it then unseals in both and nowhere else.
+fn restricted_install_unseals_only_its_namespaces(c: &Cluster, install: impl Fn(&Scratch)) {
     let scratch = Scratch::new();
     clean_install(c, &scratch);
+    // An earlier case deletes team-a without waiting: let that finish (no Role in a terminating
+    // namespace).
+    wait_for(120, "team-a active or gone", || {
+        match c.get_json("namespace", "", "team-a") {
+            Some(ns) if ns["status"]["phase"] != "Active" => None,
+            _ => Some(()),
+        }
+    });
     let out = c.kubectl(&["create", "namespace", "team-a"], b"");
     assert!(
         out.status.success() || stderr(&out).contains("AlreadyExists"),
         "{}",
         stderr(&out)
     );
-    apply_kustomization(c, "deploy/overlays/namespace-restricted");
+    install(&scratch);
     assert!(c.get_json("clusterrole", "", "secrets-unsealer").is_none());
-    let args = run_as_deployed(c, "start-controller");
-    assert_eq!(args, ["--additional-namespaces=team-a"]);
     // Ready only once the controller of team-a runs (it checks the namespace with its Role).
     let url = format!("{}/readyz", c.var("SSRS_CONTROLLER_URL"));
     wait_for(60, "/readyz", || {
