@@ -112,6 +112,22 @@ fn helm_ok(home: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// The arguments naming the release: fullnameOverride=sealed-secrets-controller.
+const FULLNAME: [&str; 2] = ["--set-string", "fullnameOverride=sealed-secrets-controller"];
+
+/// `<verb> sealed-secrets <chart> --namespace kube-system <extra>` (helm install, upgrade).
+fn release_cmd<'a>(verb: &'a str, chart: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        verb,
+        RELEASE,
+        chart.to_str().unwrap(),
+        "--namespace",
+        "kube-system",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// `helm template sealed-secrets <chart> -n kube-system [-f values] [extra]`.
 fn template(home: &Path, values: Option<&Path>, extra: &[&str]) -> String {
     let chart = chart_dir();
@@ -830,15 +846,7 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
     let kubeconfig = c.kubeconfig.clone();
     let chart = chart_dir();
     let h = |args: &[&str]| helm_ok(scratch.path(), Some(&kubeconfig), args);
-    let installed = h(&[
-        "install",
-        RELEASE,
-        chart.to_str().unwrap(),
-        "--namespace",
-        "kube-system",
-        "--set-string",
-        "fullnameOverride=sealed-secrets-controller",
-    ]);
+    let installed = h(&release_cmd("install", &chart, &FULLNAME));
     // NOTES.txt: kubeseal needs no --controller-* flags for this install; back the keys up.
     assert!(
         installed.contains("kubeseal's defaults already name this controller")
@@ -864,19 +872,18 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let notes = h(&[
+    let notes = h(&release_cmd(
         "upgrade",
-        RELEASE,
-        chart.to_str().unwrap(),
-        "--namespace",
-        "kube-system",
-        "--reuse-values",
-        "--dry-run=client",
-        "--post-renderer",
-        drop_rule.to_str().unwrap(),
-        "--set",
-        "metrics.prometheusRule.enabled=true",
-    ]);
+        &chart,
+        &[
+            "--reuse-values",
+            "--dry-run=client",
+            "--post-renderer",
+            drop_rule.to_str().unwrap(),
+            "--set",
+            "metrics.prometheusRule.enabled=true",
+        ],
+    ));
     assert!(
         notes.contains(
             "WARNING: metrics.prometheusRule.enabled without metrics.serviceMonitor.enabled"
@@ -938,18 +945,17 @@ fn helm_install_upgrade_uninstall(c: &Cluster) {
 
     // helm upgrade: a changed value reaches the Deployment; the controller restarted with it keeps
     // the key (no new one: renewal is off now) and still unseals.
-    h(&[
+    h(&release_cmd(
         "upgrade",
-        RELEASE,
-        chart.to_str().unwrap(),
-        "--namespace",
-        "kube-system",
-        "--reuse-values",
-        "--set-string",
-        "keyrenewperiod=0",
-        "--set-string",
-        "rateLimit=5",
-    ]);
+        &chart,
+        &[
+            "--reuse-values",
+            "--set-string",
+            "keyrenewperiod=0",
+            "--set-string",
+            "rateLimit=5",
+        ],
+    ));
     let history = h(&["history", RELEASE, "-n", "kube-system", "-o", "json"]);
     let history: Value = serde_json::from_str(&history).unwrap();
     assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
@@ -1021,15 +1027,7 @@ fn helm_upgrade_from_upstreams_chart(c: &Cluster) {
     let kubeconfig = c.kubeconfig.clone();
     let h = |args: &[&str]| helm_ok(scratch.path(), Some(&kubeconfig), args);
     let theirs = upstream_chart(&c.upstream_version);
-    h(&[
-        "install",
-        RELEASE,
-        theirs.to_str().unwrap(),
-        "--namespace",
-        "kube-system",
-        "--set-string",
-        "fullnameOverride=sealed-secrets-controller",
-    ]);
+    h(&release_cmd("install", &theirs, &FULLNAME));
     assert!(
         c.get_json("role", "kube-system", "sealed-secrets-controller-key-admin")
             .is_some(),
@@ -1048,15 +1046,7 @@ fn helm_upgrade_from_upstreams_chart(c: &Cluster) {
 
     // helm upgrade to this chart: the values are this chart's defaults plus the same override.
     let chart = chart_dir();
-    h(&[
-        "upgrade",
-        RELEASE,
-        chart.to_str().unwrap(),
-        "--namespace",
-        "kube-system",
-        "--set-string",
-        "fullnameOverride=sealed-secrets-controller",
-    ]);
+    h(&release_cmd("upgrade", &chart, &FULLNAME));
     for (kind, name, present) in [
         ("role", "sealed-secrets-controller-key-admin", false),
         ("role", "sealed-secrets-controller-service-proxier", false),
@@ -1115,17 +1105,11 @@ fn helm_namespaced_roles_unseal_only_their_namespaces(c: &Cluster) {
         helm_ok(
             scratch.path(),
             Some(&c.kubeconfig),
-            &[
+            &release_cmd(
                 "install",
-                RELEASE,
-                chart_dir().to_str().unwrap(),
-                "--namespace",
-                "kube-system",
-                "--values",
-                values.to_str().unwrap(),
-                "--set-string",
-                "fullnameOverride=sealed-secrets-controller",
-            ],
+                &chart_dir(),
+                &[&["--values", values.to_str().unwrap()][..], &FULLNAME].concat(),
+            ),
         );
         assert!(c.get_json("role", "team-a", "secrets-unsealer").is_some());
         let args = run_as_deployed(c, "start-controller");
