@@ -105,6 +105,7 @@ fn overlays_apply_and_a_resealed_secret_rolls_through(c: &Cluster) {
     restore_test_key(c);
     let examples = workspace_root().join("examples/gitops/apps/overlays");
     for env in ["prod", "dev"] {
+        // The README's "by hand" steps: the namespace first (the overlays carry none), then -k.
         let out = c.kubectl(&["create", "namespace", env], b"");
         assert!(
             out.status.success() || stderr(&out).contains("AlreadyExists"),
