@@ -62,6 +62,10 @@ impl Width {
 
     /// Digits rounded (exactly, half to even) to `n` significant digits, trailing zeros trimmed.
     fn rounded(self, n: usize) -> Digits {
+        // A float's exact decimal expansion has at most 767 significant digits: rounding to more
+        // changes nothing (the trailing zeros are trimmed), and `format!` refuses a precision
+        // above u16::MAX.
+        let n = n.min(MAX_SIGNIFICANT_DIGITS);
         parse_sci(&format!("{:.*e}", n.saturating_sub(1), self.value().abs()))
     }
 
@@ -226,6 +230,11 @@ fn fmt_b(out: &mut String, neg: bool, mant: u64, exp: i64, mantbits: u32) {
     out.push_str(&exp.to_string());
 }
 
+/// More significant digits than any float's exact decimal expansion has (767 at most).
+const MAX_SIGNIFICANT_DIGITS: usize = 800;
+/// More decimal places than any float's exact expansion has (1074, the smallest subnormal).
+const MAX_DECIMAL_PLACES: usize = 1100;
+
 /// `strconv.FormatFloat(f, fmt, prec, bit_size)` for `fmt` in `b e E f g G x X` (`F` is taken
 /// as `f`), `prec` -1 for the shortest representation, `bit_size` 32 (the value is rounded to
 /// float32 first) or 64. NaN and infinities print as `NaN`, `+Inf`, `-Inf`.
@@ -267,7 +276,12 @@ pub fn format_float(f: f64, fmt: u8, prec: i32, bit_size: u32) -> String {
                 if neg {
                     out.push('-');
                 }
-                out.push_str(&format!("{:.*}", prec.unsigned_abs() as usize, v.abs()));
+                // Exact up to the 1074 decimal places of the smallest subnormal; zeros after
+                // that, as Go writes them (`format!` refuses a precision above u16::MAX).
+                let want = prec.unsigned_abs() as usize;
+                let exact = want.min(MAX_DECIMAL_PLACES);
+                out.push_str(&format!("{:.*}", exact, v.abs()));
+                out.extend(std::iter::repeat_n('0', want - exact));
             }
         }
         b'e' | b'E' => {
@@ -928,6 +942,35 @@ pub fn unquote(s: &str) -> Option<Vec<u8>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Found by the `template` fuzz target (`printf "%.3456789e"`): a precision above what
+    /// Rust's `format!` takes (u16) panicked. Go formats any precision; the digits past the exact
+    /// decimal expansion of a float are zeros.
+    #[test]
+    fn format_float_takes_any_precision() {
+        let p = 100_000;
+        let e = format_float(2.5, b'e', p, 64);
+        assert_eq!(e.len(), 2 + 100_000 + 4, "{}", &e[..20]);
+        assert!(e.starts_with("2.5000") && e.ends_with("0e+00"));
+        let f = format_float(2.5, b'f', p, 64);
+        assert_eq!(f.len(), 2 + 100_000);
+        assert!(f.starts_with("2.5000") && f.ends_with('0'));
+        assert_eq!(format_float(2.5, b'g', p, 64), "2.5");
+        // The exact expansion is kept: the smallest subnormal has 751 significant digits and
+        // 1074 decimal places.
+        let tiny = f64::from_bits(1);
+        let ex = format_float(tiny, b'e', 2000, 64);
+        assert!(
+            ex.starts_with("4.9406564584124654417656879286822137236505980"),
+            "{}",
+            &ex[..50]
+        );
+        assert!(ex.ends_with("0e-324"));
+        assert_eq!(&ex[..752], &format_float(tiny, b'e', 750, 64)[..752]);
+        let fx = format_float(tiny, b'f', 1200, 64);
+        assert_eq!(fx.len(), 2 + 1200);
+        assert_eq!(&fx[..1076], &format_float(tiny, b'f', 1074, 64)[..1076]);
+    }
 
     #[test]
     fn format_float_like_go() {
