@@ -175,6 +175,23 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     out
 }
 
+/// Runs `cmd` to its end (no stdin) and panics, with its program, arguments and output, unless it
+/// succeeded; returns its output.
+pub fn output_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    assert!(
+        out.status.success(),
+        "{} {:?} failed:\n{}\n{}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().collect::<Vec<_>>(),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -978,7 +995,7 @@ fn cluster_sh(dir: &Path) -> Command {
 /// `scripts/cluster.sh ARGS` for the cluster in `dir`; panics with its output on failure. Our
 /// controller is `CONTROLLER_BIN`, else the debug build just made (cluster.sh would otherwise
 /// prefer a release build).
-fn cluster_script(dir: &Path, args: &[&str]) {
+pub fn cluster_script(dir: &Path, args: &[&str]) {
     cluster_script_with(dir, args, &[]);
 }
 
@@ -1006,13 +1023,7 @@ fn cluster_script_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/cluster.sh {args:?} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    output_ok(&mut cmd);
 }
 
 /// A control plane of its own (`scripts/cluster.sh up` with a private `SSRS_CLUSTER_DIR`; cluster.sh

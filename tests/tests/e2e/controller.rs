@@ -686,16 +686,7 @@ fn is_version_line(s: &str) -> bool {
 
 fn c23_controller_version(c: &Cluster) {
     let bin = controller_binary(c);
-    let out = std::process::Command::new(&bin)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} --version: {}",
-        bin.display(),
-        stderr(&out)
-    );
+    let out = e2e::output_ok(std::process::Command::new(&bin).arg("--version"));
     let text = stdout(&out);
     assert!(is_version_line(&text), "{text:?}");
     assert!(

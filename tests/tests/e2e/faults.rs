@@ -1049,28 +1049,20 @@ fn key_secret_corrupted_then_deleted_by_hand(c: &Cluster) {
         ],
         b"",
     );
-    let live = w.live();
-    w.update(c, &live[..3]);
-    w.create(c, 3);
-    w.wait_converged(c, CONVERGE_SECS);
-    assert_eq!(
-        controller_pid(c),
-        pid,
-        "the controller stopped on a corrupt key Secret"
-    );
+    // three updated and three new SealedSecrets converge, by the same controller process
+    let churn = |w: &mut Workload, updated: std::ops::Range<usize>, after: &str| {
+        let live = w.live();
+        w.update(c, &live[updated]);
+        w.create(c, 3);
+        w.wait_converged(c, CONVERGE_SECS);
+        assert_eq!(controller_pid(c), pid, "the controller stopped on {after}");
+    };
+    churn(&mut w, 0..3, "a corrupt key Secret");
     c.kubectl_ok(
         &["delete", "secret", "-n", &c.controller_namespace, &name],
         b"",
     );
-    let live = w.live();
-    w.update(c, &live[3..6]);
-    w.create(c, 3);
-    w.wait_converged(c, CONVERGE_SECS);
-    assert_eq!(
-        controller_pid(c),
-        pid,
-        "the controller stopped on a deleted key Secret"
-    );
+    churn(&mut w, 3..6, "a deleted key Secret");
     let now = keys(c);
     assert!(
         now.keys().all(|k| before.keys.contains_key(k)),
@@ -1258,7 +1250,7 @@ fn kubeseal_deadlines_against_a_silent_trickling_truncating_or_vanishing_server(
         let dir = c.dir.clone();
         let killer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs(2));
-            cluster_sh(&dir, &["kill-apiserver"]);
+            e2e::cluster_script(&dir, &["kill-apiserver"]);
         });
         let (took, _) = kubeseal_fails_in_time(
             c,
@@ -1306,19 +1298,6 @@ fn kubeseal_deadlines_against_a_silent_trickling_truncating_or_vanishing_server(
     args.extend_from_slice(CONTROLLER_FLAGS);
     c.script(&args);
     served_cert(c);
-}
-
-fn cluster_sh(dir: &std::path::Path, args: &[&str]) {
-    let out = Command::new(e2e::workspace_root().join("scripts/cluster.sh"))
-        .args(args)
-        .env("SSRS_CLUSTER_DIR", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cluster.sh {args:?}: {}",
-        stderr(&out)
-    );
 }
 
 /// Every write the controller made during the faults is one of its permissions (the teardown

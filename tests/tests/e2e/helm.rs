@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 use crate::Test;
 use crate::case::{Case, throughout};
 use e2e::{
-    Cluster, K8S_PRIMARY, cache_dir, ours, random_hex, stderr, stdout, wait_for, workspace_root,
+    Cluster, K8S_PRIMARY, cache_dir, ours, output_ok, random_hex, stderr, stdout, wait_for,
+    workspace_root,
 };
 
 pub fn tests() -> Vec<Test> {
@@ -153,17 +154,7 @@ fn documents(yaml: &str) -> Vec<Value> {
 
 /// `kubectl kustomize <dir>`, parsed.
 pub fn kustomize(dir: &Path) -> Vec<Value> {
-    let out = Command::new(kubectl_bin())
-        .arg("kustomize")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl kustomize {}: {}",
-        dir.display(),
-        stderr(&out)
-    );
+    let out = output_ok(Command::new(kubectl_bin()).arg("kustomize").arg(dir));
     documents(&stdout(&out))
 }
 

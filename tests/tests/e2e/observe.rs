@@ -21,7 +21,7 @@ use std::process::Command;
 
 use crate::Test;
 use crate::case::*;
-use e2e::{Cluster, http_request, stderr, stdout, workspace_root};
+use e2e::{Cluster, http_request, output_ok, stdout, workspace_root};
 use serde_json::{Value, json};
 
 pub fn tests() -> Vec<Test> {
@@ -50,31 +50,12 @@ fn read(rel: &str) -> String {
 
 /// The bin directory of a scripts/tools.sh component (built on first use, then cached).
 fn tool_bin(component: &str) -> PathBuf {
-    let out = Command::new(workspace_root().join("scripts/tools.sh"))
-        .arg(component)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/tools.sh {component}: {}",
-        stderr(&out)
-    );
+    let out = output_ok(Command::new(workspace_root().join("scripts/tools.sh")).arg(component));
     PathBuf::from(stdout(&out).trim())
 }
 
 fn run_ok(bin: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} {args:?} failed:\n{}{}",
-        bin.display(),
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = output_ok(Command::new(bin).args(args).current_dir(workspace_root()));
     stdout(&out)
 }
 
