@@ -451,22 +451,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::keys::{Certificate, PrivateKey, SealingKeyPair};
-    use crate::test_keys::{CERT, KEY, OTHER_KEY, seal_value};
-
-    const OTHER_CERT: &[u8] = include_bytes!("../tests/fixtures/keys/other-cert.pem");
-
-    fn ring(pairs: &[(&[u8], &[u8])]) -> KeyRing {
-        let mut ring = KeyRing::new();
-        for (i, (k, c)) in pairs.iter().enumerate() {
-            ring.add(SealingKeyPair {
-                private_key: PrivateKey::from_pem(k).unwrap(),
-                certificate: Certificate::from_pem(c).unwrap(),
-                order_time: SystemTime::UNIX_EPOCH + Duration::from_secs(i as u64),
-            });
-        }
-        ring
-    }
+    use crate::keys::{Certificate, PrivateKey};
+    use crate::test_keys::{CERT, KEY, OTHER_CERT, OTHER_KEY, ring, seal_value};
 
     fn fp(cert: &[u8]) -> String {
         Certificate::from_pem(cert)

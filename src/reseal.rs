@@ -84,25 +84,17 @@ pub fn re_encrypt_output(mut rotated: SealedSecret) -> SealedSecret {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use std::time::SystemTime;
 
     use super::*;
-    use crate::keys::{Certificate, PrivateKey, SealingKeyPair};
+    use crate::keys::Certificate;
     use crate::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
     use crate::types::Secret;
     use go_semantics::base64::encode as base64_encode;
 
-    const CERT: &[u8] = include_bytes!("../tests/fixtures/keys/cert.pem");
-    const KEY: &[u8] = include_bytes!("../tests/fixtures/keys/key-pkcs1.pem");
+    use crate::test_keys::{CERT, KEY};
 
     fn ring() -> KeyRing {
-        let mut ring = KeyRing::new();
-        ring.add(SealingKeyPair {
-            private_key: PrivateKey::from_pem(KEY).unwrap(),
-            certificate: Certificate::from_pem(CERT).unwrap(),
-            order_time: SystemTime::UNIX_EPOCH,
-        });
-        ring
+        crate::test_keys::ring(&[(KEY, CERT)])
     }
 
     fn vector(name: &str) -> SealedSecret {

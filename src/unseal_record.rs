@@ -299,25 +299,9 @@ pub fn decide(spec: &SpecDigest, live: Option<&LiveSecret>, ring: &KeyRing) -> D
 mod tests {
     use super::*;
     use crate::inventory::unseal_recording;
-    use crate::keys::{Certificate, SealingKeyPair};
     use crate::secret::SecretBytes;
-    use crate::test_keys::{CERT, KEY, OTHER_KEY, seal_value};
+    use crate::test_keys::{CERT, KEY, OTHER_CERT, OTHER_KEY, ring, seal_value};
     use crate::unseal::UnsealOptions;
-    use std::time::SystemTime;
-
-    const OTHER_CERT: &[u8] = include_bytes!("../tests/fixtures/keys/other-cert.pem");
-
-    fn ring(keys: &[(&[u8], &[u8])]) -> KeyRing {
-        let mut ring = KeyRing::new();
-        for (key, cert) in keys {
-            ring.add(SealingKeyPair {
-                private_key: PrivateKey::from_pem(key).unwrap(),
-                certificate: Certificate::from_pem(cert).unwrap(),
-                order_time: SystemTime::UNIX_EPOCH,
-            });
-        }
-        ring
-    }
 
     fn sealed(value: &str) -> SealedSecret {
         let mut ss = SealedSecret::default();
