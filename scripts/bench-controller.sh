@@ -102,12 +102,10 @@ create_floor() {
   load_env
   "$KUBECTL" create namespace bench-ss >/dev/null
   python3 "$BENCH/gen.py" secrets bench-ss "$N" "$ITEMS" | "$KUBESEAL" --cert tests/fixtures/keys/cert.pem -o yaml >"$WORK/sealed.yaml"
-  rm -f "$WORK"/chunk-*.yaml
-  awk -v n="$CREATE_PARALLEL" -v dir="$WORK" '/^---$/ {d++} {print > (dir "/chunk-" (d % n) ".yaml")}' "$WORK/sealed.yaml"
+  split_chunks "$WORK/sealed.yaml" chunk
   sleep 2
-  local w0=$EPOCHREALTIME pids=() p f
-  for f in "$WORK"/chunk-*.yaml; do "$KUBECTL" create -f "$f" >/dev/null & pids+=($!); done
-  for p in "${pids[@]}"; do wait "$p"; done
+  local w0=$EPOCHREALTIME
+  create_chunks chunk
   local s
   s=$(awk -v a="${w0/,/.}" -v b="${EPOCHREALTIME/,/.}" 'BEGIN {printf "%.2f", b - a}')
   set_result floor.create_s "$s"
@@ -118,16 +116,7 @@ create_floor() {
 # memory KIND FLAGS...: plain Secrets into the cluster, restart, settle, VmRSS.
 memory() {
   local kind=$1; shift
-  local nss=() i
-  for ((i = 0; i < UNRELATED_NS; i++)); do nss+=("bench-unrelated-$i"); done
-  python3 "$BENCH/gen.py" namespaces "${nss[@]}" | "$KUBECTL" create -f - >/dev/null
-  python3 "$BENCH/gen.py" unrelated bench-unrelated "$UNRELATED_NS" "$UNRELATED" >"$WORK/unrelated.yaml"
-  rm -f "$WORK"/uchunk-*.yaml
-  awk -v n="$UNRELATED_NS" -v dir="$WORK" '/^---$/ {d++} {print > (dir "/uchunk-" (d % n) ".yaml")}' "$WORK/unrelated.yaml"
-  local t=$SECONDS pids=() p
-  for f in "$WORK"/uchunk-*.yaml; do "$KUBECTL" create -f "$f" >/dev/null & pids+=($!); done
-  for p in "${pids[@]}"; do wait "$p"; done
-  log "memory $kind: $UNRELATED unrelated Secrets created in $((SECONDS - t))s"
+  create_unrelated
   restart "$kind" "$@"
   local pid=$SSRS_CONTROLLER_PID t1=$SECONDS
   wait_idle "$pid"

@@ -57,20 +57,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# unrelated: UNRELATED plain Secrets over UNRELATED_NS namespaces, CREATE_PARALLEL kubectl at once.
-unrelated() {
-  local nss=() i f pids=() p t=$SECONDS
-  for ((i = 0; i < UNRELATED_NS; i++)); do nss+=("bench-unrelated-$i"); done
-  python3 "$BENCH/gen.py" namespaces "${nss[@]}" | "$KUBECTL" create -f - >/dev/null
-  python3 "$BENCH/gen.py" unrelated bench-unrelated "$UNRELATED_NS" "$UNRELATED" >"$WORK/unrelated.yaml"
-  rm -f "$WORK"/uchunk-*.yaml
-  awk -v n="$CREATE_PARALLEL" -v dir="$WORK" '/^---$/ {d++} {print > (dir "/uchunk-" (d % n) ".yaml")}' "$WORK/unrelated.yaml"
-  for f in "$WORK"/uchunk-*.yaml; do "$KUBECTL" create -f "$f" >/dev/null & pids+=($!); done
-  for p in "${pids[@]}"; do wait "$p"; done
-  rm -f "$WORK"/uchunk-*.yaml "$WORK/unrelated.yaml"
-  log "$UNRELATED unrelated Secrets created in $((SECONDS - t))s"
-}
-
 # restart_case KIND N: restart with everything unchanged; results under restart.KIND.N.
 restart_case() {
   local kind=$1 n=$2 a0 e0 w0 w1 log0 pid updating rsa idle
@@ -112,7 +98,7 @@ for kind in ours upstream; do
   cluster_up "$kind"
   throughput "$kind" limited bench-limited "$N_LIMITED"
   restart "$kind" "${LIFTED_FLAGS[@]}"
-  unrelated
+  create_unrelated
   prev=0
   for n in "${NS[@]}"; do
     throughput "$kind" "bulk$n" "bench-n$n" $((n - prev)) "${LIFTED_FLAGS[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Helpers of the controller benchmarks (scripts/bench-controller.sh, scripts/bench-scale.sh), sourced
 # by them. They use the caller's globals: WORK, BENCH, T0, KUBECTL (from the cluster env),
-# OURS_CONTROLLER, KUBESEAL, ITEMS, CREATE_PARALLEL, SSRS_CLUSTER_DIR.
+# OURS_CONTROLLER, KUBESEAL, ITEMS, CREATE_PARALLEL, SSRS_CLUSTER_DIR, UNRELATED, UNRELATED_NS.
 # shellcheck shell=bash disable=SC2034
 
 log() { printf '[bench %4ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
@@ -50,6 +50,32 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 set_result() { printf '%s=%s\n' "$1" "$2" >>"$WORK/results"; }
 get_result() { awk -F= -v k="$1" '$1 == k {v = $2} END {print v}' "$WORK/results"; }
 
+# split_chunks FILE PREFIX: FILE's YAML documents dealt round-robin into CREATE_PARALLEL files
+# $WORK/PREFIX-<i>.yaml (whole documents each).
+split_chunks() {
+  rm -f "$WORK/$2"-*.yaml
+  awk -v n="$CREATE_PARALLEL" -v out="$WORK/$2" '/^---$/ {d++} {print > (out "-" (d % n) ".yaml")}' "$1"
+}
+# create_chunks PREFIX: the chunks of split_chunks, created by as many kubectl processes at once;
+# fails if one of them failed.
+create_chunks() {
+  local pids=() p f rc=0
+  for f in "$WORK/$1"-*.yaml; do "$KUBECTL" create -f "$f" >/dev/null & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  return "$rc"
+}
+# create_unrelated: UNRELATED plain ~1 KiB Secrets over UNRELATED_NS namespaces bench-unrelated-<i>.
+create_unrelated() {
+  local nss=() i t=$SECONDS
+  for ((i = 0; i < UNRELATED_NS; i++)); do nss+=("bench-unrelated-$i"); done
+  python3 "$BENCH/gen.py" namespaces "${nss[@]}" | "$KUBECTL" create -f - >/dev/null
+  python3 "$BENCH/gen.py" unrelated bench-unrelated "$UNRELATED_NS" "$UNRELATED" >"$WORK/unrelated.yaml"
+  split_chunks "$WORK/unrelated.yaml" uchunk
+  create_chunks uchunk
+  rm -f "$WORK"/uchunk-*.yaml "$WORK/unrelated.yaml"
+  log "$UNRELATED unrelated Secrets created in $((SECONDS - t))s"
+}
+
 fetch_cert() {
   "$KUBECTL" get --raw "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/cert.pem" >"$WORK/cert.pem"
 }
@@ -61,10 +87,11 @@ throughput() {
   "$KUBECTL" create namespace "$ns" >/dev/null
   python3 "$BENCH/gen.py" secrets "$ns" "$count" "$ITEMS" | "$KUBESEAL" --cert "$WORK/cert.pem" -o yaml >"$WORK/sealed.yaml"
   [[ $(grep -c '^kind: SealedSecret' "$WORK/sealed.yaml") == "$count" ]] || { log "sealing failed"; return 1; }
-  # CREATE_PARALLEL chunks of whole documents, created by that many kubectl processes at once.
-  rm -f "$WORK"/chunk-*.yaml
-  awk -v n="$CREATE_PARALLEL" -v dir="$WORK" '/^---$/ {d++} {print > (dir "/chunk-" (d % n) ".yaml")}' "$WORK/sealed.yaml"
-  local create="pids=(); for f in $WORK/chunk-*.yaml; do '$KUBECTL' create -f \"\$f\" >/dev/null & pids+=(\$!); done; rc=0; for p in \"\${pids[@]}\"; do wait \$p || rc=1; done; exit \$rc"
+  # CREATE_PARALLEL chunks of whole documents, created by that many kubectl processes at once
+  # (in a shell of unseal_timer.py's, which starts its clock first).
+  split_chunks "$WORK/sealed.yaml" chunk
+  local create
+  create="source $(printf %q "$BENCH/lib.sh"); WORK=$(printf %q "$WORK") KUBECTL=$(printf %q "$KUBECTL"); create_chunks chunk"
   sleep 2
   local c0 a0 w0 w1 out
   c0=$(cpu_ticks "$SSRS_CONTROLLER_PID"); a0=$(cpu_ticks "$SSRS_APISERVER_PID"); w0=$EPOCHREALTIME
