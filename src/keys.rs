@@ -306,26 +306,38 @@ impl KeyRing {
         Self::default()
     }
 
-    /// Registers a key; a key whose public key is already known is ignored (returns false).
-    /// Ties in ordering time keep the earlier-registered key as the latest (upstream
-    /// `pkg/controller/keyregistry.go` `registerNewKey` replaces it only on a strictly later time).
+    /// Registers a key; returns false when its public key was already known. The key with the
+    /// strictly latest ordering time seals; ties keep the earlier-registered key (upstream
+    /// `pkg/controller/keyregistry.go` `registerNewKey`). A known key registered again with a
+    /// strictly later time than the latest one takes that time and becomes the latest, as
+    /// upstream's re-registration does (the key Secret watch may register a renewed key by its
+    /// certificate's whole-second NotBefore before the renewal registers it with its own time).
     pub fn add(&mut self, key: SealingKeyPair) -> bool {
         let id = key.private_key.public_key().fingerprint();
-        if self
-            .keys
-            .iter()
-            .any(|k| k.private_key.public_key().fingerprint() == id)
-        {
-            return false;
-        }
         let newer = self
             .latest()
             .is_none_or(|cur| key.order_time > cur.order_time);
-        self.keys.push(key);
+        let known = self
+            .keys
+            .iter()
+            .position(|k| k.private_key.public_key().fingerprint() == id);
+        let index = match known {
+            Some(i) if newer => {
+                if let Some(k) = self.keys.get_mut(i) {
+                    k.order_time = key.order_time;
+                }
+                i
+            }
+            Some(_) => return false,
+            None => {
+                self.keys.push(key);
+                self.keys.len() - 1
+            }
+        };
         if newer {
-            self.latest = Some(self.keys.len() - 1);
+            self.latest = Some(index);
         }
-        true
+        known.is_none()
     }
 
     pub fn latest(&self) -> Option<&SealingKeyPair> {

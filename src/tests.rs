@@ -337,7 +337,7 @@ fn key_ring_latest_is_newest_and_ties_keep_the_first() {
     let mut ring = KeyRing::new();
     assert!(ring.add(pair(KEY_PKCS1, CERT, 100)));
     assert!(
-        !ring.add(pair(KEY_PKCS8, CERT, 500)),
+        !ring.add(pair(KEY_PKCS8, CERT, 100)),
         "same public key counts once"
     );
     let other_cert = include_bytes!("../tests/fixtures/keys/other-cert.pem");
@@ -349,6 +349,40 @@ fn key_ring_latest_is_newest_and_ties_keep_the_first() {
         "tie keeps the earlier key"
     );
     assert_eq!(ring.len(), 2);
+}
+
+/// A key registered again with a later ordering time becomes the latest, as upstream's
+/// `registerNewKey` (pkg/controller/keyregistry.go) does: the controller's key Secret watch may
+/// register a renewed key first, by its certificate's NotBefore (whole seconds, so possibly before
+/// the running key's in-memory time), and the renewal then registers it with the time it was made.
+#[test]
+fn key_ring_known_key_registered_later_becomes_the_latest() {
+    let t = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+    let pair = |key: &[u8], cert: &[u8], at: u64| SealingKeyPair {
+        private_key: PrivateKey::from_pem(key).unwrap(),
+        certificate: Certificate::from_pem(cert).unwrap(),
+        order_time: t(at),
+    };
+    let other_cert = include_bytes!("../tests/fixtures/keys/other-cert.pem");
+    let mut ring = KeyRing::new();
+    assert!(ring.add(pair(KEY_PKCS1, CERT, 40_070)));
+    // the watch: NotBefore 40.000 s, not after the running key
+    assert!(ring.add(pair(OTHER_KEY, other_cert, 40_000)));
+    assert_eq!(ring.latest().unwrap().order_time, t(40_070));
+    // the renewal: 41.638 s
+    assert!(!ring.add(pair(OTHER_KEY, other_cert, 41_638)), "known");
+    assert_eq!(ring.len(), 2);
+    // the renewed key (2048 bits) seals now, not the running one (4096)
+    assert_eq!(ring.latest().unwrap().order_time, t(41_638));
+    assert_eq!(ring.latest().unwrap().certificate.public_key.bits(), 2048);
+    // an earlier time again changes nothing, nor does a tie
+    assert!(!ring.add(pair(OTHER_KEY, other_cert, 1)));
+    assert!(
+        !ring.add(pair(KEY_PKCS1, CERT, 41_638)),
+        "a tie keeps the latest"
+    );
+    assert_eq!(ring.latest().unwrap().order_time, t(41_638));
+    assert_eq!(ring.latest().unwrap().certificate.public_key.bits(), 2048);
 }
 
 #[test]
