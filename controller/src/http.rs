@@ -79,6 +79,9 @@ struct App {
     /// Bounds concurrent RSA jobs so that a burst of requests cannot occupy the whole blocking pool.
     crypto_slots: Arc<Semaphore>,
     body_read_timeout: Option<Duration>,
+    /// The rate limiter's clock: `Instant::now`; frozen in unit tests, so that their header
+    /// arithmetic does not depend on how fast the machine runs the requests.
+    now: fn() -> Instant,
 }
 
 /// Parses a listen address the way Go's `net.Listen("tcp", addr)` reads it: `host:port` where an
@@ -159,7 +162,7 @@ pub async fn serve_main(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let read_timeout = non_zero(read_timeout);
-    let app = router_with(state, read_timeout);
+    let app = router_with(state, read_timeout, Instant::now);
     serve(
         listener,
         app,
@@ -192,13 +195,22 @@ fn non_zero(d: Duration) -> Option<Duration> {
     (!d.is_zero()).then_some(d)
 }
 
-/// The main API's routes, with upstream's default body read timeout.
+/// The main API's routes, with upstream's default body read timeout and the rate limiter's clock
+/// stopped (no refill between a test's requests).
 #[cfg(test)]
 pub(crate) fn router(state: HttpState) -> Router {
-    router_with(state, Some(DEFAULT_TIMEOUT))
+    fn frozen() -> Instant {
+        static T: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *T.get_or_init(Instant::now)
+    }
+    router_with(state, Some(DEFAULT_TIMEOUT), frozen)
 }
 
-fn router_with(state: HttpState, body_read_timeout: Option<Duration>) -> Router {
+fn router_with(
+    state: HttpState,
+    body_read_timeout: Option<Duration>,
+    now: fn() -> Instant,
+) -> Router {
     let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
     let app = App {
         limiter: Arc::new(RateLimiter::new(state.rate_limit, state.rate_limit_burst)),
@@ -208,6 +220,7 @@ fn router_with(state: HttpState, body_read_timeout: Option<Duration>) -> Router 
         ready: state.ready,
         crypto_slots: Arc::new(Semaphore::new(slots)),
         body_read_timeout,
+        now,
     };
     Router::new()
         .route(HEALTHZ_PATH, any(healthz))
@@ -386,7 +399,7 @@ where
 {
     let decision = app
         .limiter
-        .check(&bucket_key(path, request.headers()), Instant::now());
+        .check(&bucket_key(path, request.headers()), (app.now)());
     let mut response = if decision.allowed {
         handler(request.into_body()).await
     } else {
