@@ -148,20 +148,13 @@ fn display_name(secret: &Secret) -> String {
 /// so a second restore finds it again. The controller finds key Secrets by label, never by name
 /// (upstream's `pkg/controller/keyregistry.go` too), so the name does not matter to either.
 pub fn restored_name(name: &str, fingerprint: &str) -> String {
-    use std::fmt::Write as _;
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fingerprint.as_bytes());
-    let suffix = digest
-        .as_ref()
-        .iter()
-        .take(5)
-        .fold(String::from("-restored-"), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-    // A Secret name has at most 253 characters.
-    let keep = 253usize.saturating_sub(suffix.len());
-    let base: String = name.chars().take(keep).collect();
-    format!("{}{suffix}", base.trim_end_matches(['-', '.']))
+    crate::key_secret::key_secret_name(
+        name,
+        &format!(
+            "restored-{}",
+            crate::key_secret::short_digest(fingerprint.as_bytes())
+        ),
+    )
 }
 
 /// Whether two key Secrets hold the same key pair (same private key and certificate).

@@ -26,6 +26,32 @@ pub fn key_selector() -> String {
     format!("{KEY_LABEL}={ACTIVE}")
 }
 
+/// A key Secret name of ours, `<base>-<tag>`: `base` is cut so that the name has at most 253
+/// characters and loses its trailing `-` and `.`; an empty `base` gives `tag` alone. The
+/// controller finds key Secrets by label, never by name (upstream `pkg/controller/keyregistry.go`
+/// too), so these names matter only to people and to our own idempotent writes.
+pub fn key_secret_name(base: &str, tag: &str) -> String {
+    let keep = 253usize.saturating_sub(tag.len() + 1);
+    let base: String = base.chars().take(keep).collect();
+    match base.trim_end_matches(['-', '.']) {
+        "" => tag.to_string(),
+        b => format!("{b}-{tag}"),
+    }
+}
+
+/// The first 10 hex digits of the SHA-256 of `bytes`: the tag of a name derived from a key.
+pub fn short_digest(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .take(5)
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
 /// Where and how a new key Secret is made: `--key-prefix`, `--privatekey-labels`,
 /// `--privatekey-annotations` and the controller namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,6 +134,21 @@ mod tests {
     const PKCS8: &str = include_str!("../tests/fixtures/keys/key-pkcs8.pem");
     const CERT: &str = include_str!("../tests/fixtures/keys/cert.pem");
     const OLD_KEY: &str = include_str!("../tests/fixtures/keys/expired-key.pem");
+
+    #[test]
+    fn key_secret_names_are_valid_names() {
+        assert_eq!(
+            key_secret_name("sealed-secrets-key", "initial"),
+            "sealed-secrets-key-initial"
+        );
+        assert_eq!(key_secret_name("k.-", "t"), "k-t");
+        assert_eq!(key_secret_name("", "t"), "t");
+        assert_eq!(key_secret_name("-", "t"), "t");
+        let long = key_secret_name(&"a".repeat(300), "0123456789");
+        assert_eq!(long.len(), 253);
+        assert!(long.ends_with("a-0123456789"));
+        assert_eq!(short_digest(b"x"), "2d711642b7");
+    }
     const OLD_CERT: &str = include_str!("../tests/fixtures/keys/expired-cert.pem");
     const EC_KEY: &str = include_str!("../tests/fixtures/keys/ec-key.pem");
     const EC_CERT: &str = include_str!("../tests/fixtures/keys/ec-cert.pem");

@@ -15,7 +15,8 @@ use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use sealed_secrets::k8s::{from_k8s, to_k8s, zeroize_secret_data};
 use sealed_secrets::key_secret::{
-    KeySecretTemplate, key_pair_from_secret, key_selector, new_key_secret,
+    KeySecretTemplate, key_pair_from_secret, key_secret_name, key_selector, new_key_secret,
+    short_digest,
 };
 use sealed_secrets::keys::{KeyOrder, SealingKeyPair, generate_key};
 use sealed_secrets::ownership::FIELD_MANAGER;
@@ -220,32 +221,13 @@ pub fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<SealingKeyPa
     Ok(key_pair_from_secret(&from_k8s(secret)?, order)?)
 }
 
-/// Room for the suffix in a Secret name (253 characters at most).
-const MAX_NAME_PREFIX: usize = 253 - 1 - SUCCESSOR_SUFFIX_LEN;
-const SUCCESSOR_SUFFIX_LEN: usize = 10;
-
 /// The name of the key Secret that succeeds the key whose SubjectPublicKeyInfo is `latest`
 /// (`None`: the first key): `<prefix>-` and the first hex digits of its SHA-256 (`-initial` for
 /// the first key). Every replica derives the same name for one renewal. Upstream's random
 /// `generateName` suffix differs, but upstream finds key Secrets by label, never by name.
 pub fn successor_key_name(prefix: &str, latest: Option<&[u8]>) -> String {
-    use sha2::Digest as _;
-    use std::fmt::Write as _;
-    let suffix = match latest {
-        None => "initial".to_string(),
-        Some(spki) => sha2::Sha256::digest(spki)
-            .iter()
-            .take(SUCCESSOR_SUFFIX_LEN / 2)
-            .fold(String::new(), |mut hex, b| {
-                let _ = write!(hex, "{b:02x}");
-                hex
-            }),
-    };
-    let prefix: String = prefix.chars().take(MAX_NAME_PREFIX).collect();
-    match prefix.trim_end_matches('-') {
-        "" => suffix,
-        p => format!("{p}-{suffix}"),
-    }
+    let tag = latest.map_or_else(|| "initial".to_string(), short_digest);
+    key_secret_name(prefix, &tag)
 }
 
 /// Owns the key registry's link to the cluster.
