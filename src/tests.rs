@@ -326,14 +326,24 @@ fn generated_key_has_upstream_shape_and_works() {
     assert!(generate_key(1000, "", ttl, now).is_err());
 }
 
-#[test]
-fn key_ring_latest_is_newest_and_ties_keep_the_first() {
-    let t = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
-    let pair = |key: &[u8], cert: &[u8], at: u64| SealingKeyPair {
+/// The epoch plus `ms` milliseconds.
+fn at_ms(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// A key pair of the fixtures ordered at [`at_ms`]`(ms)`.
+fn pair_at(key: &[u8], cert: &[u8], ms: u64) -> SealingKeyPair {
+    SealingKeyPair {
         private_key: PrivateKey::from_pem(key).unwrap(),
         certificate: Certificate::from_pem(cert).unwrap(),
-        order_time: t(at),
-    };
+        order_time: at_ms(ms),
+    }
+}
+
+#[test]
+fn key_ring_latest_is_newest_and_ties_keep_the_first() {
+    let t = |s: u64| at_ms(s * 1000);
+    let pair = |key: &[u8], cert: &[u8], s: u64| pair_at(key, cert, s * 1000);
     let mut ring = KeyRing::new();
     assert!(ring.add(pair(KEY_PKCS1, CERT, 100)));
     assert!(
@@ -357,12 +367,7 @@ fn key_ring_latest_is_newest_and_ties_keep_the_first() {
 /// the running key's in-memory time), and the renewal then registers it with the time it was made.
 #[test]
 fn key_ring_known_key_registered_later_becomes_the_latest() {
-    let t = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-    let pair = |key: &[u8], cert: &[u8], at: u64| SealingKeyPair {
-        private_key: PrivateKey::from_pem(key).unwrap(),
-        certificate: Certificate::from_pem(cert).unwrap(),
-        order_time: t(at),
-    };
+    let (t, pair) = (at_ms, pair_at);
     let other_cert = include_bytes!("../tests/fixtures/keys/other-cert.pem");
     let mut ring = KeyRing::new();
     assert!(ring.add(pair(KEY_PKCS1, CERT, 40_070)));
