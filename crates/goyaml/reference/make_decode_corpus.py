@@ -216,5 +216,28 @@ add("anchor_merge_list", "defaults: &d\n  x: 1\n  y: 2\nitems:\n  - <<: *d\n    
 add("explicit_key", "? a\n: 1\n? |\n  multi\n: 2\n")
 add("quoted_special_keys", "'': empty\n\"~\": tilde\n'null': n\n")
 add("unicode_keys_values", "ключ: значение\n日本: 語\nemoji😀: \"😀\"\n")
+# Fuzz findings (fuzz/regressions/goyaml_decode_diff): each kind once as found, once minimal.
+def addf(name, path):
+    addb(name, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../fuzz/regressions/goyaml_decode_diff", path), "rb").read())
+# JSON that fails is read again as YAML from the raw bytes: invalid UTF-8 fails there.
+addb("json_then_yaml_invalid_utf8", b'{"a": \xff}')
+addf("fuzz_json_then_yaml_invalid_utf8", "crash-467a9e6e3d61f66b9c9febb83a83c9e8f6f2c1ee")
+addf("fuzz_json_then_yaml_invalid_utf8_in_string", "crash-72459746f6b85d7350a03d33a9e14e22cac03266")
+# A multi-line plain root scalar followed by ':' (the token libyaml scans after the root).
+add("root_multiline_plain_then_value", "a\nb: 1\n")
+add("root_multiline_plain_then_value_cr", "a:(1\rb: 2\r")
+addf("fuzz_root_multiline_plain_then_value", "crash-00b6d557868f66c1a28b589e21ec627e3c38d889")
+add("root_plain_then_value_next_line", "a\n: b\n")
+# A quoted root scalar followed by content: libyaml stops reading after the next token.
+add("root_double_quoted_then_content", '"yes\': 1\n"no": 2\n\'123\': 3\n')
+add("root_single_quoted_then_content", "''ys :e2\n\"no\": 2\n")
+add("root_quoted_then_key_same_line", '"x"y: z\n')
+add("root_quoted_then_comment", '"x"#c\n')
+add("quoted_then_content_in_map", 'a: "x"y\n')
+add("quoted_then_content_in_flow", '["x"y]\n')
+# An invalid byte past what libyaml reads (it decodes its input 512 bytes at a time).
+addb("invalid_utf8_after_root_far", b"a\n# c\n{" + b"x" * 600 + b"\xff\n")
+addb("invalid_utf8_after_root_near", b"a\n# c\n{" + b"x" * 100 + b"\xff\n")
+addf("fuzz_invalid_utf8_after_root", "crash-ce72a4b281cbbeec7ba673e64aaa563285dc9c4b")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")
