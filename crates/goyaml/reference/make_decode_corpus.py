@@ -216,9 +216,9 @@ add("anchor_merge_list", "defaults: &d\n  x: 1\n  y: 2\nitems:\n  - <<: *d\n    
 add("explicit_key", "? a\n: 1\n? |\n  multi\n: 2\n")
 add("quoted_special_keys", "'': empty\n\"~\": tilde\n'null': n\n")
 add("unicode_keys_values", "ключ: значение\n日本: 語\nemoji😀: \"😀\"\n")
-# Fuzz findings (fuzz/regressions/goyaml_decode_diff): each kind once as found, once minimal.
+# Fuzz findings (kept in fuzz/corpus/goyaml_decode_diff): each kind once as found, once minimal.
 def addf(name, path):
-    addb(name, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../fuzz/regressions/goyaml_decode_diff", path), "rb").read())
+    addb(name, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../fuzz/corpus/goyaml_decode_diff", path), "rb").read())
 # JSON that fails is read again as YAML from the raw bytes: invalid UTF-8 fails there.
 addb("json_then_yaml_invalid_utf8", b'{"a": \xff}')
 addf("fuzz_json_then_yaml_invalid_utf8", "crash-467a9e6e3d61f66b9c9febb83a83c9e8f6f2c1ee")
