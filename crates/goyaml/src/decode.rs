@@ -679,10 +679,25 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
                     )));
                 }
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
+                let mut value = value.into_owned();
+                if let Some(raw) = span
+                    .start
+                    .byte_offset()
+                    .zip(span.end.byte_offset())
+                    .and_then(|(s, e)| text.get(s..e))
+                    && raw.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+                    && let Some(v) = match style {
+                        ScalarStyle::SingleQuoted => libyaml_quoted(raw, true),
+                        ScalarStyle::DoubleQuoted => libyaml_quoted(raw, false),
+                        _ => None,
+                    }
+                {
+                    value = v;
+                }
                 let idx = nodes.len();
                 nodes.push(Node {
                     kind: Kind::Scalar {
-                        value: value.into_owned(),
+                        value,
                         tag,
                         implicit,
                     },
@@ -743,6 +758,125 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
         return Ok((None, stop_line));
     }
     Ok((root.map(|root| Tree { nodes, root }), stop_line))
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// The value of the quoted scalar `raw` (quotes included) as libyaml's
+/// `yaml_parser_scan_flow_scalar` reads it, for scalars with a NEL, LS or PS in them: YAML 1.1
+/// line breaks, which granit (YAML 1.2) takes as content. A NEL folds like `\n`; LS and PS are
+/// kept and the blanks around them dropped. `None` if `raw` is not one complete quoted scalar.
+fn libyaml_quoted(raw: &str, single: bool) -> Option<String> {
+    let c: Vec<char> = raw.chars().collect();
+    let at = |i: usize| c.get(i).copied();
+    let blankz = |i: usize| at(i).is_none_or(|x| x == ' ' || x == '\t' || is_break(x));
+    let quote = if single { '\'' } else { '"' };
+    let mut i = 1;
+    let mut s = String::new();
+    let (mut leading_break, mut trailing_breaks, mut whitespaces) =
+        (String::new(), String::new(), String::new());
+    // `read_line`: CR LF, CR, LF and NEL are `\n`; LS and PS stay.
+    let read_line = |i: usize| match (at(i), at(i + 1)) {
+        (Some('\r'), Some('\n')) => ('\n', 2),
+        (Some('\r' | '\n' | '\u{85}'), _) => ('\n', 1),
+        (Some(x), _) => (x, 1),
+        (None, _) => ('\n', 0),
+    };
+    loop {
+        at(i)?;
+        let mut leading_blanks = false;
+        while !blankz(i) {
+            let x = at(i)?;
+            if single && x == '\'' && at(i + 1) == Some('\'') {
+                s.push('\'');
+                i += 2;
+            } else if x == quote {
+                break;
+            } else if !single && x == '\\' && at(i + 1).is_some_and(is_break) {
+                i += 1 + read_line(i + 1).1;
+                leading_blanks = true;
+                break;
+            } else if !single && x == '\\' {
+                let (len, plain) = match at(i + 1)? {
+                    '0' => (0, '\0'),
+                    'a' => (0, '\x07'),
+                    'b' => (0, '\x08'),
+                    't' | '\t' => (0, '\t'),
+                    'n' => (0, '\n'),
+                    'v' => (0, '\x0B'),
+                    'f' => (0, '\x0C'),
+                    'r' => (0, '\r'),
+                    'e' => (0, '\x1B'),
+                    ' ' => (0, ' '),
+                    '"' => (0, '"'),
+                    '\'' => (0, '\''),
+                    '\\' => (0, '\\'),
+                    'N' => (0, '\u{85}'),
+                    '_' => (0, '\u{A0}'),
+                    'L' => (0, '\u{2028}'),
+                    'P' => (0, '\u{2029}'),
+                    'x' => (2, '\0'),
+                    'u' => (4, '\0'),
+                    'U' => (8, '\0'),
+                    _ => return None,
+                };
+                i += 2;
+                if len == 0 {
+                    s.push(plain);
+                } else {
+                    let hex: String = c.get(i..i + len)?.iter().collect();
+                    s.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    i += len;
+                }
+            } else {
+                s.push(x);
+                i += 1;
+            }
+        }
+        if at(i)? == quote {
+            break;
+        }
+        while let Some(x) = at(i)
+            && (x == ' ' || x == '\t' || is_break(x))
+        {
+            if x == ' ' || x == '\t' {
+                if !leading_blanks {
+                    whitespaces.push(x);
+                }
+                i += 1;
+            } else {
+                let (b, n) = read_line(i);
+                if leading_blanks {
+                    trailing_breaks.push(b);
+                } else {
+                    whitespaces.clear();
+                    leading_break.push(b);
+                    leading_blanks = true;
+                }
+                i += n;
+            }
+        }
+        if leading_blanks {
+            if leading_break.starts_with('\n') {
+                if trailing_breaks.is_empty() {
+                    s.push(' ');
+                } else {
+                    s.push_str(&trailing_breaks);
+                }
+            } else {
+                s.push_str(&leading_break);
+                s.push_str(&trailing_breaks);
+            }
+            trailing_breaks.clear();
+            leading_break.clear();
+        } else {
+            s.push_str(&whitespaces);
+            whitespaces.clear();
+        }
+    }
+    Some(s)
 }
 
 /// libyaml's anchor and alias names are ASCII letters, digits, `_` and `-`
