@@ -256,5 +256,10 @@ addf("fuzz_flow_plain_with_question_mark", "crash-d48f72c4dc1efe4531f4e55d231339
 # NEL, LS and PS are line breaks for libyaml (YAML 1.1) in quoted scalars: what go-yaml's emitter
 # prints for a string with LS in it ('x\u2028  y') reads back as 'x\u2028y'.
 add("quoted_ls_ps_nel_breaks", "a: 'x\u2029  y'\nb: 'x  \u2028  y'\nc: 'x\u2029\u2029 y'\nd: \"x\u2029  y\"\ne: 'x\u2029\n  y'\nf: 'x\u0085  y'\ng: \"x\t\u2028\ty\\u2028\"\nh: \"a\\x41\\N\\_c\u2028  b\"\n")
+# After a quoted root: a flow collection has its own simple keys; an unclosed quote fails.
+add("root_quoted_then_flow_with_value", '""[{.d0:\n')
+add("root_quoted_then_unclosed_quote", "'\\\\'\"\n")
+# An anchor name ends where libyaml's letters end, before ':' and the like (not an error).
+addf("fuzz_anchor_name_then_colon", "crash-91bd9c51b2cfd16d21b441aa0d04f4ea33370a65")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

@@ -478,7 +478,7 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
                 | ErrorKind::InvalidTrailingSingleQuotedScalar,
                 Some(i),
             ) => match quoted_root_end(current, i) {
-                Some(end) if !value_follows(current, end) => {
+                Some(end) if !fails_after_quoted_root(current, end) => {
                     cut_line = Some(line_of(current, end) + 1);
                     Some(current.get(..end).unwrap_or("").to_string())
                 }
@@ -519,10 +519,11 @@ fn quoted_root_end(text: &str, trailing: usize) -> Option<usize> {
     (matches!(quote, b'"' | b'\'') && b.get(open) == Some(&quote) && open + 1 < end).then_some(end)
 }
 
-/// Whether a `:` value indicator follows the single-line quoted root scalar ending at `end` on
-/// its line: libyaml then takes the scalar as a simple key (possible until the line ends), and
-/// the content between fails the mapping ("did not find expected key").
-fn value_follows(text: &str, end: usize) -> bool {
+/// Whether libyaml fails on what follows the quoted root scalar ending at `end`: a `:` value
+/// indicator on its line, when the scalar is on one line (libyaml then takes it as a simple key,
+/// possible until the line ends, and the content between fails the mapping: "did not find
+/// expected key"), or a quoted scalar that never ends as the next token.
+fn fails_after_quoted_root(text: &str, end: usize) -> bool {
     let open = next_token(text, 0);
     if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
         return false;
@@ -535,7 +536,17 @@ fn value_follows(text: &str, end: usize) -> bool {
             (_, b'\n' | b'\r') => return false,
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'"' | b'\'') => {
+                // The next token: a quoted scalar that never ends is "found unexpected end
+                // of stream".
+                let close = text.get(i + 1..).and_then(|rest| rest.find(c as char));
+                if close.is_none() {
+                    return true;
+                }
+                quote = Some(c);
+            }
+            // A flow collection has simple keys of its own.
+            (None, b'[' | b'{') => return false,
             (None, b'#') if matches!(b.get(i.wrapping_sub(1)), Some(b' ' | b'\t')) => return false,
             (None, b':')
                 if b.get(i + 1)
@@ -734,9 +745,9 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
                 in_flow.pop();
             }
             Event::Alias(id) => {
-                if let (Some(start), Some(end)) = (span.start.byte_offset(), span.end.byte_offset())
+                if let Some(start) = span.start.byte_offset()
                     && !text
-                        .get(start..end)
+                        .get(start..)
                         .and_then(|s| s.strip_prefix('*'))
                         .is_some_and(is_anchor_name)
                 {
@@ -879,14 +890,24 @@ fn libyaml_quoted(raw: &str, single: bool) -> Option<String> {
     Some(s)
 }
 
-/// libyaml's anchor and alias names are ASCII letters, digits, `_` and `-`
-/// (`yaml_parser_scan_anchor`); YAML 1.2 (granit) allows any character but blanks and flow
-/// indicators.
-fn is_anchor_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+/// Whether the anchor or alias name at the start of `after` (the text after its `&` or `*`)
+/// scans in libyaml (`yaml_parser_scan_anchor`): one or more ASCII letters, digits, `_` or `-`,
+/// then a blank, a line break, the end, or one of `?:,]}%@` and backquote. YAML 1.2 (granit)
+/// allows any character but blanks and flow indicators in the name.
+fn is_anchor_name(after: &str) -> bool {
+    let len = after
+        .bytes()
+        .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        .count();
+    len > 0
+        && after.get(len..).is_some_and(|rest| {
+            rest.chars().next().is_none_or(|c| {
+                matches!(
+                    c,
+                    ' ' | '\t' | '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'
+                ) || is_break(c)
+            })
+        })
 }
 
 fn anchor_name_error() -> CodecError {
@@ -902,13 +923,7 @@ fn check_anchor_name(text: &str, node_start: Option<usize>) -> Result<(), TreeEr
     let Some(amp) = before.rfind('&') else {
         return Ok(());
     };
-    let name = before
-        .get(amp + 1..)
-        .unwrap_or("")
-        .split([' ', '\t', '\n', '\r', ',', '[', ']', '{', '}'])
-        .next()
-        .unwrap_or("");
-    if is_anchor_name(name) {
+    if is_anchor_name(text.get(amp + 1..).unwrap_or("")) {
         Ok(())
     } else {
         Err(TreeError::Other(anchor_name_error()))
