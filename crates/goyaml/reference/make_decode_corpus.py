@@ -216,5 +216,50 @@ add("anchor_merge_list", "defaults: &d\n  x: 1\n  y: 2\nitems:\n  - <<: *d\n    
 add("explicit_key", "? a\n: 1\n? |\n  multi\n: 2\n")
 add("quoted_special_keys", "'': empty\n\"~\": tilde\n'null': n\n")
 add("unicode_keys_values", "ключ: значение\n日本: 語\nemoji😀: \"😀\"\n")
+# Fuzz findings (kept in fuzz/corpus/goyaml_decode_diff): each kind once as found, once minimal.
+def addf(name, path):
+    addb(name, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../fuzz/corpus/goyaml_decode_diff", path), "rb").read())
+# JSON that fails is read again as YAML from the raw bytes: invalid UTF-8 fails there.
+addb("json_then_yaml_invalid_utf8", b'{"a": \xff}')
+addf("fuzz_json_then_yaml_invalid_utf8", "crash-467a9e6e3d61f66b9c9febb83a83c9e8f6f2c1ee")
+addf("fuzz_json_then_yaml_invalid_utf8_in_string", "crash-72459746f6b85d7350a03d33a9e14e22cac03266")
+# A multi-line plain root scalar followed by ':' (the token libyaml scans after the root).
+add("root_multiline_plain_then_value", "a\nb: 1\n")
+add("root_multiline_plain_then_value_cr", "a:(1\rb: 2\r")
+addf("fuzz_root_multiline_plain_then_value", "crash-00b6d557868f66c1a28b589e21ec627e3c38d889")
+add("root_plain_then_value_next_line", "a\n: b\n")
+# A quoted root scalar followed by content: libyaml stops reading after the next token.
+add("root_double_quoted_then_content", '"yes\': 1\n"no": 2\n\'123\': 3\n')
+add("root_single_quoted_then_content", "''ys :e2\n\"no\": 2\n")
+add("root_quoted_then_key_same_line", '"x"y: z\n')
+add("root_quoted_then_comment", '"x"#c\n')
+add("quoted_then_content_in_map", 'a: "x"y\n')
+add("quoted_then_content_in_flow", '["x"y]\n')
+# An invalid byte past what libyaml reads (it decodes its input 512 bytes at a time).
+addb("invalid_utf8_after_root_far", b"a\n# c\n{" + b"x" * 600 + b"\xff\n")
+addb("invalid_utf8_after_root_near", b"a\n# c\n{" + b"x" * 100 + b"\xff\n")
+addf("fuzz_invalid_utf8_after_root", "crash-ce72a4b281cbbeec7ba673e64aaa563285dc9c4b")
+# Anchor and alias names: libyaml takes letters, digits, '_' and '-' only.
+add("anchor_name_not_alphanumeric", "a: &>x 1\n")
+add("anchor_name_on_collection", "a: &x.y [1]\n")
+add("alias_name_not_alphanumeric", "a: &x 1\nb: *x.y\n")
+add("anchor_names_allowed", "a: &A-b_9 1\nb: *A-b_9\n")
+addf("fuzz_json_then_yaml_anchor_name", "crash-b5895d690057a01934387359785e4bbd524beca2")
+# What libyaml does not read after the root: a control character there is no error.
+addf("fuzz_json_then_yaml_control_after_root", "crash-a9597b26361aa420b125f4f13330c60eb528ae8f")
+add("control_char_after_flow_root_far", "{a: 1} x\n" + "b: 2\n" * 200 + "\x01\n")
+# In a flow collection libyaml ends a plain scalar at '?' (a key indicator there).
+add("flow_plain_with_question_mark", "a: [x, OF?, y]\n")
+add("flow_map_plain_with_question_mark", "a: {k: v?w}\n")
+add("block_plain_with_question_mark", "a: OF?\nb: [\"?\", '?']\n")
+addf("fuzz_flow_plain_with_question_mark", "crash-d48f72c4dc1efe4531f4e55d2313390e319bdd57")
+# NEL, LS and PS are line breaks for libyaml (YAML 1.1) in quoted scalars: what go-yaml's emitter
+# prints for a string with LS in it ('x\u2028  y') reads back as 'x\u2028y'.
+add("quoted_ls_ps_nel_breaks", "a: 'x\u2029  y'\nb: 'x  \u2028  y'\nc: 'x\u2029\u2029 y'\nd: \"x\u2029  y\"\ne: 'x\u2029\n  y'\nf: 'x\u0085  y'\ng: \"x\t\u2028\ty\\u2028\"\nh: \"a\\x41\\N\\_c\u2028  b\"\n")
+# After a quoted root: a flow collection has its own simple keys; an unclosed quote fails.
+add("root_quoted_then_flow_with_value", '""[{.d0:\n')
+add("root_quoted_then_unclosed_quote", "'\\\\'\"\n")
+# An anchor name ends where libyaml's letters end, before ':' and the like (not an error).
+addf("fuzz_anchor_name_then_colon", "crash-91bd9c51b2cfd16d21b441aa0d04f4ea33370a65")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

@@ -70,5 +70,8 @@ add("long_key_escaped", O([("<" * 170, 1)]))
 add("long_key_escaped_fail", O([("<" * 171, 1)]))
 add("long_key_unicode", O([("\u00e9" * 1022, 1)]))
 add("long_key_unicode_fail", O([("\u00e9" * 1023, 1)]))
+# Fuzz finding (goyaml_encode_diff): a 227-digit integer, out of range for u64/i64, is a float64;
+# Go rounds it correctly (1e+226), as serde_json does only with its float_roundtrip feature.
+add("integer_227_digits", O([("a", 10**226 + 3), ("b", [-(10**226 + 3), 10**25 * 9223372068374407])]))
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/encode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use go_semantics::utf8::decode_valid_rune;
 use serde_json::{Map, Number, Value};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, StructureStyle};
 
 use super::keysort;
 use super::resolve::{self, BINARY_TAG, MERGE_TAG, Resolved};
@@ -85,6 +85,25 @@ fn go_lossy_utf8(b: &[u8]) -> String {
     }
 }
 
+/// The offset in `input` of byte `lossy_pos` of `go_lossy_utf8(input)` (a position between
+/// runes).
+fn input_offset(input: &[u8], lossy_pos: usize) -> usize {
+    let (mut i, mut lossy) = (0, 0);
+    while lossy < lossy_pos && i < input.len() {
+        match decode_valid_rune(input.get(i..).unwrap_or(&[])) {
+            Some((c, n)) => {
+                i += n;
+                lossy += c.len_utf8();
+            }
+            None => {
+                i += 1;
+                lossy += '\u{FFFD}'.len_utf8();
+            }
+        }
+    }
+    i
+}
+
 fn is_json_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -118,12 +137,14 @@ fn parse_json_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Va
                     return Err(json_err);
                 }
                 // consumeWhitespace, then YAML from there; the first YAML error reports the
-                // JSON error instead.
-                let Some(start) = consume_whitespace(bytes, pos) else {
+                // JSON error instead. The YAML decoder reads the stream's own bytes
+                // (`YAMLOrJSONDecoder.Decode` rewinds its `StreamReader`), so invalid UTF-8
+                // that JSON strings turned into U+FFFD fails there.
+                let Some(start) = consume_whitespace(input, input_offset(input, pos)) else {
                     return Err(json_err);
                 };
                 let mut first = true;
-                for item in yaml_documents(bytes.get(start..).unwrap_or(&[])) {
+                for item in yaml_documents(input.get(start..).unwrap_or(&[])) {
                     match item.and_then(|chunk| decode_yaml_document(&chunk, string_fields)) {
                         Ok(Some(v)) => docs.push(v),
                         Ok(None) => {}
@@ -223,25 +244,101 @@ fn yaml_documents(input: &[u8]) -> Vec<Result<Vec<u8>, CodecError>> {
 // ---------------------------------------------------------------------------------------------
 // One document: checks libyaml makes before parsing.
 
-/// The reader of libyaml: UTF-8 only (go-yaml also reads UTF-16 with a BOM; not supported
-/// here) and no control characters outside of escapes.
-fn check_input(chunk: &[u8]) -> Result<&str, CodecError> {
-    let text = std::str::from_utf8(chunk).map_err(|_| yaml_err("invalid leading UTF-8 octet"))?;
-    for c in text.chars() {
+/// The reader of libyaml (go-yaml `readerc.go`): UTF-8 only (go-yaml also reads UTF-16 with a
+/// BOM; not supported here) and no control characters outside of escapes. The offset of the
+/// first byte it refuses, with its message.
+fn reader_error(chunk: &[u8]) -> Option<(usize, &'static str)> {
+    let (valid, invalid_at) = match std::str::from_utf8(chunk) {
+        Ok(s) => (s, None),
+        Err(e) => (
+            std::str::from_utf8(chunk.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+            Some(e.valid_up_to()),
+        ),
+    };
+    let control = valid.char_indices().find(|&(_, c)| {
         let v = c as u32;
-        let ok = v == 0x09
+        !(v == 0x09
             || v == 0x0A
             || v == 0x0D
             || (0x20..=0x7E).contains(&v)
             || v == 0x85
             || (0xA0..=0xD7FF).contains(&v)
             || (0xE000..=0xFFFD).contains(&v)
-            || (0x10000..=0x10FFFF).contains(&v);
-        if !ok {
-            return Err(yaml_err("control characters are not allowed"));
+            || (0x10000..=0x10FFFF).contains(&v))
+    });
+    match (control, invalid_at) {
+        (Some((i, _)), _) => Some((i, "control characters are not allowed")),
+        (None, Some(i)) => Some((i, "invalid leading UTF-8 octet")),
+        (None, None) => None,
+    }
+}
+
+/// Whether libyaml's reader decodes byte `bad` of `chunk` when its scanner needs the input up
+/// to byte `need`: it decodes (and checks) its raw buffer of 512 bytes at a time, keeping an
+/// incomplete UTF-8 sequence at the end for the next read (`yaml_parser_update_buffer`).
+fn reader_reaches(chunk: &[u8], need: usize, bad: usize) -> bool {
+    const RAW_BUFFER: usize = 512;
+    let mut start = 0;
+    loop {
+        let end = (start + RAW_BUFFER).min(chunk.len());
+        if bad < end {
+            return true;
+        }
+        if end >= need || end >= chunk.len() {
+            return false;
+        }
+        // An incomplete sequence at the end waits for the next read.
+        let tail = chunk.get(start..end).unwrap_or(&[]);
+        let leftover = (1..=3.min(tail.len()))
+            .find(|&k| {
+                let lead = tail.get(tail.len() - k).copied().unwrap_or(0);
+                let width = match lead {
+                    0xC0..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    0xF0..=0xF7 => 4,
+                    _ => 0,
+                };
+                width > k
+            })
+            .unwrap_or(0);
+        start = end - leftover;
+    }
+}
+
+/// The byte offset just past line `line` (0-based, lines ending in `\n`) of `b`.
+fn end_of_line(b: &[u8], line: usize) -> usize {
+    b.iter()
+        .enumerate()
+        .filter(|&(_, &c)| c == b'\n')
+        .nth(line)
+        .map_or(b.len(), |(i, _)| i + 1)
+}
+
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()
+        .get(..at)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count()
+}
+
+/// Where the first token after `from` starts: past blanks, line breaks and comments.
+fn next_token(text: &str, from: usize) -> usize {
+    let b = text.as_bytes();
+    let mut i = from;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'#' => {
+                while b.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+            }
+            _ => break,
         }
     }
-    Ok(text)
+    i
 }
 
 /// Rewrites every `\'` escape of the double-quoted scalar starting at byte `start` of `text`
@@ -316,24 +413,48 @@ fn decode_yaml_document(
     chunk: &[u8],
     string_fields: &[FieldPath],
 ) -> Result<Option<Value>, CodecError> {
-    use serde_saphyr::granit_parser::ErrorKind;
-    let text = check_input(chunk)?;
+    // libyaml reads its input as its scanner needs it, so a byte it refuses only fails the
+    // document if the scanner gets that far: parse what comes before it and see where go-yaml
+    // would have stopped reading.
+    let refused = reader_error(chunk);
+    let readable = chunk
+        .get(..refused.map_or(chunk.len(), |r| r.0))
+        .unwrap_or(&[]);
+    let text =
+        std::str::from_utf8(readable).map_err(|_| yaml_err("invalid leading UTF-8 octet"))?;
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    // libyaml accepts two things granit (YAML 1.2) rejects; both are rewritten to an equivalent
-    // spelling and the document parsed again:
+    let (tree, stop_line) = parse_tree(text)?;
+    if let Some((bad, msg)) = refused {
+        let reached =
+            stop_line.is_none_or(|line| reader_reaches(chunk, end_of_line(chunk, line) + 4, bad));
+        if reached {
+            return Err(yaml_err(msg));
+        }
+    }
+    tree.map(|t| decode_tree(&t, string_fields))
+        .transpose()
+        .map(Option::flatten)
+}
+
+/// `build_tree`, after rewriting what libyaml (YAML 1.1) accepts and granit (YAML 1.2) does not
+/// into an equivalent spelling. With the tree, the last line (0-based) go-yaml's scanner reads
+/// when the document ends before the text does (`None`: it reads all of it).
+fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
+    use serde_saphyr::granit_parser::ErrorKind;
     // * the `\'` escape in double-quoted scalars (becomes `\x27`);
     // * a plain `-` right before a flow indicator (`[a, -]`; becomes `'-'`, which resolves to
-    //   the same string).
+    //   the same string);
+    // * a comment right after a token (`"x"#c`): libyaml starts a comment at any `#` where a
+    //   token could start (`yaml_parser_scan_to_next_token`); a blank is put before it;
+    // * content after a quoted root scalar: libyaml's parser takes the scalar as the document
+    //   and only peeks at the next token (`yaml_parser_parse_document_end` ends the document
+    //   implicitly), so the text is cut after the scalar.
     let mut owned: Option<String> = None;
+    let mut cut_line: Option<usize> = None;
     for _ in 0..=MAX_REWRITES {
         let current = owned.as_deref().unwrap_or(text);
         let e = match build_tree(current) {
-            Ok(tree) => {
-                return tree
-                    .map(|t| decode_tree(&t, string_fields))
-                    .transpose()
-                    .map(Option::flatten);
-            }
+            Ok((tree, stop)) => return Ok((tree, cut_line.or(stop))),
             Err(TreeError::Other(e)) => return Err(e),
             Err(TreeError::Scan(e)) => e,
         };
@@ -345,12 +466,24 @@ fn decode_yaml_document(
             (ErrorKind::PlainScalarStartsWithDashFlowIndicator, Some(i))
                 if current.as_bytes().get(i) == Some(&b'-') =>
             {
-                let mut s = String::with_capacity(current.len() + 2);
-                s.push_str(current.get(..i).unwrap_or(""));
-                s.push_str("'-'");
-                s.push_str(current.get(i + 1..).unwrap_or(""));
-                Some(s)
+                Some(insert_at(current, i, 1, "'-'"))
             }
+            (ErrorKind::CommentNotSeparated, Some(i))
+                if current.as_bytes().get(i) == Some(&b'#') =>
+            {
+                Some(insert_at(current, i, 0, " "))
+            }
+            (
+                ErrorKind::InvalidTrailingDoubleQuotedScalar
+                | ErrorKind::InvalidTrailingSingleQuotedScalar,
+                Some(i),
+            ) => match quoted_root_end(current, i) {
+                Some(end) if !fails_after_quoted_root(current, end) => {
+                    cut_line = Some(line_of(current, end) + 1);
+                    Some(current.get(..end).unwrap_or("").to_string())
+                }
+                _ => None,
+            },
             _ => None,
         };
         let Some(fixed) = fixed else {
@@ -359,6 +492,73 @@ fn decode_yaml_document(
         owned = Some(fixed);
     }
     Err(yaml_err("document too hard to parse"))
+}
+
+/// `text` with `remove` bytes at `at` replaced by `with`.
+fn insert_at(text: &str, at: usize, remove: usize, with: &str) -> String {
+    let mut s = String::with_capacity(text.len() + with.len());
+    s.push_str(text.get(..at).unwrap_or(""));
+    s.push_str(with);
+    s.push_str(text.get(at + remove..).unwrap_or(""));
+    s
+}
+
+/// When the document's root node is the quoted scalar that content follows at byte `trailing`:
+/// the offset just past its closing quote.
+fn quoted_root_end(text: &str, trailing: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut end = trailing;
+    while end > 0 && matches!(b.get(end - 1), Some(b' ' | b'\t')) {
+        end -= 1;
+    }
+    let quote = *b.get(end.checked_sub(1)?)?;
+    let mut open = next_token(text, 0);
+    if text.get(open..)?.starts_with("---") {
+        open = next_token(text, open + 3);
+    }
+    (matches!(quote, b'"' | b'\'') && b.get(open) == Some(&quote) && open + 1 < end).then_some(end)
+}
+
+/// Whether libyaml fails on what follows the quoted root scalar ending at `end`: a `:` value
+/// indicator on its line, when the scalar is on one line (libyaml then takes it as a simple key,
+/// possible until the line ends, and the content between fails the mapping: "did not find
+/// expected key"), or a quoted scalar that never ends as the next token.
+fn fails_after_quoted_root(text: &str, end: usize) -> bool {
+    let open = next_token(text, 0);
+    if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
+        return false;
+    }
+    let b = text.as_bytes();
+    let mut i = end;
+    let mut quote: Option<u8> = None;
+    while let Some(&c) = b.get(i) {
+        match (quote, c) {
+            (_, b'\n' | b'\r') => return false,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => {
+                // The next token: a quoted scalar that never ends is "found unexpected end
+                // of stream".
+                let close = text.get(i + 1..).and_then(|rest| rest.find(c as char));
+                if close.is_none() {
+                    return true;
+                }
+                quote = Some(c);
+            }
+            // A flow collection has simple keys of its own.
+            (None, b'[' | b'{') => return false,
+            (None, b'#') if matches!(b.get(i.wrapping_sub(1)), Some(b' ' | b'\t')) => return false,
+            (None, b':')
+                if b.get(i + 1)
+                    .is_none_or(|&n| matches!(n, b' ' | b'\t' | b'\n' | b'\r')) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 fn scan_error(e: &ScanError) -> CodecError {
@@ -403,13 +603,15 @@ enum TreeError {
 }
 
 /// Parses the first document of `text` into a node arena (root is the last pushed top-level
-/// node); `None` when there is no document.
-fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
+/// node); `None` when there is no document. With it, the last line (0-based) go-yaml's scanner
+/// reads when the document ends before the text does.
+fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
     let mut parser = Parser::new_from_str(text);
     let mut nodes: Vec<Node> = Vec::new();
     let mut anchors: HashMap<usize, usize> = HashMap::new();
-    // Open collections: node index.
+    // Open collections: node index, and whether each is a flow collection.
     let mut stack: Vec<usize> = Vec::new();
+    let mut in_flow: Vec<bool> = Vec::new();
     let mut root: Option<usize> = None;
     let mut in_document = false;
 
@@ -430,20 +632,40 @@ fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
         }
     };
 
+    // Where the root node ended, once it is complete.
+    let mut root_end = 0usize;
+    let mut stop_line: Option<usize> = None;
     for item in parser.by_ref() {
         let (event, span) = match item {
             Ok(x) => x,
             // libyaml only looks at the token after a complete root node to see that the
             // document ended (go-yaml reads nothing more), so what follows a complete root
-            // scalar or flow collection is not an error there.
-            Err(_) if in_document && stack.is_empty() && root.is_some() => break,
+            // scalar or flow collection is not an error there, unless scanning that token
+            // fails.
+            Err(e) if in_document && stack.is_empty() && root.is_some() => {
+                if scanning_next_token_fails(text, root_end, &e) {
+                    return Err(TreeError::Scan(e));
+                }
+                stop_line = Some(line_of(text, next_token(text, root_end)) + 1);
+                break;
+            }
             Err(e) => return Err(TreeError::Scan(e)),
         };
+        if stack.len() <= 1
+            && let Some(end) = span.end.byte_offset()
+        {
+            root_end = end;
+        }
         match event {
             Event::StreamStart => {}
             Event::StreamEnd => break,
             Event::DocumentStart(..) => in_document = true,
-            Event::DocumentEnd => break,
+            Event::DocumentEnd => {
+                if root.is_some() {
+                    stop_line = Some(line_of(text, next_token(text, root_end)) + 1);
+                }
+                break;
+            }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag
                     .map(|t| format!("{}{}", t.handle(), t.suffix()))
@@ -453,11 +675,40 @@ fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
                 {
                     check_double_quoted(text, s, e).map_err(TreeError::Other)?;
                 }
+                if anchor != 0 {
+                    check_anchor_name(text, span.start.byte_offset())?;
+                }
+                // In a flow collection libyaml ends a plain scalar at any `?`
+                // (`yaml_parser_scan_plain_scalar`) and reads it as a key indicator, which
+                // cannot follow a node there.
+                if style == ScalarStyle::Plain
+                    && in_flow.last() == Some(&true)
+                    && value.get(1..).is_some_and(|rest| rest.contains('?'))
+                {
+                    return Err(TreeError::Other(yaml_err(
+                        "did not find expected ',' or ']'",
+                    )));
+                }
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
+                let mut value = value.into_owned();
+                if let Some(raw) = span
+                    .start
+                    .byte_offset()
+                    .zip(span.end.byte_offset())
+                    .and_then(|(s, e)| text.get(s..e))
+                    && raw.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+                    && let Some(v) = match style {
+                        ScalarStyle::SingleQuoted => libyaml_quoted(raw, true),
+                        ScalarStyle::DoubleQuoted => libyaml_quoted(raw, false),
+                        _ => None,
+                    }
+                {
+                    value = v;
+                }
                 let idx = nodes.len();
                 nodes.push(Node {
                     kind: Kind::Scalar {
-                        value: value.into_owned(),
+                        value,
                         tag,
                         implicit,
                     },
@@ -468,6 +719,9 @@ fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
                 attach(&mut nodes, &stack, idx, &mut root);
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                if anchor != 0 {
+                    check_anchor_name(text, span.start.byte_offset())?;
+                }
                 let idx = nodes.len();
                 let kind = if matches!(event, Event::SequenceStart(..)) {
                     Kind::Sequence(Vec::new())
@@ -480,11 +734,25 @@ fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
                 }
                 attach(&mut nodes, &stack, idx, &mut root);
                 stack.push(idx);
+                in_flow.push(matches!(
+                    event,
+                    Event::SequenceStart(StructureStyle::Flow, ..)
+                        | Event::MappingStart(StructureStyle::Flow, ..)
+                ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 stack.pop();
+                in_flow.pop();
             }
             Event::Alias(id) => {
+                if let Some(start) = span.start.byte_offset()
+                    && !text
+                        .get(start..)
+                        .and_then(|s| s.strip_prefix('*'))
+                        .is_some_and(is_anchor_name)
+                {
+                    return Err(TreeError::Other(anchor_name_error()));
+                }
                 let Some(&target) = anchors.get(&id) else {
                     return Err(TreeError::Other(yaml_err("unknown anchor referenced")));
                 };
@@ -498,9 +766,196 @@ fn build_tree(text: &str) -> Result<Option<Tree>, TreeError> {
         }
     }
     if !in_document {
-        return Ok(None);
+        return Ok((None, stop_line));
     }
-    Ok(root.map(|root| Tree { nodes, root }))
+    Ok((root.map(|root| Tree { nodes, root }), stop_line))
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// The value of the quoted scalar `raw` (quotes included) as libyaml's
+/// `yaml_parser_scan_flow_scalar` reads it, for scalars with a NEL, LS or PS in them: YAML 1.1
+/// line breaks, which granit (YAML 1.2) takes as content. A NEL folds like `\n`; LS and PS are
+/// kept and the blanks around them dropped. `None` if `raw` is not one complete quoted scalar.
+fn libyaml_quoted(raw: &str, single: bool) -> Option<String> {
+    let c: Vec<char> = raw.chars().collect();
+    let at = |i: usize| c.get(i).copied();
+    let blankz = |i: usize| at(i).is_none_or(|x| x == ' ' || x == '\t' || is_break(x));
+    let quote = if single { '\'' } else { '"' };
+    let mut i = 1;
+    let mut s = String::new();
+    let (mut leading_break, mut trailing_breaks, mut whitespaces) =
+        (String::new(), String::new(), String::new());
+    // `read_line`: CR LF, CR, LF and NEL are `\n`; LS and PS stay.
+    let read_line = |i: usize| match (at(i), at(i + 1)) {
+        (Some('\r'), Some('\n')) => ('\n', 2),
+        (Some('\r' | '\n' | '\u{85}'), _) => ('\n', 1),
+        (Some(x), _) => (x, 1),
+        (None, _) => ('\n', 0),
+    };
+    loop {
+        at(i)?;
+        let mut leading_blanks = false;
+        while !blankz(i) {
+            let x = at(i)?;
+            if single && x == '\'' && at(i + 1) == Some('\'') {
+                s.push('\'');
+                i += 2;
+            } else if x == quote {
+                break;
+            } else if !single && x == '\\' && at(i + 1).is_some_and(is_break) {
+                i += 1 + read_line(i + 1).1;
+                leading_blanks = true;
+                break;
+            } else if !single && x == '\\' {
+                let (len, plain) = match at(i + 1)? {
+                    '0' => (0, '\0'),
+                    'a' => (0, '\x07'),
+                    'b' => (0, '\x08'),
+                    't' | '\t' => (0, '\t'),
+                    'n' => (0, '\n'),
+                    'v' => (0, '\x0B'),
+                    'f' => (0, '\x0C'),
+                    'r' => (0, '\r'),
+                    'e' => (0, '\x1B'),
+                    ' ' => (0, ' '),
+                    '"' => (0, '"'),
+                    '\'' => (0, '\''),
+                    '\\' => (0, '\\'),
+                    'N' => (0, '\u{85}'),
+                    '_' => (0, '\u{A0}'),
+                    'L' => (0, '\u{2028}'),
+                    'P' => (0, '\u{2029}'),
+                    'x' => (2, '\0'),
+                    'u' => (4, '\0'),
+                    'U' => (8, '\0'),
+                    _ => return None,
+                };
+                i += 2;
+                if len == 0 {
+                    s.push(plain);
+                } else {
+                    let hex: String = c.get(i..i + len)?.iter().collect();
+                    s.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    i += len;
+                }
+            } else {
+                s.push(x);
+                i += 1;
+            }
+        }
+        if at(i)? == quote {
+            break;
+        }
+        while let Some(x) = at(i)
+            && (x == ' ' || x == '\t' || is_break(x))
+        {
+            if x == ' ' || x == '\t' {
+                if !leading_blanks {
+                    whitespaces.push(x);
+                }
+                i += 1;
+            } else {
+                let (b, n) = read_line(i);
+                if leading_blanks {
+                    trailing_breaks.push(b);
+                } else {
+                    whitespaces.clear();
+                    leading_break.push(b);
+                    leading_blanks = true;
+                }
+                i += n;
+            }
+        }
+        if leading_blanks {
+            if leading_break.starts_with('\n') {
+                if trailing_breaks.is_empty() {
+                    s.push(' ');
+                } else {
+                    s.push_str(&trailing_breaks);
+                }
+            } else {
+                s.push_str(&leading_break);
+                s.push_str(&trailing_breaks);
+            }
+            trailing_breaks.clear();
+            leading_break.clear();
+        } else {
+            s.push_str(&whitespaces);
+            whitespaces.clear();
+        }
+    }
+    Some(s)
+}
+
+/// Whether the anchor or alias name at the start of `after` (the text after its `&` or `*`)
+/// scans in libyaml (`yaml_parser_scan_anchor`): one or more ASCII letters, digits, `_` or `-`,
+/// then a blank, a line break, the end, or one of `?:,]}%@` and backquote. YAML 1.2 (granit)
+/// allows any character but blanks and flow indicators in the name.
+fn is_anchor_name(after: &str) -> bool {
+    let len = after
+        .bytes()
+        .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        .count();
+    len > 0
+        && after.get(len..).is_some_and(|rest| {
+            rest.chars().next().is_none_or(|c| {
+                matches!(
+                    c,
+                    ' ' | '\t' | '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'
+                ) || is_break(c)
+            })
+        })
+}
+
+fn anchor_name_error() -> CodecError {
+    yaml_err("did not find expected alphabetic or numeric character")
+}
+
+/// Checks the name of the anchor before the node that starts at `node_start` (the last `&`
+/// before it: only blanks, a tag or a line break come between).
+fn check_anchor_name(text: &str, node_start: Option<usize>) -> Result<(), TreeError> {
+    let Some(before) = node_start.and_then(|i| text.get(..i)) else {
+        return Ok(());
+    };
+    let Some(amp) = before.rfind('&') else {
+        return Ok(());
+    };
+    if is_anchor_name(text.get(amp + 1..).unwrap_or("")) {
+        Ok(())
+    } else {
+        Err(TreeError::Other(anchor_name_error()))
+    }
+}
+
+/// Whether libyaml fails where granit failed with `e` after the root node ended at `root_end`:
+/// it scans the token after the root (and, while that token may still be a simple key, the
+/// rest of its line), and fails there for the errors both scanners make. A `:` right after a
+/// plain root scalar is "mapping values are not allowed in this context"
+/// (`yaml_parser_fetch_value`), unless a line break came between (a plain scalar that ends
+/// with one allows a simple key, and the `:` starts an empty one).
+fn scanning_next_token_fails(text: &str, root_end: usize, e: &ScanError) -> bool {
+    use serde_saphyr::granit_parser::ErrorKind;
+    let Some(at) = e.marker().byte_offset() else {
+        return false;
+    };
+    let same_line = |from: usize| {
+        text.get(from.min(at)..at)
+            .is_some_and(|between| !between.contains(['\n', '\r']))
+    };
+    match e.kind() {
+        ErrorKind::MappingValueNotAllowed => same_line(root_end),
+        ErrorKind::UnexpectedCharacter { .. }
+        | ErrorKind::MissingAnchorOrAliasName
+        | ErrorKind::UnknownQuotedScalarEscape
+        | ErrorKind::InvalidQuotedScalarHexEscape
+        | ErrorKind::BlockSequenceEntryNotAllowed
+        | ErrorKind::InvalidBlockScalarHeader
+        | ErrorKind::ZeroBlockScalarIndent => same_line(next_token(text, root_end)),
+        _ => false,
+    }
 }
 
 struct Tree {
