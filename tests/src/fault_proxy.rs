@@ -232,14 +232,16 @@ async fn serve(tcp: TcpStream, state: Arc<State>) {
     let Ok(upstream) = state.connector.connect(name, upstream).await else {
         return;
     };
-    let Ok((sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await
+    let Ok((sender, connection)) =
+        hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await
     else {
         return;
     };
     let sender = Arc::new(Mutex::new(sender));
     let shared = state.clone();
     let service = hyper::service::service_fn(move |req| relay(req, sender.clone(), shared.clone()));
-    let server = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+    let server =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
     tokio::select! {
         _ = server => {}
         _ = connection => {}
