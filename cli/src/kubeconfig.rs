@@ -385,6 +385,12 @@ impl<'a> ClientConfig<'a> {
 
 fn read_file(path: &Path) -> Result<Kubeconfig, KubeconfigError> {
     let shown = path.to_string_lossy().into_owned();
+    if let Some(io) = odd_length_utf16(path) {
+        return Err(KubeconfigError::Read {
+            source: PathError::new("read", shown.as_str(), io),
+            path: shown,
+        });
+    }
     Kubeconfig::read_from(path).map_err(|e| match e {
         kube::config::KubeconfigError::ReadConfig(io, _) => KubeconfigError::Read {
             source: PathError::new("read", shown.as_str(), io),
@@ -394,6 +400,24 @@ fn read_file(path: &Path) -> Result<Kubeconfig, KubeconfigError> {
             message: source_text(&other),
             path: shown,
         },
+    })
+}
+
+/// A file with a UTF-16 byte-order mark and an odd number of bytes: kube's `read_path`
+/// (kube-client 5.0.0 `config/file_config.rs`) indexes past its end and panics, so it is refused
+/// here with the error kube gives for other invalid UTF-16. Other read errors are left to kube.
+fn odd_length_utf16(path: &Path) -> Option<std::io::Error> {
+    let bytes = std::fs::read(path).ok()?;
+    let order = match bytes.get(..2)? {
+        [0xFF, 0xFE] => "LE",
+        [0xFE, 0xFF] => "BE",
+        _ => return None,
+    };
+    (bytes.len() % 2 == 1).then(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("Invalid UTF-16 {order}"),
+        )
     })
 }
 

@@ -435,6 +435,12 @@ fn hostile_kubeconfigs_and_timeouts() {
             Want::ErrorStarting("error loading config file \""),
         ),
         (
+            // kube-client 5.0.0 `read_path` panicked on it (fuzz target `kubeconfig`)
+            "kubeconfig-utf16-of-odd-length",
+            &b"\xfe\xff\xff"[..],
+            Want::ErrorStarting("error loading config file \""),
+        ),
+        (
             "kubeconfig-unknown-current-context",
             &b"apiVersion: v1\nkind: Config\ncurrent-context: nope\n"[..],
             Want::Error(

@@ -1,5 +1,6 @@
-//! What the fuzz targets share: the checked-in test keys, kubeseal's own input decoding (compiled
-//! from `cli/src/documents.rs` itself, so the target runs exactly the code kubeseal runs), value
+//! What the fuzz targets share: the checked-in test keys, kubeseal's own input decoding and
+//! kubeconfig handling (compiled from `cli/src/documents.rs` and `cli/src/kubeconfig.rs`
+//! themselves, so the targets run exactly the code kubeseal runs), value
 //! comparison for round trips, and the Go reference programs run as long-lived subprocesses for the
 //! differential targets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -13,12 +14,19 @@ use serde_json::Value;
 
 use sealed_secrets::keys::{Certificate, KeyRing, PrivateKey, SealingKeyPair};
 
-// kubeseal is a binary crate: its input decoding is compiled here from the same source files.
+// kubeseal is a binary crate: its input decoding and its kubeconfig handling are compiled here
+// from the same source files (the kubeconfig code names the command line's `KubeFlags`, so the
+// flags module comes too).
 #[path = "../../cli/src/documents.rs"]
 pub mod documents;
+#[path = "../../cli/src/flags.rs"]
+#[allow(dead_code)]
+pub mod flags;
 #[path = "../../cli/src/goerr.rs"]
 #[allow(dead_code)]
 mod goerr;
+#[path = "../../cli/src/kubeconfig.rs"]
+pub mod kubeconfig;
 
 /// The main test key (RSA-4096) and its certificate (`tests/fixtures/keys`), which sealed the
 /// vectors of `tests/fixtures/vectors`.
