@@ -1,9 +1,9 @@
 //! One controller instance per watched namespace scope (upstream `pkg/controller/controller.go`
 //! `NewController`, `pkg/controller/main.go` `Main`), on kube-runtime's `Controller`:
 //!
-//! * SealedSecrets are watched as `DynamicObject`s (so one malformed object cannot break the
-//!   watch; each is converted with the core's tolerant serde in the reconciler) into a reflector
-//!   store; only spec changes (a new `metadata.generation`, which for a CRD with a status
+//! * SealedSecrets are watched as [`StoredSealedSecret`]s (read like `DynamicObject`s, so one
+//!   malformed object cannot break the watch; each is converted with the core's tolerant serde in
+//!   the reconciler, but kept compactly) into a reflector store; only spec changes (a new `metadata.generation`, which for a CRD with a status
 //!   subresource bumps only on spec changes) and first sightings trigger a reconcile
 //!   ([`SpecChangeFilter`]); deletions are handled on the watch stream (the runtime never
 //!   reconciles an object that is gone).
@@ -14,14 +14,13 @@
 //!   Secret, which upstream does not do (and every reconcile emits an `Unsealed` Event).
 //! * Reconciles run concurrently (at most [`CONCURRENCY`] per instance, never two for one object).
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _, future};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt as _;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
@@ -29,21 +28,9 @@ use sealed_secrets::scope::{MANAGED_ANNOTATION, annotation_is_true};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::reconcile::{Context, Instance, error_policy, on_deleted, reconcile};
+use crate::reconcile::{Context, Instance, error_policy, object_key, on_deleted, reconcile};
 use crate::secret_cache::SecretCache;
-
-/// kubectl's copy of the whole object, which reconcile never reads.
-const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
-/// What the SealedSecret store keeps of an object: all but its managedFields and kubectl's
-/// last-applied-configuration annotation (a second copy of the ciphertexts), which no reconcile
-/// reads. A status write sends the object without managedFields, which the API server keeps.
-pub fn slim(obj: &mut DynamicObject) {
-    obj.metadata.managed_fields = None;
-    if let Some(a) = obj.metadata.annotations.as_mut() {
-        a.remove(LAST_APPLIED_ANNOTATION);
-    }
-}
+use crate::stored::StoredSealedSecret;
 
 /// Concurrent reconciles per controller instance.
 pub const CONCURRENCY: u16 = 8;
@@ -58,63 +45,66 @@ pub fn sealed_secret_resource() -> ApiResource {
     }
 }
 
-/// Decides which SealedSecret events need a reconcile: the first sighting of an object (by
-/// namespace/name/UID) and every new generation; the rest are metadata- or status-only updates
-/// (upstream: `update suppressed, no changes in spec`).
-#[derive(Debug, Default)]
-pub struct SpecChangeFilter {
-    seen: HashMap<(String, String), (String, Option<i64>)>,
-    /// Keys seen during a re-list, to forget the objects that vanished meanwhile.
-    relisting: Option<HashSet<(String, String)>>,
+/// Whether a SealedSecret seen by the watch needs a reconcile, given the copy the store held before
+/// (`None`: none, or it vanished in a re-list): its first sighting (by namespace/name/UID) and every
+/// new generation; the rest are metadata- or status-only updates (upstream: `update suppressed, no
+/// changes in spec`). The store is the memory of what was seen: during a re-list it still holds
+/// the objects of the list before, and it forgets the ones that vanished when the re-list is done.
+pub fn spec_changed(before: Option<&ObjectMeta>, now: &ObjectMeta) -> bool {
+    match before {
+        None => true,
+        Some(before) => {
+            before.uid != now.uid || now.generation.is_none() || before.generation != now.generation
+        }
+    }
 }
 
-impl SpecChangeFilter {
-    /// Records an applied object; `true` when it must be reconciled.
-    pub fn applied(
-        &mut self,
-        namespace: &str,
-        name: &str,
-        uid: &str,
-        generation: Option<i64>,
-    ) -> bool {
-        let key = (namespace.to_string(), name.to_string());
-        if let Some(relist) = self.relisting.as_mut() {
-            relist.insert(key.clone());
+/// What one SealedSecret watch event means for the reconciles.
+#[derive(Debug)]
+pub enum Seen {
+    /// A new object or a new spec: reconcile it.
+    Changed(StoredSealedSecret),
+    /// A metadata- or status-only update.
+    Unchanged(StoredSealedSecret),
+    Deleted(StoredSealedSecret),
+    /// The start or end of a (re-)list.
+    Other,
+}
+
+/// Applies one watch event to the store (what `reflect` would do), comparing an object with the
+/// copy the store held before it ([`spec_changed`]).
+pub fn take_in(
+    writer: &mut reflector::store::Writer<StoredSealedSecret>,
+    event: watcher::Event<StoredSealedSecret>,
+) -> Seen {
+    let before = match &event {
+        watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+            writer.as_reader().get(&ObjectRef::from_obj(obj))
         }
-        let changed = match self.seen.get(&key) {
-            None => true,
-            Some((seen_uid, seen_gen)) => {
-                seen_uid != uid || generation.is_none() || *seen_gen != generation
+        _ => None,
+    };
+    writer.apply_watcher_event(&event);
+    match event {
+        watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+            if spec_changed(before.as_ref().map(|b| &b.metadata), &obj.metadata) {
+                Seen::Changed(obj)
+            } else {
+                Seen::Unchanged(obj)
             }
-        };
-        self.seen.insert(key, (uid.to_string(), generation));
-        changed
-    }
-
-    pub fn deleted(&mut self, namespace: &str, name: &str) {
-        self.seen.remove(&(namespace.to_string(), name.to_string()));
-    }
-
-    pub fn relist_started(&mut self) {
-        self.relisting = Some(HashSet::new());
-    }
-
-    pub fn relist_done(&mut self) {
-        if let Some(present) = self.relisting.take() {
-            self.seen.retain(|k, _| present.contains(k));
         }
+        watcher::Event::Delete(obj) => Seen::Deleted(obj),
+        watcher::Event::Init | watcher::Event::InitDone => Seen::Other,
     }
 }
 
 /// Which SealedSecret to reconcile when a Secret was deleted (upstream `watchSecrets`).
 pub fn recreate_target(
-    store: &Store<DynamicObject>,
-    resource: &ApiResource,
+    store: &Store<StoredSealedSecret>,
     secret: &ObjectMeta,
-) -> Option<ObjectRef<DynamicObject>> {
+) -> Option<ObjectRef<StoredSealedSecret>> {
     let namespace = secret.namespace.clone()?;
     let name = secret.name.clone().unwrap_or_default();
-    let target = ObjectRef::new_with(&name, resource.clone()).within(&namespace);
+    let target = ObjectRef::new(&name).within(&namespace);
     let ss = store.get(&target)?;
     let controlled = match (ss.uid(), secret.owner_references.as_ref()) {
         (Some(uid), Some(refs)) => refs
@@ -142,71 +132,47 @@ pub struct Scope {
 
 /// Runs one controller instance until `shutdown` (then lets running reconciles finish).
 pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
-    let resource = sealed_secret_resource();
     let client = ctx.client.clone();
     // Secrets are read whole (their content digest decides whether a SealedSecret needs
     // unsealing), but only a digest of the ones a SealedSecret may own is kept (`SecretCache`).
-    let (ss_api, secret_api): (Api<DynamicObject>, Api<Secret>) = match &scope.namespace {
+    let (ss_api, secret_api): (Api<StoredSealedSecret>, Api<Secret>) = match &scope.namespace {
         Some(ns) => (
-            Api::namespaced_with(client.clone(), ns, &resource),
+            Api::namespaced(client.clone(), ns),
             Api::namespaced(client.clone(), ns),
         ),
-        None => (
-            Api::all_with(client.clone(), &resource),
-            Api::all(client.clone()),
-        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let mut wc = watcher::Config::default();
     if let Some(sel) = &scope.label_selector {
         wc = wc.labels(sel);
     }
 
-    let writer = reflector::store::Writer::new(resource.clone());
+    let mut writer = reflector::store::Writer::default();
     let store = writer.as_reader();
-    let mut filter = SpecChangeFilter::default();
     let delete_ctx = ctx.clone();
     let delete_store = store.clone();
-    let delete_resource = resource.clone();
     let triggers = watcher(ss_api, wc.clone())
         .default_backoff()
-        .modify(slim)
-        .reflect(writer)
         .filter_map(move |event| {
-            let out = match event {
-                Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
-                    let ns = obj.namespace().unwrap_or_default();
-                    let name = obj.name_any();
-                    let uid = obj.uid().unwrap_or_default();
-                    if filter.applied(&ns, &name, &uid, obj.metadata.generation) {
-                        Some(Ok(obj))
-                    } else {
-                        info!(sealed_secret = %format!("{ns}/{name}"), "update suppressed, no changes in spec");
-                        None
-                    }
+            let out = match event.map(|e| take_in(&mut writer, e)) {
+                Ok(Seen::Changed(obj)) => Some(Ok(obj)),
+                Ok(Seen::Unchanged(obj)) => {
+                    info!(sealed_secret = %object_key(&obj), "update suppressed, no changes in spec");
+                    None
                 }
-                Ok(watcher::Event::Delete(obj)) => {
-                    let ns = obj.namespace().unwrap_or_default();
-                    let name = obj.name_any();
-                    filter.deleted(&ns, &name);
+                Ok(Seen::Deleted(obj)) => {
                     let store = delete_store.clone();
-                    let target = ObjectRef::new_with(&name, delete_resource.clone()).within(&ns);
+                    let target = ObjectRef::from_obj(&obj);
                     on_deleted(&obj, &delete_ctx, move || store.get(&target).is_some());
                     None
                 }
-                Ok(watcher::Event::Init) => {
-                    filter.relist_started();
-                    None
-                }
-                Ok(watcher::Event::InitDone) => {
-                    filter.relist_done();
-                    None
-                }
+                Ok(Seen::Other) => None,
                 Err(e) => Some(Err(e)),
             };
             future::ready(out)
         });
 
-    let mut ctrl = Controller::for_stream_with(triggers, store.clone(), resource.clone())
+    let mut ctrl = Controller::for_stream(triggers, store.clone())
         .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned());
     // `--skip-recreate` (no list/watch of Secrets): no cache, every reconcile reads its Secret.
@@ -217,9 +183,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
             .default_backoff()
             .try_filter_map(move |event| future::ready(Ok(cache.observe(event))));
         let map_store = store.clone();
-        let map_resource = resource.clone();
         ctrl = ctrl.watches_stream(deletes, move |secret: Secret| {
-            recreate_target(&map_store, &map_resource, &secret.metadata)
+            recreate_target(&map_store, &secret.metadata)
         });
     }
     let instance = Arc::new(Instance { ctx, secrets });
@@ -261,60 +226,79 @@ pub async fn run(ctx: Arc<Context>, scope: Scope, shutdown: CancellationToken) {
 mod tests {
     use super::*;
 
+    fn meta(uid: &str, generation: Option<i64>) -> ObjectMeta {
+        ObjectMeta {
+            name: Some("a".into()),
+            namespace: Some("ns".into()),
+            uid: Some(uid.into()),
+            generation,
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn spec_change_filter() {
-        let mut f = SpecChangeFilter::default();
-        assert!(f.applied("ns", "a", "u1", Some(1)));
+    fn spec_changes() {
+        // First sighting.
+        assert!(spec_changed(None, &meta("u1", Some(1))));
         // Status or metadata update: same generation.
-        assert!(!f.applied("ns", "a", "u1", Some(1)));
+        assert!(!spec_changed(
+            Some(&meta("u1", Some(1))),
+            &meta("u1", Some(1))
+        ));
         // Spec update.
-        assert!(f.applied("ns", "a", "u1", Some(2)));
+        assert!(spec_changed(
+            Some(&meta("u1", Some(1))),
+            &meta("u1", Some(2))
+        ));
         // Deleted and re-created with the same name: a new UID.
-        assert!(f.applied("ns", "a", "u2", Some(2)));
+        assert!(spec_changed(
+            Some(&meta("u1", Some(2))),
+            &meta("u2", Some(2))
+        ));
         // No generation at all: always reconcile.
-        assert!(f.applied("ns", "b", "u3", None));
-        assert!(f.applied("ns", "b", "u3", None));
-        f.deleted("ns", "a");
-        assert!(f.applied("ns", "a", "u2", Some(2)));
-
-        // A re-list forgets objects that vanished while the watch was down, and does not
-        // reconcile the unchanged ones again.
-        f.relist_started();
-        assert!(!f.applied("ns", "a", "u2", Some(2)));
-        f.relist_done();
-        assert!(f.applied("ns", "b", "u3", Some(1)));
-        assert!(!f.applied("ns", "a", "u2", Some(2)));
+        assert!(spec_changed(Some(&meta("u3", None)), &meta("u3", None)));
     }
 
+    /// The watch stream as `run` builds it, on a list of events: the objects it triggers a
+    /// reconcile for. A re-list does not reconcile the unchanged objects again, and forgets the
+    /// ones that vanished meanwhile.
     #[test]
-    fn the_store_drops_what_reconcile_never_reads() {
-        let mut obj: DynamicObject = serde_json::from_value(serde_json::json!({
-            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-            "metadata": {"name": "s", "namespace": "ns", "uid": "u",
-                "annotations": {LAST_APPLIED_ANNOTATION: "{...}", "sealedsecrets.bitnami.com/cluster-wide": "true"},
-                "managedFields": [{"manager": "kubectl", "operation": "Update"}]},
-            "spec": {"encryptedData": {"a": "AgA="}}
-        }))
-        .unwrap();
-        slim(&mut obj);
-        assert!(obj.metadata.managed_fields.is_none());
-        let annotations = obj.metadata.annotations.as_ref().unwrap();
-        assert_eq!(
-            annotations.keys().collect::<Vec<_>>(),
-            ["sealedsecrets.bitnami.com/cluster-wide"]
-        );
-        assert_eq!(obj.data["spec"]["encryptedData"]["a"], "AgA=");
+    fn triggers_follow_the_store() {
+        use watcher::Event::*;
+        let obj = |name: &str, uid: &str, generation: i64| {
+            let mut o = ss("ns", name, uid);
+            o.metadata.generation = Some(generation);
+            o
+        };
+        let mut writer = reflector::store::Writer::default();
+        let mut triggered = |e: watcher::Event<StoredSealedSecret>| {
+            matches!(take_in(&mut writer, e), Seen::Changed(_))
+        };
+        assert!(!triggered(Init));
+        assert!(triggered(InitApply(obj("a", "u1", 1))));
+        assert!(triggered(InitApply(obj("b", "u2", 1))));
+        assert!(!triggered(InitDone));
+        assert!(!triggered(Apply(obj("a", "u1", 1))));
+        assert!(triggered(Apply(obj("a", "u1", 2))));
+        // A re-list: "a" unchanged, "b" gone.
+        assert!(!triggered(Init));
+        assert!(!triggered(InitApply(obj("a", "u1", 2))));
+        assert!(!triggered(InitDone));
+        assert!(triggered(Apply(obj("b", "u2", 1))));
+        // Deleted, then seen again.
+        assert!(!triggered(Delete(obj("a", "u1", 2))));
+        assert!(triggered(Apply(obj("a", "u1", 2))));
     }
 
-    fn store_with(objects: Vec<DynamicObject>) -> Store<DynamicObject> {
-        let mut writer = reflector::store::Writer::new(sealed_secret_resource());
+    fn store_with(objects: Vec<StoredSealedSecret>) -> Store<StoredSealedSecret> {
+        let mut writer = reflector::store::Writer::default();
         for o in objects {
             writer.apply_watcher_event(&watcher::Event::Apply(o));
         }
         writer.as_reader()
     }
 
-    fn ss(ns: &str, name: &str, uid: &str) -> DynamicObject {
+    fn ss(ns: &str, name: &str, uid: &str) -> StoredSealedSecret {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
             "metadata": {"name": name, "namespace": ns, "uid": uid}, "spec": {}
@@ -333,14 +317,13 @@ mod tests {
             ss("ns", "managed", "u2"),
             ss("ns", "plain", "u3"),
         ]);
-        let r = sealed_secret_resource();
         let owned = secret_meta(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "owned", "namespace": "ns", "ownerReferences": [
                 {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": "owned", "uid": "u1", "controller": true}
             ]}
         }));
-        assert!(recreate_target(&store, &r, &owned).is_some());
+        assert!(recreate_target(&store, &owned).is_some());
         // Owned by an older incarnation (other UID): no.
         let stale = secret_meta(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -348,27 +331,27 @@ mod tests {
                 {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": "plain", "uid": "old", "controller": true}
             ]}
         }));
-        assert!(recreate_target(&store, &r, &stale).is_none());
+        assert!(recreate_target(&store, &stale).is_none());
         let managed = secret_meta(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "managed", "namespace": "ns",
                          "annotations": {"sealedsecrets.bitnami.com/managed": "true"}}
         }));
-        assert!(recreate_target(&store, &r, &managed).is_some());
+        assert!(recreate_target(&store, &managed).is_some());
         // C12: patch only → not re-created. C11: no annotations → not re-created.
         let patch = secret_meta(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "plain", "namespace": "ns",
                          "annotations": {"sealedsecrets.bitnami.com/patch": "true"}}
         }));
-        assert!(recreate_target(&store, &r, &patch).is_none());
+        assert!(recreate_target(&store, &patch).is_none());
         // No SealedSecret of that name.
         let orphan = secret_meta(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "nobody", "namespace": "ns",
                          "annotations": {"sealedsecrets.bitnami.com/managed": "true"}}
         }));
-        assert!(recreate_target(&store, &r, &orphan).is_none());
+        assert!(recreate_target(&store, &orphan).is_none());
     }
 
     /// A shutdown before the first list finished (here: no API server answers) stops the

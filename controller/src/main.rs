@@ -22,6 +22,7 @@ mod reconcile;
 mod registry;
 mod secret_cache;
 mod secret_update;
+mod stored;
 
 use std::future::Future;
 use std::net::SocketAddr;

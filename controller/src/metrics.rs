@@ -7,7 +7,7 @@
 //! exposition is OpenMetrics text (see [`encode`]).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
@@ -41,10 +41,31 @@ struct UnsealErrorLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct ConditionLabels {
-    namespace: String,
-    name: String,
-    condition: String,
-    ss_app_kubernetes_io_instance: String,
+    // Shared by the family and `condition_series`, and ordered so that the series of one
+    // SealedSecret are neighbours there.
+    namespace: Arc<str>,
+    name: Arc<str>,
+    condition: Arc<str>,
+    ss_app_kubernetes_io_instance: Arc<str>,
+}
+
+impl ConditionLabels {
+    /// The series of `namespace/name` in `series`.
+    fn of<'a>(
+        series: &'a BTreeSet<ConditionLabels>,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ConditionLabels> + 'a {
+        let first = ConditionLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+            condition: "".into(),
+            ss_app_kubernetes_io_instance: "".into(),
+        };
+        series
+            .range(first..)
+            .take_while(move |l| &*l.namespace == namespace && &*l.name == name)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -227,18 +248,15 @@ impl Metrics {
             return;
         }
         let labels = ConditionLabels {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            condition: condition.to_string(),
-            ss_app_kubernetes_io_instance: instance.to_string(),
+            namespace: namespace.into(),
+            name: name.into(),
+            condition: condition.into(),
+            ss_app_kubernetes_io_instance: instance.into(),
         };
         let mut series = self.lock_series();
-        let stale: Vec<ConditionLabels> = series
-            .iter()
+        let stale: Vec<ConditionLabels> = ConditionLabels::of(&series, namespace, name)
             .filter(|l| {
-                l.namespace == labels.namespace
-                    && l.name == labels.name
-                    && l.condition == labels.condition
+                l.condition == labels.condition
                     && l.ss_app_kubernetes_io_instance != labels.ss_app_kubernetes_io_instance
             })
             .cloned()
@@ -257,13 +275,13 @@ impl Metrics {
             return;
         }
         let mut series = self.lock_series();
-        series.retain(|l| {
-            let matches = l.namespace == namespace && l.name == name;
-            if matches {
-                self.condition_info.remove(l);
-            }
-            !matches
-        });
+        let gone: Vec<ConditionLabels> = ConditionLabels::of(&series, namespace, name)
+            .cloned()
+            .collect();
+        for l in gone {
+            self.condition_info.remove(&l);
+            series.remove(&l);
+        }
     }
 
     /// One request to an instrumented path (`/v1/verify`, `/v1/rotate`, `/v1/cert.pem`):
@@ -316,44 +334,86 @@ impl Collector for RsaPrivateKeyOperations {
 // `sealed_secrets_controller_key_sealed_secrets{key}`. A key keeps its series (0) once seen.
 
 /// SealedSecret uid -> fingerprints of the keys that unsealed it, and the gauge derived from it.
+/// Each distinct set of fingerprints is kept once (most SealedSecrets share one), and the count per
+/// key is kept up to date as objects come and go.
 #[derive(Debug, Default)]
 pub struct KeyUsage {
-    by_object: Mutex<std::collections::HashMap<String, BTreeSet<String>>>,
+    state: Mutex<KeyUsageState>,
     gauge: Family<KeyLabels, Gauge>,
 }
 
+#[derive(Debug, Default)]
+struct KeyUsageState {
+    by_object: std::collections::HashMap<String, Arc<BTreeSet<String>>>,
+    /// Every set some object has, once.
+    sets: std::collections::HashSet<Arc<BTreeSet<String>>>,
+    /// SealedSecrets per key fingerprint.
+    counts: std::collections::HashMap<String, i64>,
+}
+
+impl KeyUsageState {
+    fn intern(&mut self, keys: BTreeSet<String>) -> Arc<BTreeSet<String>> {
+        if let Some(shared) = self.sets.get(&keys) {
+            return shared.clone();
+        }
+        let shared = Arc::new(keys);
+        self.sets.insert(shared.clone());
+        shared
+    }
+
+    /// Drops `set` (no longer held by `uid`) from the shared sets when nobody else holds it.
+    fn release(&mut self, set: Arc<BTreeSet<String>>) {
+        // Held here and in `sets` only.
+        if Arc::strong_count(&set) == 2 {
+            self.sets.remove(&set);
+        }
+    }
+}
+
 impl KeyUsage {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, BTreeSet<String>>> {
-        self.by_object
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyUsageState> {
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `uid` was unsealed with `keys` (replacing what it needed before); `None` forgets it.
     fn set(&self, uid: &str, keys: Option<BTreeSet<String>>) {
-        let mut map = self.lock();
-        let before = match keys {
-            Some(k) => map.insert(uid.to_string(), k),
-            None => map.remove(uid),
-        }
-        .unwrap_or_default();
-        let after = map.get(uid).cloned().unwrap_or_default();
-        for key in before.union(&after) {
-            let n = map.values().filter(|ks| ks.contains(key)).count();
+        let mut state = self.lock();
+        let after = keys.map(|k| state.intern(k));
+        let before = match &after {
+            Some(a) => state.by_object.insert(uid.to_string(), a.clone()),
+            None => state.by_object.remove(uid),
+        };
+        let empty = BTreeSet::new();
+        let (old, new) = (
+            before.as_deref().unwrap_or(&empty),
+            after.as_deref().unwrap_or(&empty),
+        );
+        for key in old.union(new) {
+            let delta = i64::from(new.contains(key)) - i64::from(old.contains(key));
+            let n = state.counts.entry(key.clone()).or_insert(0);
+            *n = n.saturating_add(delta);
+            let n = *n;
             self.gauge
                 .get_or_create(&KeyLabels { key: key.clone() })
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
+                .set(n);
+        }
+        if let Some(before) = before {
+            state.release(before);
         }
     }
 
     /// Forgets every SealedSecret; each key seen keeps its series at 0.
     fn clear(&self) {
-        let mut map = self.lock();
-        let keys: BTreeSet<String> = map.drain().flat_map(|(_, ks)| ks).collect();
-        for key in keys {
-            self.gauge.get_or_create(&KeyLabels { key }).set(0);
+        let mut state = self.lock();
+        state.by_object.clear();
+        state.sets.clear();
+        for (key, n) in state.counts.iter_mut() {
+            *n = 0;
+            self.gauge
+                .get_or_create(&KeyLabels { key: key.clone() })
+                .set(0);
         }
     }
 
@@ -364,6 +424,11 @@ impl KeyUsage {
                 key: key.to_string(),
             })
             .get()
+    }
+
+    #[cfg(test)]
+    fn shared_sets(&self) -> usize {
+        self.lock().sets.len()
     }
 }
 
@@ -704,6 +769,8 @@ mod tests {
         m.set_key_usage("u3", keys(&["k1", "k2"]));
         m.set_key_usage("", keys(&["k1"]));
         assert_eq!((m.key_usage("k1"), m.key_usage("k2")), (3, 1));
+        // Two distinct sets, each kept once.
+        assert_eq!(m.key_usage.shared_sets(), 2);
         // Re-sealed under k2: k1 loses it, k2 gains it; the same again changes nothing.
         m.set_key_usage("u1", keys(&["k2"]));
         m.set_key_usage("u1", keys(&["k2"]));
@@ -712,6 +779,8 @@ mod tests {
         m.forget_key_usage("unknown");
         assert_eq!((m.key_usage("k1"), m.key_usage("k2")), (1, 1));
         m.forget_key_usage("u2");
+        // Only u1's {k2} is left; {k1} and {k1, k2} are gone.
+        assert_eq!(m.key_usage.shared_sets(), 1);
         let text = encode(&registry).unwrap();
         assert!(
             text.contains("sealed_secrets_controller_key_sealed_secrets{key=\"k1\"} 0\n"),

@@ -27,6 +27,7 @@ use crate::metrics::Metrics;
 use crate::registry::KeyRegistry;
 use crate::secret_cache::{Cached, SecretCache};
 use crate::secret_update::{immutable_message, is_immutable_error};
+use crate::stored::StoredSealedSecret;
 
 pub const REASON_UNSEALED: &str = "Unsealed";
 pub const REASON_UNSEAL_FAILED: &str = "ErrUnsealFailed";
@@ -180,7 +181,7 @@ pub fn retry_decision(retryable: bool, requeues: u32, max_retries: u32) -> Retry
     }
 }
 
-pub fn object_key(obj: &DynamicObject) -> String {
+pub fn object_key(obj: &impl kube::Resource) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
@@ -204,14 +205,18 @@ fn sealed_secret_ref(obj: &DynamicObject) -> ObjectReference {
 }
 
 /// One reconcile of an existing SealedSecret (upstream `(*Controller).unseal`).
-pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Instance>) -> Result<Action, Error> {
+pub async fn reconcile(
+    stored: Arc<StoredSealedSecret>,
+    ctx: Arc<Instance>,
+) -> Result<Action, Error> {
     ctx.metrics.unseal_request();
+    let obj = stored.to_dynamic();
     let key = object_key(&obj);
     let namespace = obj.namespace().unwrap_or_default();
     let ss_ref = sealed_secret_ref(&obj);
     info!(key = %key, "Updating");
 
-    let result = match sealed_secret_from_object(&*obj) {
+    let result = match sealed_secret_from_object(&obj) {
         Ok(ss) => {
             let observed = current_status(&obj).map(|s| s.observed_generation);
             unseal_and_write(&ss, &key, &ss_ref, observed, &ctx).await
@@ -528,8 +533,8 @@ pub fn sealed_secret_api(client: &Client, namespace: &str) -> Api<DynamicObject>
 
 /// The error policy (upstream `processNextItem`): retry with client-go's backoff up to
 /// `--max-unseal-retries` requeues, never for immutable Secrets.
-pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Instance>) -> Action {
-    let key = object_key(&obj);
+pub fn error_policy(obj: Arc<StoredSealedSecret>, err: &Error, ctx: Arc<Instance>) -> Action {
+    let key = object_key(&*obj);
     let requeues = ctx.retries().get(&key).copied().unwrap_or(0);
     match retry_decision(
         err.is_retryable(),
@@ -563,7 +568,7 @@ pub fn error_policy(obj: Arc<DynamicObject>, err: &Error, ctx: Arc<Instance>) ->
 /// gauges, and with `--old-gc-behavior` delete the Secret of the same name (unless a SealedSecret
 /// of that name exists again by then).
 pub fn on_deleted(
-    obj: &DynamicObject,
+    obj: &impl kube::Resource,
     ctx: &Arc<Context>,
     still_exists: impl Fn() -> bool + Send + 'static,
 ) {
