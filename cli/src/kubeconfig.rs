@@ -406,14 +406,19 @@ fn read_file(path: &Path) -> Result<Kubeconfig, KubeconfigError> {
 /// A file with a UTF-16 byte-order mark and an odd number of bytes: kube's `read_path`
 /// (kube-client 5.0.0 `config/file_config.rs`) indexes past its end and panics, so it is refused
 /// here with the error kube gives for other invalid UTF-16. Other read errors are left to kube.
+/// Only the first two bytes and the length are read: kube reads the file itself.
 fn odd_length_utf16(path: &Path) -> Option<std::io::Error> {
-    let bytes = std::fs::read(path).ok()?;
-    let order = match bytes.get(..2)? {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut bom = [0u8; 2];
+    file.read_exact(&mut bom).ok()?;
+    let order = match bom {
         [0xFF, 0xFE] => "LE",
         [0xFE, 0xFF] => "BE",
         _ => return None,
     };
-    (bytes.len() % 2 == 1).then(|| {
+    (len % 2 == 1).then(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("Invalid UTF-16 {order}"),
