@@ -116,8 +116,17 @@ pub enum Error {
     #[error("unseal task failed: {0}")]
     UnsealTask(String),
     /// The API server refused a read or write of the Secret; the raw API error text.
+    /// `transient`: an error it should recover from ([`is_transient`]).
     #[error("{message}")]
-    Api { message: String, immutable: bool },
+    Api {
+        message: String,
+        immutable: bool,
+        transient: bool,
+    },
+    /// The Secret is written but the status update met a transient API error: retried (upstream
+    /// logs it and leaves the status stale; docs/compatibility.md).
+    #[error("{0}")]
+    Status(String),
     /// The ownership gate refused the existing Secret.
     #[error("failed update: {0}")]
     Unmanaged(Unmanaged),
@@ -132,7 +141,19 @@ impl Error {
             }
             Error::Api { .. } => "update",
             Error::Unmanaged(_) => "unmanaged",
+            Error::Status(_) => "status",
         }
+    }
+
+    /// Retried past `--max-unseal-retries` ([`retry_decision`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Api {
+                transient: true,
+                ..
+            } | Error::Status(_)
+        )
     }
 
     /// Immutable Secrets are not retried (upstream `processNextItem`), nor unparsable objects.
@@ -156,6 +177,21 @@ pub fn api_error_message(e: &kube::Error) -> String {
     }
 }
 
+/// An error the API server, or the connection to it, should recover from: 429 (API priority and
+/// fairness), any 5xx (etcd unavailable, a webhook that cannot be called), or no answer at all.
+/// kube's client already retries 503 and 504 a few times; what reaches the reconcile is retried
+/// past `--max-unseal-retries` (docs/compatibility.md).
+pub fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// The longest wait between two retries of a transient error.
+pub const TRANSIENT_RETRY_CAP: Duration = Duration::from_secs(300);
+
 /// client-go's per-item exponential backoff: 5 ms · 2^n, capped at 1000 s.
 pub fn retry_backoff(requeues: u32) -> Duration {
     let millis = 5u64.saturating_mul(1u64.checked_shl(requeues.min(40)).unwrap_or(u64::MAX));
@@ -170,12 +206,17 @@ pub enum Retry {
     Never,
 }
 
-/// `requeues` = how often this key was requeued since its last success.
-pub fn retry_decision(retryable: bool, requeues: u32, max_retries: u32) -> Retry {
+/// `requeues` = how often this key was requeued since its last success. Upstream gives up after
+/// `max_retries`; a transient error is retried on, at most [`TRANSIENT_RETRY_CAP`] apart, so an
+/// API server that answers 500 for longer than a second does not leave SealedSecrets unsynced
+/// until their next change.
+pub fn retry_decision(retryable: bool, transient: bool, requeues: u32, max_retries: u32) -> Retry {
     if !retryable {
         Retry::Never
     } else if requeues < max_retries {
         Retry::After(retry_backoff(requeues))
+    } else if transient {
+        Retry::After(retry_backoff(requeues).min(TRANSIENT_RETRY_CAP))
     } else {
         Retry::GiveUp
     }
@@ -236,12 +277,15 @@ pub async fn reconcile(
 
     // Every exit from here on updates the status (the deferred status update in upstream `unseal`).
     let error_text = result.as_ref().err().map(ToString::to_string);
+    let mut status_failed = None;
     let observed = if ctx.settings.update_status {
         match write_status(&obj, error_text.as_deref(), &ctx).await {
             Ok(status) => Some(status),
             Err(e) => {
-                error!(sealed_secret = %key, error = %api_error_message(&e), "Error updating SealedSecret status");
+                let message = api_error_message(&e);
+                error!(sealed_secret = %key, error = %message, "Error updating SealedSecret status");
                 ctx.metrics.unseal_error("status", &namespace);
+                status_failed = is_transient(&e).then_some(message);
                 None
             }
         }
@@ -265,12 +309,14 @@ pub async fn reconcile(
         }
     }
 
-    match result {
-        Ok(()) => {
+    match (result, status_failed) {
+        // The retry finds the Secret current (no RSA work, no write) and writes the status.
+        (Ok(()), Some(message)) => Err(Error::Status(message)),
+        (Ok(()), None) => {
             ctx.forget(&key);
             Ok(Action::await_change())
         }
-        Err(e) => Err(e),
+        (Err(e), _) => Err(e),
     }
 }
 
@@ -349,20 +395,22 @@ async fn unseal_and_write(
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..Default::default()
     };
-    let update_failed = |message: String| async move {
+    let update_failed = |message: String, transient: bool| async move {
         ctx.recorder
             .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &message)
             .await;
         Err(Error::Api {
             message,
             immutable: false,
+            transient,
         })
     };
+    let api_failed = |e: kube::Error| update_failed(api_error_message(&e), is_transient(&e));
     // Cannot fail for the core's types; without it the SealedSecret is simply unsealed.
     let spec = spec_digest(ss, ctx.settings.accept_v1_data).ok();
     let existing = match Existing::look_up(ss, &api, ctx).await {
         Ok(e) => e,
-        Err(e) => return update_failed(api_error_message(&e)).await,
+        Err(e) => return api_failed(e).await,
     };
     if already_current(ss, spec.as_ref(), &existing, ctx) {
         return Ok(());
@@ -412,7 +460,7 @@ async fn unseal_and_write(
         Existing::Fetched(None) | Existing::Cached(None) => None,
         Existing::Cached(Some(_)) => match api.get_opt(name).await {
             Ok(s) => s.map(Scrubbed),
-            Err(e) => return update_failed(api_error_message(&e)).await,
+            Err(e) => return api_failed(e).await,
         },
     };
     let existing = match existing {
@@ -420,24 +468,24 @@ async fn unseal_and_write(
         None => {
             let body = match to_k8s(&stamped(desired.clone())) {
                 Ok(b) => b,
-                Err(e) => return update_failed(e.to_string()).await,
+                Err(e) => return update_failed(e.to_string(), false).await,
             };
             match api.create(&pp, &body).await {
                 Ok(s) => Scrubbed(s),
                 Err(kube::Error::Api(s)) if s.code == 409 && s.reason == "AlreadyExists" => {
                     match api.get_opt(name).await {
                         Ok(Some(s)) => Scrubbed(s),
-                        Ok(None) => return update_failed(s.message.clone()).await,
-                        Err(e) => return update_failed(api_error_message(&e)).await,
+                        Ok(None) => return update_failed(s.message.clone(), false).await,
+                        Err(e) => return api_failed(e).await,
                     }
                 }
-                Err(e) => return update_failed(api_error_message(&e)).await,
+                Err(e) => return api_failed(e).await,
             }
         }
     };
     let current = match from_k8s(&existing) {
         Ok(s) => s,
-        Err(e) => return update_failed(e.to_string()).await,
+        Err(e) => return update_failed(e.to_string(), false).await,
     };
 
     if let Err(unmanaged) = ownership(&current, ss).check(&current) {
@@ -457,12 +505,13 @@ async fn unseal_and_write(
     ) {
         let body = match to_k8s(&updated) {
             Ok(b) => b,
-            Err(e) => return update_failed(e.to_string()).await,
+            Err(e) => return update_failed(e.to_string(), false).await,
         };
         let replaced = api.replace(name, &pp, &body).await.map(Scrubbed);
         if let Err(e) = replaced {
             let message = api_error_message(&e);
             let immutable = is_immutable_error(&message);
+            let transient = is_transient(&e);
             let event = if immutable {
                 immutable_message(key)
             } else {
@@ -471,7 +520,11 @@ async fn unseal_and_write(
             ctx.recorder
                 .publish(ss_ref, EventType::Warning, REASON_UPDATE_FAILED, &event)
                 .await;
-            return Err(Error::Api { message, immutable });
+            return Err(Error::Api {
+                message,
+                immutable,
+                transient,
+            });
         }
     }
 
@@ -532,12 +585,14 @@ pub fn sealed_secret_api(client: &Client, namespace: &str) -> Api<DynamicObject>
 }
 
 /// The error policy (upstream `processNextItem`): retry with client-go's backoff up to
-/// `--max-unseal-retries` requeues, never for immutable Secrets.
+/// `--max-unseal-retries` requeues (transient API errors beyond them), never for immutable
+/// Secrets.
 pub fn error_policy(obj: Arc<StoredSealedSecret>, err: &Error, ctx: Arc<Instance>) -> Action {
     let key = object_key(&*obj);
     let requeues = ctx.retries().get(&key).copied().unwrap_or(0);
     match retry_decision(
         err.is_retryable(),
+        err.is_transient(),
         requeues,
         ctx.settings.max_unseal_retries,
     ) {
@@ -621,26 +676,77 @@ mod tests {
     fn retry_policy() {
         // Default 5 retries: requeues 0..4 retry, the 6th failure gives up.
         for n in 0..5 {
-            assert_eq!(retry_decision(true, n, 5), Retry::After(retry_backoff(n)));
+            for transient in [false, true] {
+                assert_eq!(
+                    retry_decision(true, transient, n, 5),
+                    Retry::After(retry_backoff(n))
+                );
+            }
         }
-        assert_eq!(retry_decision(true, 5, 5), Retry::GiveUp);
-        assert_eq!(retry_decision(true, 0, 0), Retry::GiveUp);
-        assert_eq!(retry_decision(false, 0, 5), Retry::Never);
+        assert_eq!(retry_decision(true, false, 5, 5), Retry::GiveUp);
+        assert_eq!(retry_decision(true, false, 0, 0), Retry::GiveUp);
+        assert_eq!(retry_decision(false, false, 0, 5), Retry::Never);
+        assert_eq!(retry_decision(false, true, 9, 5), Retry::Never);
+        // A transient error is retried on, client-go's backoff capped at five minutes.
+        assert_eq!(
+            retry_decision(true, true, 5, 5),
+            Retry::After(Duration::from_millis(160))
+        );
+        assert_eq!(
+            retry_decision(true, true, 15, 5),
+            Retry::After(Duration::from_millis(163_840))
+        );
+        for n in [16, 17, 40, u32::MAX] {
+            assert_eq!(
+                retry_decision(true, true, n, 5),
+                Retry::After(TRANSIENT_RETRY_CAP)
+            );
+        }
+        assert_eq!(
+            retry_decision(true, true, 0, 0),
+            Retry::After(retry_backoff(0))
+        );
         let immutable = Error::Api {
             message: "x".into(),
             immutable: true,
+            transient: false,
         };
         assert!(!immutable.is_retryable());
-        assert!(
-            Error::Api {
-                message: "x".into(),
-                immutable: false
-            }
-            .is_retryable()
-        );
+        let refused = |transient| Error::Api {
+            message: "x".into(),
+            immutable: false,
+            transient,
+        };
+        assert!(refused(false).is_retryable() && !refused(false).is_transient());
+        assert!(refused(true).is_retryable() && refused(true).is_transient());
+        let status = Error::Status("etcdserver: request timed out".into());
+        assert!(status.is_retryable() && status.is_transient());
+        assert_eq!(status.metric_label(), "status");
+        assert_eq!(status.to_string(), "etcdserver: request timed out");
+        assert!(!Error::Unseal(sealed_secrets::Error::NoKeyCouldDecrypt).is_transient());
         assert!(Error::Unseal(sealed_secrets::Error::NoKeyCouldDecrypt).is_retryable());
         assert!(Error::UnsealTask("x".into()).is_retryable());
         assert!(!Error::Malformed(DecodeError::Invalid("x".into())).is_retryable());
+    }
+
+    #[test]
+    fn transient_api_errors() {
+        let api = |code: u16| {
+            kube::Error::Api(Box::new(
+                kube::core::Status::failure("x", "InternalError").with_code(code),
+            ))
+        };
+        for code in [429, 500, 502, 503, 504] {
+            assert!(is_transient(&api(code)), "{code}");
+        }
+        for code in [400, 403, 404, 409, 410, 422] {
+            assert!(!is_transient(&api(code)), "{code}");
+        }
+        assert!(is_transient(&kube::Error::Service(
+            "connection reset".into()
+        )));
+        let bad_json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        assert!(!is_transient(&kube::Error::SerdeError(bad_json)));
     }
 
     #[test]
@@ -664,7 +770,8 @@ mod tests {
         assert_eq!(
             Error::Api {
                 message: String::new(),
-                immutable: false
+                immutable: false,
+                transient: false,
             }
             .metric_label(),
             "update"
