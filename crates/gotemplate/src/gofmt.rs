@@ -339,6 +339,9 @@ impl<'h> Printer<'h> {
             self.pad(&g, &num);
             return;
         }
+        if f.sharp && fmtc != b'b' {
+            num = sharp_float(num, fmtc, prec);
+        }
         if f.plus || num.first() != Some(&b'+') {
             if let Some(w) = f.wid.filter(|&w| f.zero && !f.minus && w > num.len()) {
                 self.write(num.get(..1).unwrap_or_default());
@@ -665,6 +668,54 @@ impl<'h> Printer<'h> {
             self.write(b")");
         }
     }
+}
+
+/// The `#` flag of a float verb: a decimal point always, and for `%#g`, `%#G` and `%#x` the
+/// trailing zeros up to the precision (6 when none is given), before the exponent (fmt/format.go
+/// `fmtFloat`). `num` starts with its sign; `verb` is the one given to strconv (`g` for `%v`).
+fn sharp_float(mut num: Vec<u8>, verb: u8, prec: i32) -> Vec<u8> {
+    let mut digits: i64 = match verb {
+        b'g' | b'G' | b'x' => i64::from(if prec == -1 { 6 } else { prec }),
+        _ => 0,
+    };
+    let mut tail = Vec::new();
+    let mut has_decimal_point = false;
+    let mut saw_nonzero_digit = false;
+    let mut i = 1;
+    while let Some(&c) = num.get(i) {
+        match c {
+            b'.' => has_decimal_point = true,
+            b'p' | b'P' => {
+                tail = num.split_off(i);
+                break;
+            }
+            b'e' | b'E' if verb != b'x' && verb != b'X' => {
+                tail = num.split_off(i);
+                break;
+            }
+            _ => {
+                if c != b'0' {
+                    saw_nonzero_digit = true;
+                }
+                if saw_nonzero_digit {
+                    digits -= 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    if !has_decimal_point {
+        if num.len() == 2 && num.get(1) == Some(&b'0') {
+            digits -= 1;
+        }
+        num.push(b'.');
+    }
+    while digits > 0 {
+        num.push(b'0');
+        digits -= 1;
+    }
+    num.extend_from_slice(&tail);
+    num
 }
 
 fn too_large(x: i64) -> bool {
