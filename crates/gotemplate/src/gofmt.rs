@@ -640,14 +640,28 @@ impl<'h> Printer<'h> {
                 self.write(&b);
                 continue;
             };
-            if verb == 'v' {
+            if verb == 'v' || verb == 'w' {
                 f.sharp_v = f.sharp;
                 f.sharp = false;
                 f.plus_v = f.plus;
                 f.plus = false;
             }
             let _ = f.plus_v;
-            self.print_arg(arg, verb, &f, 0);
+            match (verb, arg) {
+                // Sprintf wraps no errors: `%w` is a bad verb for the whole operand, which
+                // prints as `%v` (fmt/print.go `handleMethods`).
+                ('w', _) => self.bad_verb(verb, arg, &f),
+                // Go prints the address of a map or slice: not reproducible
+                // (docs/templates.md "Differences from Go").
+                ('p', Value::List(_) | Value::Map(_)) => {
+                    self.err = Some(format!(
+                        "%p of a {} prints a memory address, which is not supported",
+                        self.heap.type_name(arg)
+                    ));
+                    return;
+                }
+                _ => self.print_arg(arg, verb, &f, 0),
+            }
             arg_num += 1;
         }
         if !reordered && arg_num < a.len() {
