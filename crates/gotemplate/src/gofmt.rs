@@ -380,6 +380,11 @@ impl<'h> Printer<'h> {
             return;
         }
         if verb == 'T' {
+            if arg.is_nil() {
+                // `padString`, not truncated by a precision (fmt/print.go `printArg`).
+                self.pad(f, b"<nil>");
+                return;
+            }
             let t = self.heap.type_name(arg);
             self.fmt_s(f, t.as_bytes());
             return;
@@ -591,13 +596,12 @@ impl<'h> Printer<'h> {
                     i += 1;
                     let (p, ok, n) = int_from_arg(a, arg_num);
                     arg_num = n;
+                    // A negative precision is a bad one too (fmt/print.go `doPrintf`).
                     if p < 0 || !ok {
                         f.prec = None;
+                        self.write(b"%!(BADPREC)");
                     } else {
                         f.prec = Some(p as usize);
-                    }
-                    if !ok {
-                        self.write(b"%!(BADPREC)");
                     }
                     after_index = false;
                 } else {
