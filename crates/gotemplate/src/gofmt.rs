@@ -278,6 +278,12 @@ impl<'h> Printer<'h> {
 
     fn fmt_int_verb(&mut self, f: &Flags, v: i64, signed: bool, verb: char, arg: &Value) {
         match verb {
+            // `%#v` of an unsigned integer is hexadecimal with 0x (fmt/print.go `fmt0x64`).
+            'v' if f.sharp_v && !signed => {
+                let mut g = *f;
+                g.sharp = true;
+                self.fmt_integer(&g, v, signed, 16, verb, LDIGITS);
+            }
             'v' | 'd' => self.fmt_integer(f, v, signed, 10, verb, LDIGITS),
             'b' => self.fmt_integer(f, v, signed, 2, verb, LDIGITS),
             'o' | 'O' => self.fmt_integer(f, v, signed, 8, verb, LDIGITS),
