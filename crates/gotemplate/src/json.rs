@@ -148,9 +148,8 @@ pub fn indent(compact: &[u8], limit: usize) -> Result<Vec<u8>, String> {
 /// `json.Unmarshal` into `interface{}`; `Err` carries Go-like error text.
 pub fn decode(heap: &mut Heap, input: &[u8]) -> Result<Value, String> {
     let nulled = null_out_of_range_numbers(input);
-    let parsed: serde_json::Value =
-        serde_json::from_slice(nulled.as_deref().unwrap_or(input))
-            .map_err(|e| format!("invalid JSON: {}", classify(&e)))?;
+    let parsed: serde_json::Value = serde_json::from_slice(nulled.as_deref().unwrap_or(input))
+        .map_err(|e| format!("invalid JSON: {}", classify(&e)))?;
     Ok(convert(heap, parsed))
 }
 
