@@ -274,10 +274,13 @@ static FUNCS: &[Func] = &[
     f("compact", &[Any], None, l_compact),
     f("mustCompact", &[Any], None, l_compact),
     f("fromJson", &[PStr], None, |cx, a| {
-        Ok(json::decode(cx.heap, sarg(a, 0)).unwrap_or(Value::Nil))
+        Ok(json::decode(cx.heap, sarg(a, 0)).0)
     }),
     f("mustFromJson", &[PStr], None, |cx, a| {
-        json::decode(cx.heap, sarg(a, 0))
+        match json::decode(cx.heap, sarg(a, 0)) {
+            (v, None) => Ok(v),
+            (_, Some(e)) => Err(e),
+        }
     }),
     f("toJson", &[Any], None, |cx, a| {
         Ok(Value::str(

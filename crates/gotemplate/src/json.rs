@@ -145,12 +145,18 @@ pub fn indent(compact: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// `json.Unmarshal` into `interface{}`; `Err` carries Go-like error text.
-pub fn decode(heap: &mut Heap, input: &[u8]) -> Result<Value, String> {
+/// `json.Unmarshal` into `interface{}`: the value and the error Go returns with it (Go-like
+/// text, without the input's bytes). Invalid JSON gives nil; a number beyond float64 is nil where
+/// it stands, the rest is decoded, and the error is `cannot unmarshal number`.
+pub fn decode(heap: &mut Heap, input: &[u8]) -> (Value, Option<String>) {
     let nulled = null_out_of_range_numbers(input);
-    let parsed: serde_json::Value = serde_json::from_slice(nulled.as_deref().unwrap_or(input))
-        .map_err(|e| format!("invalid JSON: {}", classify(&e)))?;
-    Ok(convert(heap, parsed))
+    match serde_json::from_slice(nulled.as_deref().unwrap_or(input)) {
+        Err(e) => (Value::Nil, Some(format!("invalid JSON: {}", classify(&e)))),
+        Ok(parsed) => (
+            convert(heap, parsed),
+            nulled.map(|_| "json: cannot unmarshal number into Go value of type float64".into()),
+        ),
+    }
 }
 
 /// Go decodes a number beyond float64 (`1e999`) into `interface{}` as nil and goes on with the
