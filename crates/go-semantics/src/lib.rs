@@ -3,7 +3,7 @@
 //!
 //! * [`base64`] is `encoding/base64.StdEncoding` (decoding with Go's error offsets, encoding).
 //! * [`strconv`] has `FormatFloat`, `ParseInt` / `ParseUint` / `ParseFloat`, `ParseBool`,
-//!   `Quote` / `QuoteToASCII` / `QuoteRune` / `Unquote` / `CanBackquote`.
+//!   `Quote` / `QuoteToASCII` / `QuoteRune` / `Unquote` / `CanBackquote`, `IsPrint` (Go's tables).
 //! * [`time`] has `time.ParseDuration`.
 //! * [`utf8`] has `unicode/utf8.DecodeRune` and friends on byte strings (Go strings are bytes).
 //! * [`json`] has `encoding/json`'s string escaping and float64 formatting.
@@ -21,6 +21,7 @@
 )]
 
 pub mod base64;
+mod isprint;
 pub mod json;
 pub mod strconv;
 pub mod time;

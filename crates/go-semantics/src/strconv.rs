@@ -685,37 +685,35 @@ pub fn parse_bool(s: &str) -> Result<bool, ParseBoolError> {
 // ---------------------------------------------------------------------------
 // Quote, Unquote
 
-/// Approximates `strconv.IsPrint` (Go's tables are not available here): exact for ASCII and
-/// Latin-1, and for the rest it rejects controls, the Unicode space separators other than U+0020,
-/// format characters that are commonly met, surrogates and private-use code points.
+/// `strconv.IsPrint` (the same answers as `unicode.IsPrint`): letters, marks, numbers,
+/// punctuation, symbols and U+0020, from Go's own tables (`crate::isprint`), with Go's
+/// algorithm (src/strconv/quote.go `IsPrint`).
 pub fn is_print(c: char) -> bool {
-    let u = u32::from(c);
-    if u < 0x80 {
-        return (0x20..0x7F).contains(&u);
+    use crate::isprint::{IS_NOT_PRINT16, IS_NOT_PRINT32, IS_PRINT16, IS_PRINT32};
+    let r = u32::from(c);
+    if r <= 0xFF {
+        return (0x20..=0x7E).contains(&r) || ((0xA1..=0xFF).contains(&r) && r != 0xAD);
     }
-    if c.is_control() || c.is_whitespace() {
+    if let Ok(rr) = u16::try_from(r) {
+        return in_ranges(IS_PRINT16, rr) && IS_NOT_PRINT16.binary_search(&rr).is_err();
+    }
+    if !in_ranges(IS_PRINT32, r) {
         return false;
     }
-    !matches!(u,
-        0xAD
-        | 0x600..=0x605
-        | 0x61C
-        | 0x6DD
-        | 0x70F
-        | 0x180E
-        | 0x200B..=0x200F
-        | 0x202A..=0x202E
-        | 0x2060..=0x2064
-        | 0x2066..=0x206F
-        | 0xFEFF
-        | 0xFFF9..=0xFFFB
-        | 0xE000..=0xF8FF
-        | 0xF0000..=0x10FFFF
-        | 0xFFFE
-        | 0xFFFF
-        | 0xE0001
-        | 0xE0020..=0xE007F
-    )
+    if r >= 0x20000 {
+        return true;
+    }
+    u16::try_from(r - 0x10000).is_ok_and(|rr| IS_NOT_PRINT32.binary_search(&rr).is_err())
+}
+
+/// Whether `x` lies in one of the (first, last) pairs of the sorted `ranges`: Go's search for the
+/// first entry >= x, whose pair must then hold x.
+fn in_ranges<T: Ord + Copy>(ranges: &[T], x: T) -> bool {
+    let i = ranges.partition_point(|&v| v < x);
+    match (ranges.get(i & !1), ranges.get(i | 1)) {
+        (Some(&lo), Some(&hi)) => lo <= x && x <= hi,
+        _ => false,
+    }
 }
 
 const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";

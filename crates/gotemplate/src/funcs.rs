@@ -274,10 +274,13 @@ static FUNCS: &[Func] = &[
     f("compact", &[Any], None, l_compact),
     f("mustCompact", &[Any], None, l_compact),
     f("fromJson", &[PStr], None, |cx, a| {
-        Ok(json::decode(cx.heap, sarg(a, 0)).unwrap_or(Value::Nil))
+        Ok(json::decode(cx.heap, sarg(a, 0)).0)
     }),
     f("mustFromJson", &[PStr], None, |cx, a| {
-        json::decode(cx.heap, sarg(a, 0))
+        match json::decode(cx.heap, sarg(a, 0)) {
+            (v, None) => Ok(v),
+            (_, Some(e)) => Err(e),
+        }
     }),
     f("toJson", &[Any], None, |cx, a| {
         Ok(Value::str(
@@ -1309,26 +1312,58 @@ fn s_sort_alpha(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {
 // Sprig numbers
 
 fn n_atoi(_: &mut Ctx<'_>, a: &[Value]) -> FnResult {
-    // strconv.Atoi: base 10, optional sign; out of range clamps, syntax errors give 0.
-    let s = sarg(a, 0);
+    Ok(Value::int(atoi(sarg(a, 0))))
+}
+
+/// The value `strconv.Atoi` returns, whatever its error (Sprig's `atoi` drops the error): Go's
+/// fast path for fewer than 19 bytes (any non-digit gives 0), else `ParseInt(s, 10, 64)`, whose
+/// `ParseUint` returns the clamped maximum as soon as the digits so far overflow, even when a
+/// byte further on is not a digit (internal/strconv/atoi.go `Atoi`, `ParseInt`, `ParseUint`).
+fn atoi(s: &[u8]) -> i64 {
     let (neg, digits) = match s.first() {
         Some(b'+') => (false, s.get(1..).unwrap_or_default()),
         Some(b'-') => (true, s.get(1..).unwrap_or_default()),
         _ => (false, s),
     };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Ok(Value::int(0));
+    if (1..19).contains(&s.len()) {
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return 0;
+        }
+        let n = digits
+            .iter()
+            .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+        return if neg { -n } else { n };
     }
-    let mut v: i128 = 0;
-    for &d in digits {
-        v = v * 10 + i128::from(d - b'0');
-        if v > i128::from(i64::MAX) + 1 {
+    if digits.is_empty() {
+        return 0;
+    }
+    const CUTOFF: u64 = u64::MAX / 10 + 1;
+    let mut n: u64 = 0;
+    let mut overflow = false;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return 0;
+        }
+        if n >= CUTOFF {
+            overflow = true;
             break;
         }
+        match (n * 10).checked_add(u64::from(c - b'0')) {
+            Some(n1) => n = n1,
+            None => {
+                overflow = true;
+                break;
+            }
+        }
     }
-    let v = if neg { -v } else { v };
-    let v = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-    Ok(Value::int(v))
+    const LIMIT: u64 = 1 << 63;
+    match (neg, overflow) {
+        (false, true) => i64::MAX,
+        (true, true) => i64::MIN,
+        (false, false) => i64::try_from(n).unwrap_or(i64::MAX),
+        (true, false) if n >= LIMIT => i64::MIN,
+        (true, false) => -(n as i64),
+    }
 }
 
 fn n_to_decimal(cx: &mut Ctx<'_>, a: &[Value]) -> FnResult {

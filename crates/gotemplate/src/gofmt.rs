@@ -278,6 +278,12 @@ impl<'h> Printer<'h> {
 
     fn fmt_int_verb(&mut self, f: &Flags, v: i64, signed: bool, verb: char, arg: &Value) {
         match verb {
+            // `%#v` of an unsigned integer is hexadecimal with 0x (fmt/print.go `fmt0x64`).
+            'v' if f.sharp_v && !signed => {
+                let mut g = *f;
+                g.sharp = true;
+                self.fmt_integer(&g, v, signed, 16, verb, LDIGITS);
+            }
             'v' | 'd' => self.fmt_integer(f, v, signed, 10, verb, LDIGITS),
             'b' => self.fmt_integer(f, v, signed, 2, verb, LDIGITS),
             'o' | 'O' => self.fmt_integer(f, v, signed, 8, verb, LDIGITS),
@@ -339,6 +345,9 @@ impl<'h> Printer<'h> {
             self.pad(&g, &num);
             return;
         }
+        if f.sharp && fmtc != b'b' {
+            num = sharp_float(num, fmtc, prec);
+        }
         if f.plus || num.first() != Some(&b'+') {
             if let Some(w) = f.wid.filter(|&w| f.zero && !f.minus && w > num.len()) {
                 self.write(num.get(..1).unwrap_or_default());
@@ -377,6 +386,11 @@ impl<'h> Printer<'h> {
             return;
         }
         if verb == 'T' {
+            if arg.is_nil() {
+                // `padString`, not truncated by a precision (fmt/print.go `printArg`).
+                self.pad(f, b"<nil>");
+                return;
+            }
             let t = self.heap.type_name(arg);
             self.fmt_s(f, t.as_bytes());
             return;
@@ -588,13 +602,12 @@ impl<'h> Printer<'h> {
                     i += 1;
                     let (p, ok, n) = int_from_arg(a, arg_num);
                     arg_num = n;
+                    // A negative precision is a bad one too (fmt/print.go `doPrintf`).
                     if p < 0 || !ok {
                         f.prec = None;
+                        self.write(b"%!(BADPREC)");
                     } else {
                         f.prec = Some(p as usize);
-                    }
-                    if !ok {
-                        self.write(b"%!(BADPREC)");
                     }
                     after_index = false;
                 } else {
@@ -637,14 +650,28 @@ impl<'h> Printer<'h> {
                 self.write(&b);
                 continue;
             };
-            if verb == 'v' {
+            if verb == 'v' || verb == 'w' {
                 f.sharp_v = f.sharp;
                 f.sharp = false;
                 f.plus_v = f.plus;
                 f.plus = false;
             }
             let _ = f.plus_v;
-            self.print_arg(arg, verb, &f, 0);
+            match (verb, arg) {
+                // Sprintf wraps no errors: `%w` is a bad verb for the whole operand, which
+                // prints as `%v` (fmt/print.go `handleMethods`).
+                ('w', _) => self.bad_verb(verb, arg, &f),
+                // Go prints the address of a map or slice: not reproducible
+                // (docs/templates.md "Differences from Go").
+                ('p', Value::List(_) | Value::Map(_)) => {
+                    self.err = Some(format!(
+                        "%p of a {} prints a memory address, which is not supported",
+                        self.heap.type_name(arg)
+                    ));
+                    return;
+                }
+                _ => self.print_arg(arg, verb, &f, 0),
+            }
             arg_num += 1;
         }
         if !reordered && arg_num < a.len() {
@@ -665,6 +692,54 @@ impl<'h> Printer<'h> {
             self.write(b")");
         }
     }
+}
+
+/// The `#` flag of a float verb: a decimal point always, and for `%#g`, `%#G` and `%#x` the
+/// trailing zeros up to the precision (6 when none is given), before the exponent (fmt/format.go
+/// `fmtFloat`). `num` starts with its sign; `verb` is the one given to strconv (`g` for `%v`).
+fn sharp_float(mut num: Vec<u8>, verb: u8, prec: i32) -> Vec<u8> {
+    let mut digits: i64 = match verb {
+        b'g' | b'G' | b'x' => i64::from(if prec == -1 { 6 } else { prec }),
+        _ => 0,
+    };
+    let mut tail = Vec::new();
+    let mut has_decimal_point = false;
+    let mut saw_nonzero_digit = false;
+    let mut i = 1;
+    while let Some(&c) = num.get(i) {
+        match c {
+            b'.' => has_decimal_point = true,
+            b'p' | b'P' => {
+                tail = num.split_off(i);
+                break;
+            }
+            b'e' | b'E' if verb != b'x' && verb != b'X' => {
+                tail = num.split_off(i);
+                break;
+            }
+            _ => {
+                if c != b'0' {
+                    saw_nonzero_digit = true;
+                }
+                if saw_nonzero_digit {
+                    digits -= 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    if !has_decimal_point {
+        if num.len() == 2 && num.get(1) == Some(&b'0') {
+            digits -= 1;
+        }
+        num.push(b'.');
+    }
+    while digits > 0 {
+        num.push(b'0');
+        digits -= 1;
+    }
+    num.extend_from_slice(&tail);
+    num
 }
 
 fn too_large(x: i64) -> bool {

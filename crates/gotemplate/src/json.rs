@@ -145,11 +145,98 @@ pub fn indent(compact: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// `json.Unmarshal` into `interface{}`; `Err` carries Go-like error text.
-pub fn decode(heap: &mut Heap, input: &[u8]) -> Result<Value, String> {
-    let parsed: serde_json::Value =
-        serde_json::from_slice(input).map_err(|e| format!("invalid JSON: {}", classify(&e)))?;
-    Ok(convert(heap, parsed))
+/// `json.Unmarshal` into `interface{}`: the value and the error Go returns with it (Go-like
+/// text, without the input's bytes). Invalid JSON gives nil; a number beyond float64 is nil where
+/// it stands, the rest is decoded, and the error is `cannot unmarshal number`.
+pub fn decode(heap: &mut Heap, input: &[u8]) -> (Value, Option<String>) {
+    let nulled = null_out_of_range_numbers(input);
+    match serde_json::from_slice(nulled.as_deref().unwrap_or(input)) {
+        Err(e) => (Value::Nil, Some(format!("invalid JSON: {}", classify(&e)))),
+        Ok(parsed) => (
+            convert(heap, parsed),
+            nulled.map(|_| "json: cannot unmarshal number into Go value of type float64".into()),
+        ),
+    }
+}
+
+/// Go decodes a number beyond float64 (`1e999`) into `interface{}` as nil and goes on with the
+/// rest, keeping the error (encoding/json decode.go `convertNumber`, `saveError`); Sprig's
+/// `fromJson` drops that error. serde_json refuses the whole document instead, so such numbers
+/// are replaced by `null` first. `None`: none found. A number is a token outside strings that
+/// starts with `-` or a digit; one that is not valid JSON is left for serde_json to refuse.
+fn null_out_of_range_numbers(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(&c) = input.get(i) {
+        match c {
+            b'"' => {
+                i += 1;
+                while let Some(&c) = input.get(i) {
+                    i += if c == b'\\' { 2 } else { 1 };
+                    if c == b'"' {
+                        break;
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while input
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
+                    i += 1;
+                }
+                let token = input.get(start..i).unwrap_or_default();
+                let infinite = is_json_number(token)
+                    .then(|| std::str::from_utf8(token).ok())
+                    .flatten()
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .is_some_and(f64::is_infinite);
+                if infinite {
+                    let o = out.get_or_insert_with(|| Vec::with_capacity(input.len()));
+                    o.extend_from_slice(input.get(copied..start).unwrap_or_default());
+                    o.extend_from_slice(b"null");
+                    copied = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    let mut o = out?;
+    o.extend_from_slice(input.get(copied..).unwrap_or_default());
+    Some(o)
+}
+
+/// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn is_json_number(t: &[u8]) -> bool {
+    let digits = |t: &[u8]| t.iter().take_while(|c| c.is_ascii_digit()).count();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let int = match t.first() {
+        Some(b'0') => 1,
+        Some(b'1'..=b'9') => digits(t),
+        _ => return false,
+    };
+    let mut rest = t.get(int..).unwrap_or_default();
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = digits(frac);
+        if n == 0 {
+            return false;
+        }
+        rest = frac.get(n..).unwrap_or_default();
+    }
+    if let Some(exp) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let exp = exp
+            .strip_prefix(b"+")
+            .or_else(|| exp.strip_prefix(b"-"))
+            .unwrap_or(exp);
+        let n = digits(exp);
+        if n == 0 {
+            return false;
+        }
+        rest = exp.get(n..).unwrap_or_default();
+    }
+    rest.is_empty()
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {

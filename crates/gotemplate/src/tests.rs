@@ -70,6 +70,25 @@ fn upstream_env_is_not_defined() {
 // --- unit tests ----------------------------------------------------------
 
 #[test]
+fn printf_p_of_a_map_or_list_fails() {
+    // Go prints the address (random); a differential case cannot hold it, so it is here.
+    for (t, ty) in [
+        ("{{ printf \"%p\" . }}", "map[string]string"),
+        ("{{ printf \"x%5p\" (list 1) }}", "[]interface {}"),
+        ("{{ printf \"%p\" (dict) }}", "map[string]interface {}"),
+    ] {
+        let e = err(t, &[("a", "secret")]);
+        assert!(
+            e.ends_with(&format!(
+                "error calling printf: %p of a {ty} prints a memory address, which is not supported"
+            )),
+            "{t}: {e}"
+        );
+    }
+    assert_eq!(ok("{{ printf \"%p\" .a }}", &[("a", "1")]), "%!p(string=1)");
+}
+
+#[test]
 fn binary_values_are_reproduced_exactly() {
     let mut d = BTreeMap::new();
     let bin: Vec<u8> = (0..=255u8).collect();
