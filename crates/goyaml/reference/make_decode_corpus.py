@@ -261,5 +261,32 @@ add("root_quoted_then_flow_with_value", '""[{.d0:\n')
 add("root_quoted_then_unclosed_quote", "'\\\\'\"\n")
 # An anchor name ends where libyaml's letters end, before ':' and the like (not an error).
 addf("fuzz_anchor_name_then_colon", "crash-91bd9c51b2cfd16d21b441aa0d04f4ea33370a65")
+# After a quoted root (libyaml scans the tokens of its line): a quoted key of a mapping is no
+# quoted root; quotes and flow indicators inside a plain scalar start no token; a flow entry ends
+# the scan.
+add("quoted_key_then_content", "'': ''p\n")
+add("quoted_key_then_content_dq", '\n"": ""n\n')
+add("root_quoted_then_plain_with_quote", "''\\'\n")
+add("root_quoted_then_plain_with_bracket_and_colon", "''\\[:\n")
+add("root_quoted_then_plain_with_brace_and_colon", '""C{:\n')
+add("root_quoted_then_flow_entry", "'x', 'y\n")
+addf("fuzz_quoted_key_then_content", "crash-00094970e69911fb8ae40974f94a1da08f698778")
+addf("fuzz_root_quoted_then_plain_with_quote", "crash-091060c52f43dc19534270465a4810e73cb59db1")
+# Tags as libyaml scans them (yaml_parser_scan_tag): any URI character, flow indicators ',[]'
+# and '!' included, then a blank or a line break.
+add("tag_uri_chars", "a: [!, N]\nb: !!! \nc: !:!\nd: !(!\ne: !foo,bar x\nf: [e,!!! ]\ng: [S,!, .]\n")
+add("tag_not_followed_by_blank", "c: !<r> {a: !}\n")
+add("tag_takes_bracket_in_flow", "[!a]\n")
+add("tag_undefined_handle", "a: !a!b x\n")
+addf("fuzz_tag_uri_chars", "crash-007c010bb626eb32048b78cf5ce9a9b2b56018be")
+addf("fuzz_tag_uri_chars_refused_by_yaml12", "crash-5b8053298c188b7c586df6724334e22a046da883")
+# In flow context (yaml_parser_fetch_next_token, yaml_parser_scan_plain_scalar): ':' before a flow
+# indicator stays in the plain scalar; ':' or '?' where a token starts is an indicator.
+add("flow_plain_colon_before_indicator", "a: [0:, l:]\nb: [a: c:]\nc: {b: [{c: d:}]}\nd: [~:]\ne: [a:b:]\nf: [a'b:]\n")
+add("flow_plain_starts_with_colon", "b: [:5]\n")
+add("flow_plain_starts_with_question_mark", "a: [?5]\nb: {?5}\nc: [a, ?b: c]\n")
+addf("fuzz_flow_plain_colon_before_indicator", "crash-1017d147e95218f2a8372f0e20945c8cf930e4c8")
+addf("fuzz_flow_plain_starts_with_colon", "crash-4282a06d72cb84ac755424db1359a04e97d032d3")
+addf("fuzz_flow_plain_starts_with_question_mark", "crash-428cda48138dd2eb053f01dcb6a7349e554113f4")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

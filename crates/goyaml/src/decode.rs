@@ -456,6 +456,10 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
         let e = match build_tree(current) {
             Ok((tree, stop)) => return Ok((tree, cut_line.or(stop))),
             Err(TreeError::Other(e)) => return Err(e),
+            Err(TreeError::Rewrite { at, end, with }) => {
+                owned = Some(insert_at(current, at, end.saturating_sub(at), &with));
+                continue;
+            }
             Err(TreeError::Scan(e)) => e,
         };
         let at = e.marker().byte_offset();
@@ -467,6 +471,18 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
                 if current.as_bytes().get(i) == Some(&b'-') =>
             {
                 Some(insert_at(current, i, 1, "'-'"))
+            }
+            // A tag granit refuses where libyaml reads one (`yaml_parser_scan_tag`).
+            (ErrorKind::MissingTagUri | ErrorKind::InvalidTagTerminator, Some(i))
+                if current.as_bytes().get(i) == Some(&b'!') =>
+            {
+                match libyaml_tag(current, i) {
+                    Some(Ok((tag, end))) => Some(insert_at(current, i, end - i, &verbatim(&tag))),
+                    Some(Err(msg)) => {
+                        return Err(yaml_err(format!("line {}: {msg}", line_of(current, i) + 1)));
+                    }
+                    None => None,
+                }
             }
             (ErrorKind::CommentNotSeparated, Some(i))
                 if current.as_bytes().get(i) == Some(&b'#') =>
@@ -511,54 +527,82 @@ fn quoted_root_end(text: &str, trailing: usize) -> Option<usize> {
     while end > 0 && matches!(b.get(end - 1), Some(b' ' | b'\t')) {
         end -= 1;
     }
-    let quote = *b.get(end.checked_sub(1)?)?;
     let mut open = next_token(text, 0);
     if text.get(open..)?.starts_with("---") {
         open = next_token(text, open + 3);
     }
-    (matches!(quote, b'"' | b'\'') && b.get(open) == Some(&quote) && open + 1 < end).then_some(end)
+    // The first token is the quoted scalar that ends there (not a quoted key of a mapping).
+    (quoted_end(b, open)? == end).then_some(end)
 }
 
-/// Whether libyaml fails on what follows the quoted root scalar ending at `end`: a `:` value
-/// indicator on its line, when the scalar is on one line (libyaml then takes it as a simple key,
-/// possible until the line ends, and the content between fails the mapping: "did not find
-/// expected key"), or a quoted scalar that never ends as the next token.
+/// The offset just past the quoted scalar that starts at `open` (`None` if there is none, or it
+/// never ends): `''` is a quote in a single-quoted scalar, `\` escapes in a double-quoted one.
+fn quoted_end(b: &[u8], open: usize) -> Option<usize> {
+    let quote = *b.get(open)?;
+    if !matches!(quote, b'"' | b'\'') {
+        return None;
+    }
+    let mut i = open + 1;
+    loop {
+        match *b.get(i)? {
+            b'\'' if quote == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 2,
+            b'\\' if quote == b'"' => i += 2,
+            c if c == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// Whether libyaml fails on what follows the quoted root scalar ending at `end`, scanning the
+/// tokens of its line (`yaml_parser_fetch_next_token`): a `:` value indicator when the scalar is
+/// on one line (libyaml then takes it as a simple key, possible until the line ends, and the
+/// content between fails the mapping: "did not find expected key"), or a quoted scalar that
+/// never ends. Quotes, flow indicators and comments count only where a token starts (right after
+/// the root or after a blank); elsewhere they are part of a plain scalar.
 fn fails_after_quoted_root(text: &str, end: usize) -> bool {
     let open = next_token(text, 0);
     if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
         return false;
     }
     let b = text.as_bytes();
+    let blankz = |i: usize| {
+        b.get(i)
+            .is_none_or(|&n| matches!(n, b' ' | b'\t' | b'\n' | b'\r'))
+    };
     let mut i = end;
-    let mut quote: Option<u8> = None;
-    while let Some(&c) = b.get(i) {
-        match (quote, c) {
-            (_, b'\n' | b'\r') => return false,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => {
-                // The next token: a quoted scalar that never ends is "found unexpected end
-                // of stream".
-                let close = text.get(i + 1..).and_then(|rest| rest.find(c as char));
-                if close.is_none() {
-                    return true;
-                }
-                quote = Some(c);
-            }
-            // A flow collection has simple keys of its own.
-            (None, b'[' | b'{') => return false,
-            (None, b'#') if matches!(b.get(i.wrapping_sub(1)), Some(b' ' | b'\t')) => return false,
-            (None, b':')
-                if b.get(i + 1)
-                    .is_none_or(|&n| matches!(n, b' ' | b'\t' | b'\n' | b'\r')) =>
-            {
-                return true;
-            }
-            _ => {}
+    loop {
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
         }
-        i += 1;
+        match b.get(i) {
+            None | Some(b'\n' | b'\r' | b'#') => return false,
+            Some(b'"' | b'\'') => match quoted_end(b, i) {
+                // A quoted scalar that never ends is "found unexpected end of stream".
+                None => return true,
+                Some(close) if text.get(i..close).is_some_and(|s| s.contains(['\n', '\r'])) => {
+                    return false;
+                }
+                Some(close) => i = close,
+            },
+            // A flow collection has simple keys of its own; a flow entry or collection end
+            // removes the possible simple key (`yaml_parser_remove_simple_key`), so libyaml
+            // reads no further.
+            Some(b'[' | b'{' | b',' | b']' | b'}') => return false,
+            Some(b':') if blankz(i + 1) => return true,
+            Some(_) => {
+                // A plain scalar: up to `: ` (a value indicator: fails) or ` #` or the line end.
+                while let Some(&c) = b.get(i) {
+                    match c {
+                        b'\n' | b'\r' => return false,
+                        b':' if blankz(i + 1) => return true,
+                        b' ' | b'\t' if b.get(i + 1) == Some(&b'#') => return false,
+                        _ => i += 1,
+                    }
+                }
+                return false;
+            }
+        }
     }
-    false
 }
 
 fn scan_error(e: &ScanError) -> CodecError {
@@ -600,6 +644,13 @@ struct Node {
 enum TreeError {
     Scan(ScanError),
     Other(CodecError),
+    /// libyaml reads the text at `at..end` differently: the document is parsed again with it
+    /// replaced by `with` (an equivalent spelling granit reads as libyaml does).
+    Rewrite {
+        at: usize,
+        end: usize,
+        with: String,
+    },
 }
 
 /// Parses the first document of `text` into a node arena (root is the last pushed top-level
@@ -635,9 +686,18 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
     // Where the root node ended, once it is complete.
     let mut root_end = 0usize;
     let mut stop_line: Option<usize> = None;
+    // The span of the last plain scalar in a flow collection.
+    let mut last_flow_plain: Option<(usize, usize)> = None;
     for item in parser.by_ref() {
         let (event, span) = match item {
             Ok(x) => x,
+            Err(e)
+                if let Some((s, end)) = last_flow_plain
+                    && e.marker().byte_offset() == Some(end)
+                    && colon_before_flow_indicator(text, end) =>
+            {
+                return Err(requote_plain(text, s, end));
+            }
             // libyaml only looks at the token after a complete root node to see that the
             // document ended (go-yaml reads nothing more), so what follows a complete root
             // scalar or flow collection is not an error there, unless scanning that token
@@ -656,6 +716,10 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
         {
             root_end = end;
         }
+        if let Some(at) = span.tag_start.and_then(|m| m.byte_offset()) {
+            check_tag(text, at, &event)?;
+        }
+        last_flow_plain = None;
         match event {
             Event::StreamStart => {}
             Event::StreamEnd => break,
@@ -688,6 +752,37 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
                     return Err(TreeError::Other(yaml_err(
                         "did not find expected ',' or ']'",
                     )));
+                }
+                if style == ScalarStyle::Plain
+                    && in_flow.last() == Some(&true)
+                    && let (Some(s), Some(e)) = (span.start.byte_offset(), span.end.byte_offset())
+                    && s < e
+                {
+                    // In a flow collection libyaml reads a `:` where a token starts as a value
+                    // indicator (`yaml_parser_fetch_next_token`), a `?` there as a key
+                    // indicator, and a `:` before a flow
+                    // indicator as part of the plain scalar (`yaml_parser_scan_plain_scalar`
+                    // ends it only at `:` and a blank); YAML 1.2 the other way round.
+                    match text.as_bytes().get(s) {
+                        Some(b':') => {
+                            return Err(TreeError::Other(yaml_err(
+                                "did not find expected node content",
+                            )));
+                        }
+                        // Likewise a `?` there is a key indicator.
+                        Some(b'?') => {
+                            return Err(TreeError::Rewrite {
+                                at: s,
+                                end: s + 1,
+                                with: "? ".to_string(),
+                            });
+                        }
+                        _ => {}
+                    }
+                    if colon_before_flow_indicator(text, e) {
+                        return Err(requote_plain(text, s, e));
+                    }
+                    last_flow_plain = Some((s, e));
                 }
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
                 let mut value = value.into_owned();
@@ -769,6 +864,128 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
         return Ok((None, stop_line));
     }
     Ok((root.map(|root| Tree { nodes, root }), stop_line))
+}
+
+/// Whether the `:` at byte `at` of `text` is followed by a flow indicator: libyaml keeps such a
+/// `:` in a plain scalar.
+fn colon_before_flow_indicator(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    b.get(at) == Some(&b':') && matches!(b.get(at + 1), Some(b',' | b'[' | b']' | b'{' | b'}'))
+}
+
+/// The plain scalar at `start..end` and the `:` after it, single-quoted (a plain scalar that
+/// ends in `:` resolves to a string, as the quoted one does). Only a scalar on one line is
+/// rewritten: the folding of a multi-line one is left to granit.
+fn requote_plain(text: &str, start: usize, end: usize) -> TreeError {
+    match text.get(start..=end) {
+        Some(raw) if !raw.contains(['\n', '\r']) => TreeError::Rewrite {
+            at: start,
+            end: end + 1,
+            with: format!("'{}'", raw.replace('\'', "''")),
+        },
+        _ => TreeError::Other(yaml_err("did not find expected ',' or ']'")),
+    }
+}
+
+/// libyaml's URI characters of a tag (`yaml_parser_scan_tag_uri`), `%` escapes aside.
+fn is_tag_uri_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-_;/?:@&=+$,.!~*'()[]".contains(&c)
+}
+
+/// The tag libyaml reads at byte `at` of `text` (`yaml_parser_scan_tag`, resolved against the
+/// default handles `!` and `!!` as `yaml_parser_parse_node` does), and the offset where it ends;
+/// or the error libyaml reports. `None` for a tag with a `%` escape (left to granit).
+fn libyaml_tag(text: &str, at: usize) -> Option<Result<(String, usize), &'static str>> {
+    let b = text.as_bytes();
+    let uri_end = |from: usize| {
+        let mut i = from;
+        while b.get(i).copied().is_some_and(is_tag_uri_char) {
+            i += 1;
+        }
+        i
+    };
+    let (tag, end) = if b.get(at + 1) == Some(&b'<') {
+        let end = uri_end(at + 2);
+        if b.get(end) == Some(&b'%') {
+            return None;
+        }
+        if end == at + 2 {
+            return Some(Err("did not find expected tag URI"));
+        }
+        if b.get(end) != Some(&b'>') {
+            return Some(Err("did not find the expected '>'"));
+        }
+        (text.get(at + 2..end)?.to_string(), end + 1)
+    } else {
+        // `yaml_parser_scan_tag_handle`: `!`, word characters, and a `!` if there is one.
+        let mut h = at + 1;
+        while b
+            .get(h)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            h += 1;
+        }
+        let named = b.get(h) == Some(&b'!');
+        if named {
+            h += 1;
+        }
+        let end = uri_end(h);
+        if b.get(end) == Some(&b'%') {
+            return None;
+        }
+        let handle = text.get(at..h)?;
+        let suffix = text.get(h..end)?;
+        let tag = if !named {
+            // `!suffix`, or the `!` tag alone.
+            text.get(at..end)?.to_string()
+        } else if end == h {
+            return Some(Err("did not find expected tag URI"));
+        } else if handle == "!!" {
+            format!("tag:yaml.org,2002:{suffix}")
+        } else {
+            return Some(Err("found undefined tag handle"));
+        };
+        (tag, end)
+    };
+    let blankz = text
+        .get(end..)
+        .and_then(|r| r.chars().next())
+        .is_none_or(|c| c == ' ' || c == '\t' || is_break(c));
+    if !blankz {
+        return Some(Err("did not find expected whitespace or line break"));
+    }
+    Some(Ok((tag, end)))
+}
+
+/// `tag` spelled as a verbatim tag.
+fn verbatim(tag: &str) -> String {
+    format!("!<{tag}>")
+}
+
+/// The tag of `event`, which starts at byte `at`, against libyaml's reading of it.
+fn check_tag(text: &str, at: usize, event: &Event<'_>) -> Result<(), TreeError> {
+    let tag = match event {
+        Event::Scalar(_, _, _, tag)
+        | Event::SequenceStart(_, _, tag)
+        | Event::MappingStart(_, _, tag) => tag.as_ref(),
+        _ => None,
+    };
+    let Some(tag) = tag else { return Ok(()) };
+    match libyaml_tag(text, at) {
+        None => Ok(()),
+        Some(Err(msg)) => Err(TreeError::Other(yaml_err(format!(
+            "line {}: {msg}",
+            line_of(text, at) + 1
+        )))),
+        Some(Ok((libyaml, end))) if libyaml != format!("{}{}", tag.handle(), tag.suffix()) => {
+            Err(TreeError::Rewrite {
+                at,
+                end,
+                with: verbatim(&libyaml),
+            })
+        }
+        Some(Ok(_)) => Ok(()),
+    }
 }
 
 fn is_break(c: char) -> bool {
