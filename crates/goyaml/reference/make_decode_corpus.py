@@ -288,5 +288,8 @@ add("flow_plain_starts_with_question_mark", "a: [?5]\nb: {?5}\nc: [a, ?b: c]\n")
 addf("fuzz_flow_plain_colon_before_indicator", "crash-1017d147e95218f2a8372f0e20945c8cf930e4c8")
 addf("fuzz_flow_plain_starts_with_colon", "crash-4282a06d72cb84ac755424db1359a04e97d032d3")
 addf("fuzz_flow_plain_starts_with_question_mark", "crash-428cda48138dd2eb053f01dcb6a7349e554113f4")
+# libyaml does not check the indentation of a quoted scalar's continuation lines (granit 2.1 did).
+add("quoted_multiline_less_indented", "a: \"\np\"\ni: '\ne'\nk:\n  l: 'x\n y'\n")
+addf("fuzz_quoted_multiline_less_indented", "crash-137b800cade684e76512c2360bfe8a59973c499d")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")
