@@ -291,5 +291,29 @@ addf("fuzz_flow_plain_starts_with_question_mark", "crash-428cda48138dd2eb053f01d
 # libyaml does not check the indentation of a quoted scalar's continuation lines (granit 2.1 did).
 add("quoted_multiline_less_indented", "a: \"\np\"\ni: '\ne'\nk:\n  l: 'x\n y'\n")
 addf("fuzz_quoted_multiline_less_indented", "crash-137b800cade684e76512c2360bfe8a59973c499d")
+# granit matches the brackets of the whole text first; libyaml reads a flow root and the token
+# after it (JSON that fails is read again as YAML).
+add("flow_root_then_bracket", '{""}}')
+add("flow_root_then_bracket_key_only", "{a}}")
+add("flow_root_then_open_brace", '{"":2"}{')
+add("flow_root_then_closing_bracket_next_line", "{a: 1}\n]\n")
+add("flow_root_then_unclosed_quote", '{"":d,\na: {}}"')
+addf("fuzz_flow_root_then_bracket", "crash-b31824abb32217d9b1ce18fa34456542a03aa29f")
+# A multi-line plain scalar in flow context that ends in ':' before a flow indicator.
+add("flow_plain_multiline_colon_before_indicator", "[a: t\nt:]\n")
+# Simple keys end on the line they start on (yaml_parser_stale_simple_keys), a quoted root on
+# several lines is no key; an anchor on a line of its own belongs to the collection.
+add("simple_key_quoted_multiline", 'x: 1\n"a\nb": 2\n')
+add("simple_key_quoted_multiline_in_sequence", '- "a\n  b": c\n')
+add("root_quoted_multiline_then_value", '"\n":')
+add("root_quoted_multiline_then_spaced_value", '"a\nb" : c')
+add("simple_key_flow_multiline", "[a,\nb]: c\n")
+add("explicit_key_quoted_multiline", 'x: 1\n? "a\nb"\n: 2\n')
+add("anchor_line_then_mapping", "&x\nk: v\n")
+add("anchor_empty_value_then_key", "s: &d\nx:\n")
+add("explicit_keys_block_scalar", "? 1\n? |\n i\n:")
+add("flow_quoted_key_then_value_next_line", '{"a"\n: 1}')
+addf("fuzz_simple_key_quoted_multiline", "crash-16b1177e2127f87326c3a2790575da64dd9b17fd")
+addf("fuzz_simple_key_flow_multiline", "crash-c4389dbbd2ab2a6d6b1d2d9aee83ee160ac5f32c")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

@@ -484,6 +484,17 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
                     None => None,
                 }
             }
+            // granit matches the brackets of the whole text first; libyaml reads a flow root and
+            // the token after it, so a bracket after a complete flow root is no error there.
+            (
+                ErrorKind::MisplacedFlowCollectionEnd | ErrorKind::UnclosedFlowCollection { .. },
+                Some(i),
+            ) if starts_with_flow_collection(current)
+                && matches!(current.get(..i).map(build_tree), Some(Ok((Some(_), _)))) =>
+            {
+                cut_line = Some(line_of(current, i) + 1);
+                current.get(..i).map(str::to_string)
+            }
             (ErrorKind::CommentNotSeparated, Some(i))
                 if current.as_bytes().get(i) == Some(&b'#') =>
             {
@@ -508,6 +519,15 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
         owned = Some(fixed);
     }
     Err(yaml_err("document too hard to parse"))
+}
+
+/// Whether the first token of the document is `[` or `{`.
+fn starts_with_flow_collection(text: &str) -> bool {
+    let mut open = next_token(text, 0);
+    if text.get(open..).is_some_and(|t| t.starts_with("---")) {
+        open = next_token(text, open + 3);
+    }
+    matches!(text.as_bytes().get(open), Some(b'[' | b'{'))
 }
 
 /// `text` with `remove` bytes at `at` replaced by `with`.
@@ -561,15 +581,20 @@ fn quoted_end(b: &[u8], open: usize) -> Option<usize> {
 /// the root or after a blank); elsewhere they are part of a plain scalar.
 fn fails_after_quoted_root(text: &str, end: usize) -> bool {
     let open = next_token(text, 0);
-    if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
-        return false;
-    }
     let b = text.as_bytes();
     let blankz = |i: usize| {
         b.get(i)
             .is_none_or(|&n| matches!(n, b' ' | b'\t' | b'\n' | b'\r'))
     };
     let mut i = end;
+    if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
+        // A scalar on several lines is no simple key, and a `:` right after it is "mapping
+        // values are not allowed in this context" (`yaml_parser_fetch_value`).
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        return b.get(i) == Some(&b':') && blankz(i + 1);
+    }
     loop {
         while matches!(b.get(i), Some(b' ' | b'\t')) {
             i += 1;
@@ -688,6 +713,8 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
     let mut stop_line: Option<usize> = None;
     // The span of the last plain scalar in a flow collection.
     let mut last_flow_plain: Option<(usize, usize)> = None;
+    // Open collections that are mapping keys: their index and where they start.
+    let mut open_keys: Vec<(usize, usize)> = Vec::new();
     for item in parser.by_ref() {
         let (event, span) = match item {
             Ok(x) => x,
@@ -716,10 +743,42 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
         {
             root_end = end;
         }
-        if let Some(at) = span.tag_start.and_then(|m| m.byte_offset()) {
+        let tag_at = span.tag_start.and_then(|m| m.byte_offset());
+        if let Some(at) = tag_at {
             check_tag(text, at, &event)?;
         }
         last_flow_plain = None;
+        // Whether this node is the key of a mapping entry.
+        let is_key = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(..)
+        ) && stack
+            .last()
+            .and_then(|&p| nodes.get(p))
+            .is_some_and(|n| matches!(&n.kind, Kind::Mapping(c) if c.len() % 2 == 0));
+        if is_key && let (Some(s), Some(e)) = (span.start.byte_offset(), span.end.byte_offset()) {
+            let start = node_start_with_properties(text, s, tag_at);
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    open_keys.push((nodes.len(), start));
+                }
+                // A block scalar cannot be a simple key (nor starts where its span does).
+                Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {}
+                _ if s < e => check_simple_key(text, start, e)?,
+                _ => {}
+            }
+        }
+        if matches!(event, Event::SequenceEnd | Event::MappingEnd)
+            && let (Some(&top), Some(&(key, start)), Some(e)) =
+                (stack.last(), open_keys.last(), span.end.byte_offset())
+            && top == key
+        {
+            open_keys.pop();
+            check_simple_key(text, start, e)?;
+        }
         match event {
             Event::StreamStart => {}
             Event::StreamEnd => break,
@@ -866,6 +925,63 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
     Ok((root.map(|root| Tree { nodes, root }), stop_line))
 }
 
+/// Where the node that starts at byte `start` (its tag at `tag_at`) starts with the anchor before
+/// it on its line (an anchor on a line of its own belongs to the collection).
+fn node_start_with_properties(text: &str, start: usize, tag_at: Option<usize>) -> usize {
+    let b = text.as_bytes();
+    let mut p = tag_at.map_or(start, |t| t.min(start));
+    loop {
+        let mut q = p;
+        while q > 0 && matches!(b.get(q - 1), Some(b' ' | b'\t')) {
+            q -= 1;
+        }
+        let mut a = q;
+        while a > 0
+            && b.get(a - 1)
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            a -= 1;
+        }
+        if a < q && a > 0 && b.get(a - 1) == Some(&b'&') {
+            p = a - 1;
+        } else {
+            return p;
+        }
+    }
+}
+
+/// A key that is not explicit (`?`) is a simple key in libyaml, which must end on the line it
+/// starts on, before the `:` (`yaml_parser_stale_simple_keys`); otherwise the `:` finds no key.
+fn check_simple_key(text: &str, start: usize, end: usize) -> Result<(), TreeError> {
+    let b = text.as_bytes();
+    let colon = next_token(text, end);
+    if b.get(colon) != Some(&b':')
+        || !text
+            .get(start..colon)
+            .is_some_and(|k| k.contains(['\n', '\r']))
+    {
+        return Ok(());
+    }
+    let mut q = start;
+    while q > 0 && matches!(b.get(q - 1), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        q -= 1;
+    }
+    let explicit = q > 0
+        && b.get(q - 1) == Some(&b'?')
+        && (q == 1
+            || matches!(
+                b.get(q - 2),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',')
+            ));
+    if explicit {
+        return Ok(());
+    }
+    Err(TreeError::Other(yaml_err(format!(
+        "line {}: could not find expected ':'",
+        line_of(text, colon) + 1
+    ))))
+}
+
 /// Whether the `:` at byte `at` of `text` is followed by a flow indicator: libyaml keeps such a
 /// `:` in a plain scalar.
 fn colon_before_flow_indicator(text: &str, at: usize) -> bool {
@@ -874,11 +990,11 @@ fn colon_before_flow_indicator(text: &str, at: usize) -> bool {
 }
 
 /// The plain scalar at `start..end` and the `:` after it, single-quoted (a plain scalar that
-/// ends in `:` resolves to a string, as the quoted one does). Only a scalar on one line is
-/// rewritten: the folding of a multi-line one is left to granit.
+/// ends in `:` resolves to a string, as the quoted one does; a single-quoted scalar folds its
+/// lines as a plain one).
 fn requote_plain(text: &str, start: usize, end: usize) -> TreeError {
     match text.get(start..=end) {
-        Some(raw) if !raw.contains(['\n', '\r']) => TreeError::Rewrite {
+        Some(raw) => TreeError::Rewrite {
             at: start,
             end: end + 1,
             with: format!("'{}'", raw.replace('\'', "''")),
@@ -1164,6 +1280,8 @@ fn scanning_next_token_fails(text: &str, root_end: usize, e: &ScanError) -> bool
     };
     match e.kind() {
         ErrorKind::MappingValueNotAllowed => same_line(root_end),
+        // A quoted scalar that never ends, as the token after the root.
+        ErrorKind::UnclosedQuotedScalar => next_token(text, root_end) == at,
         ErrorKind::UnexpectedCharacter { .. }
         | ErrorKind::MissingAnchorOrAliasName
         | ErrorKind::UnknownQuotedScalarEscape
