@@ -315,5 +315,23 @@ add("explicit_keys_block_scalar", "? 1\n? |\n i\n:")
 add("flow_quoted_key_then_value_next_line", '{"a"\n: 1}')
 addf("fuzz_simple_key_quoted_multiline", "crash-16b1177e2127f87326c3a2790575da64dd9b17fd")
 addf("fuzz_simple_key_flow_multiline", "crash-c4389dbbd2ab2a6d6b1d2d9aee83ee160ac5f32c")
+# Anchors: the token starts at the first '&' of a run; libyaml's name ends before ':?,]}', where the
+# next token starts.
+add("anchor_double_ampersand", "\no: [s,&&Y]\n")
+add("anchor_then_colon_blank", "&e: api\n")
+add("anchor_then_colon_blank_in_value", "s: &a:\n")
+add("anchor_then_colon_plain", "a: &x:y 1\n")
+addf("fuzz_anchor_then_colon_blank", "crash-07c7388b8ef2791030e148d270b0fc584bd14bbc")
+# A block scalar on the line after 'key:', as indented as the key, is its value.
+add("block_scalar_under_key_same_indent", "  t:\n  |\n   x\n  u: 1\n")
+add("block_scalar_under_key_same_indent_empty", "  t:\n  |")
+# A '%' at the start of a line after content is a directive libyaml scans: only %YAML and %TAG scan.
+add("directive_after_content_invalid", "-\n%%\n")
+add("directive_after_content_unknown", "a: 1\n%FOO bar\n")
+add("directive_after_content_yaml", "-\n%YAML 1.1\n")
+# Go's JSON decoder ends a number or literal where it cannot continue (the next value then fails).
+add("json_stream_number_then_letters", '{"":""}1a }')
+add("json_stream_literal_then_letters", '{"a":1} truex')
+add("json_stream_leading_zero", '{"a":1} 01')
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

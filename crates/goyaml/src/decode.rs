@@ -131,6 +131,20 @@ fn parse_json_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Va
                 }
             }
             None => return Ok(docs),
+            // Go's decoder ends a number or a literal at the first byte that cannot continue it
+            // (`stateEndTop` complains about that byte only on the next call); serde_json's
+            // stream wants a delimiter there.
+            Some(Err(_))
+                if let Some((ws, len)) = go_json_scalar_prefix(rest)
+                    && let Some(Ok(v)) =
+                        rest.get(ws..ws + len).map(serde_json::from_slice::<Value>) =>
+            {
+                pos += ws + len;
+                count += 1;
+                if !v.is_null() {
+                    docs.push(v);
+                }
+            }
             Some(Err(e)) => {
                 let json_err = CodecError(format!("json: {e}"));
                 if count > 1 {
@@ -156,6 +170,44 @@ fn parse_json_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Va
             }
         }
     }
+}
+
+/// After JSON whitespace, a complete JSON number or `true`/`false`/`null` that something other
+/// than a delimiter follows: the whitespace's length and the value's.
+fn go_json_scalar_prefix(rest: &[u8]) -> Option<(usize, usize)> {
+    let ws = rest.iter().take_while(|&&b| is_json_ws(b)).count();
+    let v = rest.get(ws..)?;
+    for lit in [&b"true"[..], b"false", b"null"] {
+        if v.starts_with(lit) {
+            return Some((ws, lit.len()));
+        }
+    }
+    let digits = |from: usize| {
+        v.get(from..)
+            .map_or(0, |t| t.iter().take_while(|b| b.is_ascii_digit()).count())
+    };
+    let mut i = usize::from(v.first() == Some(&b'-'));
+    match v.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i += digits(i),
+        _ => return None,
+    }
+    if v.get(i) == Some(&b'.') {
+        let n = digits(i + 1);
+        if n == 0 {
+            return None;
+        }
+        i += 1 + n;
+    }
+    if matches!(v.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(v.get(i + 1), Some(b'+' | b'-')));
+        let n = digits(i + 1 + sign);
+        if n == 0 {
+            return None;
+        }
+        i += 1 + sign + n;
+    }
+    Some((ws, i))
 }
 
 /// `YAMLOrJSONDecoder.consumeWhitespace` over the stream from `pos`: skips `unicode.IsSpace`
@@ -495,6 +547,19 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
                 cut_line = Some(line_of(current, i) + 1);
                 current.get(..i).map(str::to_string)
             }
+            // A block scalar on the line after `key:`, as indented as the key: libyaml reads it
+            // as the value (the mapping's indentation does not end it); it is moved up.
+            (ErrorKind::SimpleKeyExpected, Some(i))
+                if matches!(current.as_bytes().get(i), Some(b'|' | b'>')) =>
+            {
+                let before = current.get(..i).unwrap_or("");
+                let colon = before.trim_end_matches([' ', '\t', '\n', '\r']).len();
+                let gap = before.get(colon..).unwrap_or("");
+                (colon > 0
+                    && before.as_bytes().get(colon - 1) == Some(&b':')
+                    && gap.matches('\n').count() == 1)
+                    .then(|| insert_at(current, colon, i - colon, " "))
+            }
             (ErrorKind::CommentNotSeparated, Some(i))
                 if current.as_bytes().get(i) == Some(&b'#') =>
             {
@@ -519,6 +584,26 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
         owned = Some(fixed);
     }
     Err(yaml_err("document too hard to parse"))
+}
+
+/// Whether the line at byte `at` is a `%YAML` or `%TAG` directive libyaml scans.
+fn is_valid_directive(text: &str, at: usize) -> bool {
+    let line = text
+        .get(at..)
+        .and_then(|t| t.split(['\n', '\r']).next())
+        .unwrap_or("");
+    let line = line.split(" #").next().unwrap_or("");
+    let words: Vec<&str> = line.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+    match words.as_slice() {
+        ["%YAML", v] => v.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }),
+        ["%TAG", h, _] => h.starts_with('!') && h.ends_with('!'),
+        _ => false,
+    }
 }
 
 /// Whether the first token of the document is `[` or `{`.
@@ -1253,14 +1338,36 @@ fn check_anchor_name(text: &str, node_start: Option<usize>) -> Result<(), TreeEr
     let Some(before) = node_start.and_then(|i| text.get(..i)) else {
         return Ok(());
     };
-    let Some(amp) = before.rfind('&') else {
+    let Some(mut amp) = before.rfind('&') else {
         return Ok(());
     };
-    if is_anchor_name(text.get(amp + 1..).unwrap_or("")) {
-        Ok(())
-    } else {
-        Err(TreeError::Other(anchor_name_error()))
+    // The anchor token starts at the first `&` of a run (`&&x` is an anchor named `&x`).
+    while amp > 0 && before.as_bytes().get(amp - 1) == Some(&b'&') {
+        amp -= 1;
     }
+    let name = text.get(amp + 1..).unwrap_or("");
+    if !is_anchor_name(name) {
+        return Err(TreeError::Other(anchor_name_error()));
+    }
+    // `&x:` (and `?`, `,`, `]`, `}`): libyaml's name ends there and the next token starts (a
+    // `:` and a blank is a value indicator, the anchor on an empty key; `:y` a plain scalar);
+    // granit takes them into the name. A blank is put between.
+    let len = name
+        .bytes()
+        .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        .count();
+    let after = amp + 1 + len;
+    if matches!(
+        text.as_bytes().get(after),
+        Some(b':' | b'?' | b',' | b']' | b'}')
+    ) {
+        return Err(TreeError::Rewrite {
+            at: after,
+            end: after,
+            with: " ".to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether libyaml fails where granit failed with `e` after the root node ended at `root_end`:
@@ -1280,6 +1387,9 @@ fn scanning_next_token_fails(text: &str, root_end: usize, e: &ScanError) -> bool
     };
     match e.kind() {
         ErrorKind::MappingValueNotAllowed => same_line(root_end),
+        // A `%` at the start of a line is a directive (`yaml_parser_fetch_directive`); libyaml
+        // scans it, and only `%YAML` and `%TAG` directives scan.
+        ErrorKind::MissingDocumentEndBeforeDirective => !is_valid_directive(text, at),
         // A quoted scalar that never ends, as the token after the root.
         ErrorKind::UnclosedQuotedScalar => next_token(text, root_end) == at,
         ErrorKind::UnexpectedCharacter { .. }
