@@ -333,5 +333,13 @@ add("directive_after_content_yaml", "-\n%YAML 1.1\n")
 add("json_stream_number_then_letters", '{"":""}1a }')
 add("json_stream_literal_then_letters", '{"a":1} truex')
 add("json_stream_leading_zero", '{"a":1} 01')
+# After a quoted or flow root libyaml scans the next token: a tag, anchor or alias whose name
+# does not scan fails there; blanks and ':' before a flow indicator continue a flow plain scalar.
+add("root_quoted_then_alias_without_name", "''* x\n")
+add("root_quoted_then_alias", "''*x\n")
+add("root_quoted_then_undefined_tag_handle", "'' !a!b\n")
+add("root_flow_then_bad_tag", "[\n]!<a\n")
+add("root_flow_then_bracket_then_bad_tag", '{"":"","":{\n\\}}!"')
+add("flow_plain_blank_colon_before_indicator", "s: [2 :]\nt: [2  :, 3]\nu: {a: b :}\nv: [a :b]\n")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

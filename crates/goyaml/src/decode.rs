@@ -542,6 +542,7 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
                 ErrorKind::MisplacedFlowCollectionEnd | ErrorKind::UnclosedFlowCollection { .. },
                 Some(i),
             ) if starts_with_flow_collection(current)
+                && !token_scan_fails(current, next_token(current, i + 1))
                 && matches!(current.get(..i).map(build_tree), Some(Ok((Some(_), _)))) =>
             {
                 cut_line = Some(line_of(current, i) + 1);
@@ -584,6 +585,17 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
         owned = Some(fixed);
     }
     Err(yaml_err("document too hard to parse"))
+}
+
+/// Whether libyaml's scanner fails on the tag, anchor or alias token at byte `at`.
+fn token_scan_fails(text: &str, at: usize) -> bool {
+    match text.as_bytes().get(at) {
+        Some(b'!') => {
+            matches!(libyaml_tag(text, at), Some(Err(msg)) if msg != UNDEFINED_TAG_HANDLE)
+        }
+        Some(b'*' | b'&') => !is_anchor_name(text.get(at + 1..).unwrap_or("")),
+        _ => false,
+    }
 }
 
 /// Whether the line at byte `at` is a `%YAML` or `%TAG` directive libyaml scans.
@@ -699,6 +711,23 @@ fn fails_after_quoted_root(text: &str, end: usize) -> bool {
             // reads no further.
             Some(b'[' | b'{' | b',' | b']' | b'}') => return false,
             Some(b':') if blankz(i + 1) => return true,
+            // An anchor, alias or tag token whose name does not scan fails there.
+            Some(b'*' | b'&') => {
+                let name = text.get(i + 1..).unwrap_or("");
+                if !is_anchor_name(name) {
+                    return true;
+                }
+                i += 1 + name
+                    .bytes()
+                    .take_while(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                    .count();
+            }
+            Some(b'!') => match libyaml_tag(text, i) {
+                // An undefined handle is the parser's error, which is not reached.
+                Some(Err(msg)) => return msg != UNDEFINED_TAG_HANDLE,
+                Some(Ok((_, end))) => i = end,
+                None => return false,
+            },
             Some(_) => {
                 // A plain scalar: up to `: ` (a value indicator: fails) or ` #` or the line end.
                 while let Some(&c) = b.get(i) {
@@ -815,7 +844,9 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
             // scalar or flow collection is not an error there, unless scanning that token
             // fails.
             Err(e) if in_document && stack.is_empty() && root.is_some() => {
-                if scanning_next_token_fails(text, root_end, &e) {
+                if scanning_next_token_fails(text, root_end, &e)
+                    || token_scan_fails(text, next_token(text, root_end))
+                {
                     return Err(TreeError::Scan(e));
                 }
                 stop_line = Some(line_of(text, next_token(text, root_end)) + 1);
@@ -923,8 +954,12 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
                         }
                         _ => {}
                     }
-                    if colon_before_flow_indicator(text, e) {
-                        return Err(requote_plain(text, s, e));
+                    // (`2 :]` too: the blanks and the `:` continue the plain scalar).
+                    let colon = e + text.get(e..).map_or(0, |r| {
+                        r.bytes().take_while(|&c| c == b' ' || c == b'\t').count()
+                    });
+                    if colon_before_flow_indicator(text, colon) {
+                        return Err(requote_plain(text, s, colon));
                     }
                     last_flow_plain = Some((s, e));
                 }
@@ -1088,6 +1123,8 @@ fn requote_plain(text: &str, start: usize, end: usize) -> TreeError {
     }
 }
 
+const UNDEFINED_TAG_HANDLE: &str = "found undefined tag handle";
+
 /// libyaml's URI characters of a tag (`yaml_parser_scan_tag_uri`), `%` escapes aside.
 fn is_tag_uri_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"-_;/?:@&=+$,.!~*'()[]".contains(&c)
@@ -1144,7 +1181,7 @@ fn libyaml_tag(text: &str, at: usize) -> Option<Result<(String, usize), &'static
         } else if handle == "!!" {
             format!("tag:yaml.org,2002:{suffix}")
         } else {
-            return Some(Err("found undefined tag handle"));
+            return Some(Err(UNDEFINED_TAG_HANDLE));
         };
         (tag, end)
     };
