@@ -1378,9 +1378,14 @@ fn check_anchor_name(text: &str, node_start: Option<usize>) -> Result<(), TreeEr
     let Some(mut amp) = before.rfind('&') else {
         return Ok(());
     };
-    // The anchor token starts at the first `&` of a run (`&&x` is an anchor named `&x`).
-    while amp > 0 && before.as_bytes().get(amp - 1) == Some(&b'&') {
-        amp -= 1;
+    // The anchor token starts at the first `&` of its token (`&&x` is an anchor named `&x`,
+    // `&d&d` one named `d&d`).
+    let token_start = before
+        .get(..amp)
+        .and_then(|b| b.rfind(|c: char| c.is_whitespace() || "[{,".contains(c)))
+        .map_or(0, |i| i + 1);
+    if let Some(first) = before.get(token_start..amp).and_then(|t| t.find('&')) {
+        amp = token_start + first;
     }
     let name = text.get(amp + 1..).unwrap_or("");
     if !is_anchor_name(name) {
