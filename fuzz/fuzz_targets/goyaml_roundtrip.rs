@@ -36,11 +36,23 @@ fuzz_target!(|data: &[u8]| {
             && !go_does_not_round_trip(doc)
         {
             assert_eq!(checked, yaml, "try_to_yaml and to_yaml disagree");
-            let back = goyaml::parse_documents(yaml.as_bytes()).expect("our YAML parses");
-            match (doc, back.as_slice()) {
-                (Value::Null, []) => {}
-                (_, [one]) => assert!(same_value(doc, one), "YAML round trip changed the value"),
-                _ => panic!("YAML round trip gave {} documents", back.len()),
+            // Listed (docs/compatibility.md): our decoder reads NEL, LS and PS outside quoted
+            // scalars as content, libyaml as line breaks; go-yaml prints them raw in block
+            // scalars, and Go reads that back (so ours may not): the YAML leg is left out when
+            // the printed YAML has one of them and does not read back.
+            let listed = yaml.contains(['\u{85}', '\u{2028}', '\u{2029}']);
+            match goyaml::parse_documents(yaml.as_bytes()) {
+                Err(_) if listed => {}
+                Err(e) => panic!("our YAML does not parse: {e}"),
+                Ok(back) => match (doc, back.as_slice()) {
+                    (Value::Null, []) => {}
+                    (_, [one]) => assert!(
+                        same_value(doc, one) || listed,
+                        "YAML round trip changed the value"
+                    ),
+                    _ if listed => {}
+                    _ => panic!("YAML round trip gave {} documents", back.len()),
+                },
             }
         }
     }

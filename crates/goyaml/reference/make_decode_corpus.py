@@ -261,5 +261,87 @@ add("root_quoted_then_flow_with_value", '""[{.d0:\n')
 add("root_quoted_then_unclosed_quote", "'\\\\'\"\n")
 # An anchor name ends where libyaml's letters end, before ':' and the like (not an error).
 addf("fuzz_anchor_name_then_colon", "crash-91bd9c51b2cfd16d21b441aa0d04f4ea33370a65")
+# After a quoted root (libyaml scans the tokens of its line): a quoted key of a mapping is no
+# quoted root; quotes and flow indicators inside a plain scalar start no token; a flow entry ends
+# the scan.
+add("quoted_key_then_content", "'': ''p\n")
+add("quoted_key_then_content_dq", '\n"": ""n\n')
+add("root_quoted_then_plain_with_quote", "''\\'\n")
+add("root_quoted_then_plain_with_bracket_and_colon", "''\\[:\n")
+add("root_quoted_then_plain_with_brace_and_colon", '""C{:\n')
+add("root_quoted_then_flow_entry", "'x', 'y\n")
+addf("fuzz_quoted_key_then_content", "crash-00094970e69911fb8ae40974f94a1da08f698778")
+addf("fuzz_root_quoted_then_plain_with_quote", "crash-091060c52f43dc19534270465a4810e73cb59db1")
+# Tags as libyaml scans them (yaml_parser_scan_tag): any URI character, flow indicators ',[]'
+# and '!' included, then a blank or a line break.
+add("tag_uri_chars", "a: [!, N]\nb: !!! \nc: !:!\nd: !(!\ne: !foo,bar x\nf: [e,!!! ]\ng: [S,!, .]\n")
+add("tag_not_followed_by_blank", "c: !<r> {a: !}\n")
+add("tag_takes_bracket_in_flow", "[!a]\n")
+add("tag_undefined_handle", "a: !a!b x\n")
+addf("fuzz_tag_uri_chars", "crash-007c010bb626eb32048b78cf5ce9a9b2b56018be")
+addf("fuzz_tag_uri_chars_refused_by_yaml12", "crash-5b8053298c188b7c586df6724334e22a046da883")
+# In flow context (yaml_parser_fetch_next_token, yaml_parser_scan_plain_scalar): ':' before a flow
+# indicator stays in the plain scalar; ':' or '?' where a token starts is an indicator.
+add("flow_plain_colon_before_indicator", "a: [0:, l:]\nb: [a: c:]\nc: {b: [{c: d:}]}\nd: [~:]\ne: [a:b:]\nf: [a'b:]\n")
+add("flow_plain_starts_with_colon", "b: [:5]\n")
+add("flow_plain_starts_with_question_mark", "a: [?5]\nb: {?5}\nc: [a, ?b: c]\n")
+addf("fuzz_flow_plain_colon_before_indicator", "crash-1017d147e95218f2a8372f0e20945c8cf930e4c8")
+addf("fuzz_flow_plain_starts_with_colon", "crash-4282a06d72cb84ac755424db1359a04e97d032d3")
+addf("fuzz_flow_plain_starts_with_question_mark", "crash-428cda48138dd2eb053f01dcb6a7349e554113f4")
+# libyaml does not check the indentation of a quoted scalar's continuation lines (granit 2.1 did).
+add("quoted_multiline_less_indented", "a: \"\np\"\ni: '\ne'\nk:\n  l: 'x\n y'\n")
+addf("fuzz_quoted_multiline_less_indented", "crash-137b800cade684e76512c2360bfe8a59973c499d")
+# granit matches the brackets of the whole text first; libyaml reads a flow root and the token
+# after it (JSON that fails is read again as YAML).
+add("flow_root_then_bracket", '{""}}')
+add("flow_root_then_bracket_key_only", "{a}}")
+add("flow_root_then_open_brace", '{"":2"}{')
+add("flow_root_then_closing_bracket_next_line", "{a: 1}\n]\n")
+add("flow_root_then_unclosed_quote", '{"":d,\na: {}}"')
+addf("fuzz_flow_root_then_bracket", "crash-b31824abb32217d9b1ce18fa34456542a03aa29f")
+# A multi-line plain scalar in flow context that ends in ':' before a flow indicator.
+add("flow_plain_multiline_colon_before_indicator", "[a: t\nt:]\n")
+# Simple keys end on the line they start on (yaml_parser_stale_simple_keys), a quoted root on
+# several lines is no key; an anchor on a line of its own belongs to the collection.
+add("simple_key_quoted_multiline", 'x: 1\n"a\nb": 2\n')
+add("simple_key_quoted_multiline_in_sequence", '- "a\n  b": c\n')
+add("root_quoted_multiline_then_value", '"\n":')
+add("root_quoted_multiline_then_spaced_value", '"a\nb" : c')
+add("simple_key_flow_multiline", "[a,\nb]: c\n")
+add("explicit_key_quoted_multiline", 'x: 1\n? "a\nb"\n: 2\n')
+add("anchor_line_then_mapping", "&x\nk: v\n")
+add("anchor_empty_value_then_key", "s: &d\nx:\n")
+add("explicit_keys_block_scalar", "? 1\n? |\n i\n:")
+add("flow_quoted_key_then_value_next_line", '{"a"\n: 1}')
+addf("fuzz_simple_key_quoted_multiline", "crash-16b1177e2127f87326c3a2790575da64dd9b17fd")
+addf("fuzz_simple_key_flow_multiline", "crash-c4389dbbd2ab2a6d6b1d2d9aee83ee160ac5f32c")
+# Anchors: the token starts at the first '&' of a run; libyaml's name ends before ':?,]}', where the
+# next token starts.
+add("anchor_double_ampersand", "\no: [s,&&Y]\n")
+add("anchor_then_colon_blank", "&e: api\n")
+add("anchor_then_colon_blank_in_value", "s: &a:\n")
+add("anchor_then_colon_plain", "a: &x:y 1\n")
+addf("fuzz_anchor_then_colon_blank", "crash-07c7388b8ef2791030e148d270b0fc584bd14bbc")
+# A block scalar on the line after 'key:', as indented as the key, is its value.
+add("block_scalar_under_key_same_indent", "  t:\n  |\n   x\n  u: 1\n")
+add("block_scalar_under_key_same_indent_empty", "  t:\n  |")
+# A '%' at the start of a line after content is a directive libyaml scans: only %YAML and %TAG scan.
+add("directive_after_content_invalid", "-\n%%\n")
+add("directive_after_content_unknown", "a: 1\n%FOO bar\n")
+add("directive_after_content_yaml", "-\n%YAML 1.1\n")
+# Go's JSON decoder ends a number or literal where it cannot continue (the next value then fails).
+add("json_stream_number_then_letters", '{"":""}1a }')
+add("json_stream_literal_then_letters", '{"a":1} truex')
+add("json_stream_leading_zero", '{"a":1} 01')
+# After a quoted or flow root libyaml scans the next token: a tag, anchor or alias whose name
+# does not scan fails there; blanks and ':' before a flow indicator continue a flow plain scalar.
+add("root_quoted_then_alias_without_name", "''* x\n")
+add("root_quoted_then_alias", "''*x\n")
+add("root_quoted_then_undefined_tag_handle", "'' !a!b\n")
+add("root_flow_then_bad_tag", "[\n]!<a\n")
+add("root_flow_then_bracket_then_bad_tag", '{"":"","":{\n\\}}!"')
+add("flow_plain_blank_colon_before_indicator", "s: [2 :]\nt: [2  :, 3]\nu: {a: b :}\nv: [a :b]\n")
+add("anchor_name_with_ampersand", "&d&d\n")
+add("anchors_in_flow_and_after_blank", "a: [&x 1, &y 2]\nb: &z 3\nc: *x\n")
 json.dump(cases, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/fixtures/decode_corpus.json"), "w"), indent=1, ensure_ascii=False)
 print(len(cases), "cases")

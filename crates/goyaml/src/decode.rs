@@ -131,6 +131,20 @@ fn parse_json_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Va
                 }
             }
             None => return Ok(docs),
+            // Go's decoder ends a number or a literal at the first byte that cannot continue it
+            // (`stateEndTop` complains about that byte only on the next call); serde_json's
+            // stream wants a delimiter there.
+            Some(Err(_))
+                if let Some((ws, len)) = go_json_scalar_prefix(rest)
+                    && let Some(Ok(v)) =
+                        rest.get(ws..ws + len).map(serde_json::from_slice::<Value>) =>
+            {
+                pos += ws + len;
+                count += 1;
+                if !v.is_null() {
+                    docs.push(v);
+                }
+            }
             Some(Err(e)) => {
                 let json_err = CodecError(format!("json: {e}"));
                 if count > 1 {
@@ -156,6 +170,44 @@ fn parse_json_stream(input: &[u8], string_fields: &[FieldPath]) -> Result<Vec<Va
             }
         }
     }
+}
+
+/// After JSON whitespace, a complete JSON number or `true`/`false`/`null` that something other
+/// than a delimiter follows: the whitespace's length and the value's.
+fn go_json_scalar_prefix(rest: &[u8]) -> Option<(usize, usize)> {
+    let ws = rest.iter().take_while(|&&b| is_json_ws(b)).count();
+    let v = rest.get(ws..)?;
+    for lit in [&b"true"[..], b"false", b"null"] {
+        if v.starts_with(lit) {
+            return Some((ws, lit.len()));
+        }
+    }
+    let digits = |from: usize| {
+        v.get(from..)
+            .map_or(0, |t| t.iter().take_while(|b| b.is_ascii_digit()).count())
+    };
+    let mut i = usize::from(v.first() == Some(&b'-'));
+    match v.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i += digits(i),
+        _ => return None,
+    }
+    if v.get(i) == Some(&b'.') {
+        let n = digits(i + 1);
+        if n == 0 {
+            return None;
+        }
+        i += 1 + n;
+    }
+    if matches!(v.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(v.get(i + 1), Some(b'+' | b'-')));
+        let n = digits(i + 1 + sign);
+        if n == 0 {
+            return None;
+        }
+        i += 1 + sign + n;
+    }
+    Some((ws, i))
 }
 
 /// `YAMLOrJSONDecoder.consumeWhitespace` over the stream from `pos`: skips `unicode.IsSpace`
@@ -456,6 +508,10 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
         let e = match build_tree(current) {
             Ok((tree, stop)) => return Ok((tree, cut_line.or(stop))),
             Err(TreeError::Other(e)) => return Err(e),
+            Err(TreeError::Rewrite { at, end, with }) => {
+                owned = Some(insert_at(current, at, end.saturating_sub(at), &with));
+                continue;
+            }
             Err(TreeError::Scan(e)) => e,
         };
         let at = e.marker().byte_offset();
@@ -467,6 +523,43 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
                 if current.as_bytes().get(i) == Some(&b'-') =>
             {
                 Some(insert_at(current, i, 1, "'-'"))
+            }
+            // A tag granit refuses where libyaml reads one (`yaml_parser_scan_tag`).
+            (ErrorKind::MissingTagUri | ErrorKind::InvalidTagTerminator, Some(i))
+                if current.as_bytes().get(i) == Some(&b'!') =>
+            {
+                match libyaml_tag(current, i) {
+                    Some(Ok((tag, end))) => Some(insert_at(current, i, end - i, &verbatim(&tag))),
+                    Some(Err(msg)) => {
+                        return Err(yaml_err(format!("line {}: {msg}", line_of(current, i) + 1)));
+                    }
+                    None => None,
+                }
+            }
+            // granit matches the brackets of the whole text first; libyaml reads a flow root and
+            // the token after it, so a bracket after a complete flow root is no error there.
+            (
+                ErrorKind::MisplacedFlowCollectionEnd | ErrorKind::UnclosedFlowCollection { .. },
+                Some(i),
+            ) if starts_with_flow_collection(current)
+                && !token_scan_fails(current, next_token(current, i + 1))
+                && matches!(current.get(..i).map(build_tree), Some(Ok((Some(_), _)))) =>
+            {
+                cut_line = Some(line_of(current, i) + 1);
+                current.get(..i).map(str::to_string)
+            }
+            // A block scalar on the line after `key:`, as indented as the key: libyaml reads it
+            // as the value (the mapping's indentation does not end it); it is moved up.
+            (ErrorKind::SimpleKeyExpected, Some(i))
+                if matches!(current.as_bytes().get(i), Some(b'|' | b'>')) =>
+            {
+                let before = current.get(..i).unwrap_or("");
+                let colon = before.trim_end_matches([' ', '\t', '\n', '\r']).len();
+                let gap = before.get(colon..).unwrap_or("");
+                (colon > 0
+                    && before.as_bytes().get(colon - 1) == Some(&b':')
+                    && gap.matches('\n').count() == 1)
+                    .then(|| insert_at(current, colon, i - colon, " "))
             }
             (ErrorKind::CommentNotSeparated, Some(i))
                 if current.as_bytes().get(i) == Some(&b'#') =>
@@ -494,6 +587,46 @@ fn parse_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), CodecError> {
     Err(yaml_err("document too hard to parse"))
 }
 
+/// Whether libyaml's scanner fails on the tag, anchor or alias token at byte `at`.
+fn token_scan_fails(text: &str, at: usize) -> bool {
+    match text.as_bytes().get(at) {
+        Some(b'!') => {
+            matches!(libyaml_tag(text, at), Some(Err(msg)) if msg != UNDEFINED_TAG_HANDLE)
+        }
+        Some(b'*' | b'&') => !is_anchor_name(text.get(at + 1..).unwrap_or("")),
+        _ => false,
+    }
+}
+
+/// Whether the line at byte `at` is a `%YAML` or `%TAG` directive libyaml scans.
+fn is_valid_directive(text: &str, at: usize) -> bool {
+    let line = text
+        .get(at..)
+        .and_then(|t| t.split(['\n', '\r']).next())
+        .unwrap_or("");
+    let line = line.split(" #").next().unwrap_or("");
+    let words: Vec<&str> = line.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+    match words.as_slice() {
+        ["%YAML", v] => v.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }),
+        ["%TAG", h, _] => h.starts_with('!') && h.ends_with('!'),
+        _ => false,
+    }
+}
+
+/// Whether the first token of the document is `[` or `{`.
+fn starts_with_flow_collection(text: &str) -> bool {
+    let mut open = next_token(text, 0);
+    if text.get(open..).is_some_and(|t| t.starts_with("---")) {
+        open = next_token(text, open + 3);
+    }
+    matches!(text.as_bytes().get(open), Some(b'[' | b'{'))
+}
+
 /// `text` with `remove` bytes at `at` replaced by `with`.
 fn insert_at(text: &str, at: usize, remove: usize, with: &str) -> String {
     let mut s = String::with_capacity(text.len() + with.len());
@@ -511,54 +644,104 @@ fn quoted_root_end(text: &str, trailing: usize) -> Option<usize> {
     while end > 0 && matches!(b.get(end - 1), Some(b' ' | b'\t')) {
         end -= 1;
     }
-    let quote = *b.get(end.checked_sub(1)?)?;
     let mut open = next_token(text, 0);
     if text.get(open..)?.starts_with("---") {
         open = next_token(text, open + 3);
     }
-    (matches!(quote, b'"' | b'\'') && b.get(open) == Some(&quote) && open + 1 < end).then_some(end)
+    // The first token is the quoted scalar that ends there (not a quoted key of a mapping).
+    (quoted_end(b, open)? == end).then_some(end)
 }
 
-/// Whether libyaml fails on what follows the quoted root scalar ending at `end`: a `:` value
-/// indicator on its line, when the scalar is on one line (libyaml then takes it as a simple key,
-/// possible until the line ends, and the content between fails the mapping: "did not find
-/// expected key"), or a quoted scalar that never ends as the next token.
+/// The offset just past the quoted scalar that starts at `open` (`None` if there is none, or it
+/// never ends): `''` is a quote in a single-quoted scalar, `\` escapes in a double-quoted one.
+fn quoted_end(b: &[u8], open: usize) -> Option<usize> {
+    let quote = *b.get(open)?;
+    if !matches!(quote, b'"' | b'\'') {
+        return None;
+    }
+    let mut i = open + 1;
+    loop {
+        match *b.get(i)? {
+            b'\'' if quote == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 2,
+            b'\\' if quote == b'"' => i += 2,
+            c if c == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// Whether libyaml fails on what follows the quoted root scalar ending at `end`, scanning the
+/// tokens of its line (`yaml_parser_fetch_next_token`): a `:` value indicator when the scalar is
+/// on one line (libyaml then takes it as a simple key, possible until the line ends, and the
+/// content between fails the mapping: "did not find expected key"), or a quoted scalar that
+/// never ends. Quotes, flow indicators and comments count only where a token starts (right after
+/// the root or after a blank); elsewhere they are part of a plain scalar.
 fn fails_after_quoted_root(text: &str, end: usize) -> bool {
     let open = next_token(text, 0);
-    if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
-        return false;
-    }
     let b = text.as_bytes();
+    let blankz = |i: usize| {
+        b.get(i)
+            .is_none_or(|&n| matches!(n, b' ' | b'\t' | b'\n' | b'\r'))
+    };
     let mut i = end;
-    let mut quote: Option<u8> = None;
-    while let Some(&c) = b.get(i) {
-        match (quote, c) {
-            (_, b'\n' | b'\r') => return false,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => {
-                // The next token: a quoted scalar that never ends is "found unexpected end
-                // of stream".
-                let close = text.get(i + 1..).and_then(|rest| rest.find(c as char));
-                if close.is_none() {
+    if text.get(open..end).is_none_or(|s| s.contains(['\n', '\r'])) {
+        // A scalar on several lines is no simple key, and a `:` right after it is "mapping
+        // values are not allowed in this context" (`yaml_parser_fetch_value`).
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        return b.get(i) == Some(&b':') && blankz(i + 1);
+    }
+    loop {
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        match b.get(i) {
+            None | Some(b'\n' | b'\r' | b'#') => return false,
+            Some(b'"' | b'\'') => match quoted_end(b, i) {
+                // A quoted scalar that never ends is "found unexpected end of stream".
+                None => return true,
+                Some(close) if text.get(i..close).is_some_and(|s| s.contains(['\n', '\r'])) => {
+                    return false;
+                }
+                Some(close) => i = close,
+            },
+            // A flow collection has simple keys of its own; a flow entry or collection end
+            // removes the possible simple key (`yaml_parser_remove_simple_key`), so libyaml
+            // reads no further.
+            Some(b'[' | b'{' | b',' | b']' | b'}') => return false,
+            Some(b':') if blankz(i + 1) => return true,
+            // An anchor, alias or tag token whose name does not scan fails there.
+            Some(b'*' | b'&') => {
+                let name = text.get(i + 1..).unwrap_or("");
+                if !is_anchor_name(name) {
                     return true;
                 }
-                quote = Some(c);
+                i += 1 + name
+                    .bytes()
+                    .take_while(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                    .count();
             }
-            // A flow collection has simple keys of its own.
-            (None, b'[' | b'{') => return false,
-            (None, b'#') if matches!(b.get(i.wrapping_sub(1)), Some(b' ' | b'\t')) => return false,
-            (None, b':')
-                if b.get(i + 1)
-                    .is_none_or(|&n| matches!(n, b' ' | b'\t' | b'\n' | b'\r')) =>
-            {
-                return true;
+            Some(b'!') => match libyaml_tag(text, i) {
+                // An undefined handle is the parser's error, which is not reached.
+                Some(Err(msg)) => return msg != UNDEFINED_TAG_HANDLE,
+                Some(Ok((_, end))) => i = end,
+                None => return false,
+            },
+            Some(_) => {
+                // A plain scalar: up to `: ` (a value indicator: fails) or ` #` or the line end.
+                while let Some(&c) = b.get(i) {
+                    match c {
+                        b'\n' | b'\r' => return false,
+                        b':' if blankz(i + 1) => return true,
+                        b' ' | b'\t' if b.get(i + 1) == Some(&b'#') => return false,
+                        _ => i += 1,
+                    }
+                }
+                return false;
             }
-            _ => {}
         }
-        i += 1;
     }
-    false
 }
 
 fn scan_error(e: &ScanError) -> CodecError {
@@ -600,6 +783,13 @@ struct Node {
 enum TreeError {
     Scan(ScanError),
     Other(CodecError),
+    /// libyaml reads the text at `at..end` differently: the document is parsed again with it
+    /// replaced by `with` (an equivalent spelling granit reads as libyaml does).
+    Rewrite {
+        at: usize,
+        end: usize,
+        with: String,
+    },
 }
 
 /// Parses the first document of `text` into a node arena (root is the last pushed top-level
@@ -635,15 +825,28 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
     // Where the root node ended, once it is complete.
     let mut root_end = 0usize;
     let mut stop_line: Option<usize> = None;
+    // The span of the last plain scalar in a flow collection.
+    let mut last_flow_plain: Option<(usize, usize)> = None;
+    // Open collections that are mapping keys: their index and where they start.
+    let mut open_keys: Vec<(usize, usize)> = Vec::new();
     for item in parser.by_ref() {
         let (event, span) = match item {
             Ok(x) => x,
+            Err(e)
+                if let Some((s, end)) = last_flow_plain
+                    && e.marker().byte_offset() == Some(end)
+                    && colon_before_flow_indicator(text, end) =>
+            {
+                return Err(requote_plain(text, s, end));
+            }
             // libyaml only looks at the token after a complete root node to see that the
             // document ended (go-yaml reads nothing more), so what follows a complete root
             // scalar or flow collection is not an error there, unless scanning that token
             // fails.
             Err(e) if in_document && stack.is_empty() && root.is_some() => {
-                if scanning_next_token_fails(text, root_end, &e) {
+                if scanning_next_token_fails(text, root_end, &e)
+                    || token_scan_fails(text, next_token(text, root_end))
+                {
                     return Err(TreeError::Scan(e));
                 }
                 stop_line = Some(line_of(text, next_token(text, root_end)) + 1);
@@ -655,6 +858,42 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
             && let Some(end) = span.end.byte_offset()
         {
             root_end = end;
+        }
+        let tag_at = span.tag_start.and_then(|m| m.byte_offset());
+        if let Some(at) = tag_at {
+            check_tag(text, at, &event)?;
+        }
+        last_flow_plain = None;
+        // Whether this node is the key of a mapping entry.
+        let is_key = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(..)
+        ) && stack
+            .last()
+            .and_then(|&p| nodes.get(p))
+            .is_some_and(|n| matches!(&n.kind, Kind::Mapping(c) if c.len() % 2 == 0));
+        if is_key && let (Some(s), Some(e)) = (span.start.byte_offset(), span.end.byte_offset()) {
+            let start = node_start_with_properties(text, s, tag_at);
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    open_keys.push((nodes.len(), start));
+                }
+                // A block scalar cannot be a simple key (nor starts where its span does).
+                Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {}
+                _ if s < e => check_simple_key(text, start, e)?,
+                _ => {}
+            }
+        }
+        if matches!(event, Event::SequenceEnd | Event::MappingEnd)
+            && let (Some(&top), Some(&(key, start)), Some(e)) =
+                (stack.last(), open_keys.last(), span.end.byte_offset())
+            && top == key
+        {
+            open_keys.pop();
+            check_simple_key(text, start, e)?;
         }
         match event {
             Event::StreamStart => {}
@@ -688,6 +927,41 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
                     return Err(TreeError::Other(yaml_err(
                         "did not find expected ',' or ']'",
                     )));
+                }
+                if style == ScalarStyle::Plain
+                    && in_flow.last() == Some(&true)
+                    && let (Some(s), Some(e)) = (span.start.byte_offset(), span.end.byte_offset())
+                    && s < e
+                {
+                    // In a flow collection libyaml reads a `:` where a token starts as a value
+                    // indicator (`yaml_parser_fetch_next_token`), a `?` there as a key
+                    // indicator, and a `:` before a flow
+                    // indicator as part of the plain scalar (`yaml_parser_scan_plain_scalar`
+                    // ends it only at `:` and a blank); YAML 1.2 the other way round.
+                    match text.as_bytes().get(s) {
+                        Some(b':') => {
+                            return Err(TreeError::Other(yaml_err(
+                                "did not find expected node content",
+                            )));
+                        }
+                        // Likewise a `?` there is a key indicator.
+                        Some(b'?') => {
+                            return Err(TreeError::Rewrite {
+                                at: s,
+                                end: s + 1,
+                                with: "? ".to_string(),
+                            });
+                        }
+                        _ => {}
+                    }
+                    // (`2 :]` too: the blanks and the `:` continue the plain scalar).
+                    let colon = e + text.get(e..).map_or(0, |r| {
+                        r.bytes().take_while(|&c| c == b' ' || c == b'\t').count()
+                    });
+                    if colon_before_flow_indicator(text, colon) {
+                        return Err(requote_plain(text, s, colon));
+                    }
+                    last_flow_plain = Some((s, e));
                 }
                 let implicit = (tag.is_empty() && style == ScalarStyle::Plain) || tag == "!";
                 let mut value = value.into_owned();
@@ -769,6 +1043,187 @@ fn build_tree(text: &str) -> Result<(Option<Tree>, Option<usize>), TreeError> {
         return Ok((None, stop_line));
     }
     Ok((root.map(|root| Tree { nodes, root }), stop_line))
+}
+
+/// Where the node that starts at byte `start` (its tag at `tag_at`) starts with the anchor before
+/// it on its line (an anchor on a line of its own belongs to the collection).
+fn node_start_with_properties(text: &str, start: usize, tag_at: Option<usize>) -> usize {
+    let b = text.as_bytes();
+    let mut p = tag_at.map_or(start, |t| t.min(start));
+    loop {
+        let mut q = p;
+        while q > 0 && matches!(b.get(q - 1), Some(b' ' | b'\t')) {
+            q -= 1;
+        }
+        let mut a = q;
+        while a > 0
+            && b.get(a - 1)
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            a -= 1;
+        }
+        if a < q && a > 0 && b.get(a - 1) == Some(&b'&') {
+            p = a - 1;
+        } else {
+            return p;
+        }
+    }
+}
+
+/// A key that is not explicit (`?`) is a simple key in libyaml, which must end on the line it
+/// starts on, before the `:` (`yaml_parser_stale_simple_keys`); otherwise the `:` finds no key.
+fn check_simple_key(text: &str, start: usize, end: usize) -> Result<(), TreeError> {
+    let b = text.as_bytes();
+    let colon = next_token(text, end);
+    if b.get(colon) != Some(&b':')
+        || !text
+            .get(start..colon)
+            .is_some_and(|k| k.contains(['\n', '\r']))
+    {
+        return Ok(());
+    }
+    let mut q = start;
+    while q > 0 && matches!(b.get(q - 1), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        q -= 1;
+    }
+    let explicit = q > 0
+        && b.get(q - 1) == Some(&b'?')
+        && (q == 1
+            || matches!(
+                b.get(q - 2),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',')
+            ));
+    if explicit {
+        return Ok(());
+    }
+    Err(TreeError::Other(yaml_err(format!(
+        "line {}: could not find expected ':'",
+        line_of(text, colon) + 1
+    ))))
+}
+
+/// Whether the `:` at byte `at` of `text` is followed by a flow indicator: libyaml keeps such a
+/// `:` in a plain scalar.
+fn colon_before_flow_indicator(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    b.get(at) == Some(&b':') && matches!(b.get(at + 1), Some(b',' | b'[' | b']' | b'{' | b'}'))
+}
+
+/// The plain scalar at `start..end` and the `:` after it, single-quoted (a plain scalar that
+/// ends in `:` resolves to a string, as the quoted one does; a single-quoted scalar folds its
+/// lines as a plain one).
+fn requote_plain(text: &str, start: usize, end: usize) -> TreeError {
+    match text.get(start..=end) {
+        Some(raw) => TreeError::Rewrite {
+            at: start,
+            end: end + 1,
+            with: format!("'{}'", raw.replace('\'', "''")),
+        },
+        _ => TreeError::Other(yaml_err("did not find expected ',' or ']'")),
+    }
+}
+
+const UNDEFINED_TAG_HANDLE: &str = "found undefined tag handle";
+
+/// libyaml's URI characters of a tag (`yaml_parser_scan_tag_uri`), `%` escapes aside.
+fn is_tag_uri_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-_;/?:@&=+$,.!~*'()[]".contains(&c)
+}
+
+/// The tag libyaml reads at byte `at` of `text` (`yaml_parser_scan_tag`, resolved against the
+/// default handles `!` and `!!` as `yaml_parser_parse_node` does), and the offset where it ends;
+/// or the error libyaml reports. `None` for a tag with a `%` escape (left to granit).
+fn libyaml_tag(text: &str, at: usize) -> Option<Result<(String, usize), &'static str>> {
+    let b = text.as_bytes();
+    let uri_end = |from: usize| {
+        let mut i = from;
+        while b.get(i).copied().is_some_and(is_tag_uri_char) {
+            i += 1;
+        }
+        i
+    };
+    let (tag, end) = if b.get(at + 1) == Some(&b'<') {
+        let end = uri_end(at + 2);
+        if b.get(end) == Some(&b'%') {
+            return None;
+        }
+        if end == at + 2 {
+            return Some(Err("did not find expected tag URI"));
+        }
+        if b.get(end) != Some(&b'>') {
+            return Some(Err("did not find the expected '>'"));
+        }
+        (text.get(at + 2..end)?.to_string(), end + 1)
+    } else {
+        // `yaml_parser_scan_tag_handle`: `!`, word characters, and a `!` if there is one.
+        let mut h = at + 1;
+        while b
+            .get(h)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            h += 1;
+        }
+        let named = b.get(h) == Some(&b'!');
+        if named {
+            h += 1;
+        }
+        let end = uri_end(h);
+        if b.get(end) == Some(&b'%') {
+            return None;
+        }
+        let handle = text.get(at..h)?;
+        let suffix = text.get(h..end)?;
+        let tag = if !named {
+            // `!suffix`, or the `!` tag alone.
+            text.get(at..end)?.to_string()
+        } else if end == h {
+            return Some(Err("did not find expected tag URI"));
+        } else if handle == "!!" {
+            format!("tag:yaml.org,2002:{suffix}")
+        } else {
+            return Some(Err(UNDEFINED_TAG_HANDLE));
+        };
+        (tag, end)
+    };
+    let blankz = text
+        .get(end..)
+        .and_then(|r| r.chars().next())
+        .is_none_or(|c| c == ' ' || c == '\t' || is_break(c));
+    if !blankz {
+        return Some(Err("did not find expected whitespace or line break"));
+    }
+    Some(Ok((tag, end)))
+}
+
+/// `tag` spelled as a verbatim tag.
+fn verbatim(tag: &str) -> String {
+    format!("!<{tag}>")
+}
+
+/// The tag of `event`, which starts at byte `at`, against libyaml's reading of it.
+fn check_tag(text: &str, at: usize, event: &Event<'_>) -> Result<(), TreeError> {
+    let tag = match event {
+        Event::Scalar(_, _, _, tag)
+        | Event::SequenceStart(_, _, tag)
+        | Event::MappingStart(_, _, tag) => tag.as_ref(),
+        _ => None,
+    };
+    let Some(tag) = tag else { return Ok(()) };
+    match libyaml_tag(text, at) {
+        None => Ok(()),
+        Some(Err(msg)) => Err(TreeError::Other(yaml_err(format!(
+            "line {}: {msg}",
+            line_of(text, at) + 1
+        )))),
+        Some(Ok((libyaml, end))) if libyaml != format!("{}{}", tag.handle(), tag.suffix()) => {
+            Err(TreeError::Rewrite {
+                at,
+                end,
+                with: verbatim(&libyaml),
+            })
+        }
+        Some(Ok(_)) => Ok(()),
+    }
 }
 
 fn is_break(c: char) -> bool {
@@ -920,14 +1375,41 @@ fn check_anchor_name(text: &str, node_start: Option<usize>) -> Result<(), TreeEr
     let Some(before) = node_start.and_then(|i| text.get(..i)) else {
         return Ok(());
     };
-    let Some(amp) = before.rfind('&') else {
+    let Some(mut amp) = before.rfind('&') else {
         return Ok(());
     };
-    if is_anchor_name(text.get(amp + 1..).unwrap_or("")) {
-        Ok(())
-    } else {
-        Err(TreeError::Other(anchor_name_error()))
+    // The anchor token starts at the first `&` of its token (`&&x` is an anchor named `&x`,
+    // `&d&d` one named `d&d`).
+    let token_start = before
+        .get(..amp)
+        .and_then(|b| b.rfind(|c: char| c.is_whitespace() || "[{,".contains(c)))
+        .map_or(0, |i| i + 1);
+    if let Some(first) = before.get(token_start..amp).and_then(|t| t.find('&')) {
+        amp = token_start + first;
     }
+    let name = text.get(amp + 1..).unwrap_or("");
+    if !is_anchor_name(name) {
+        return Err(TreeError::Other(anchor_name_error()));
+    }
+    // `&x:` (and `?`, `,`, `]`, `}`): libyaml's name ends there and the next token starts (a
+    // `:` and a blank is a value indicator, the anchor on an empty key; `:y` a plain scalar);
+    // granit takes them into the name. A blank is put between.
+    let len = name
+        .bytes()
+        .take_while(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        .count();
+    let after = amp + 1 + len;
+    if matches!(
+        text.as_bytes().get(after),
+        Some(b':' | b'?' | b',' | b']' | b'}')
+    ) {
+        return Err(TreeError::Rewrite {
+            at: after,
+            end: after,
+            with: " ".to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Whether libyaml fails where granit failed with `e` after the root node ended at `root_end`:
@@ -947,6 +1429,11 @@ fn scanning_next_token_fails(text: &str, root_end: usize, e: &ScanError) -> bool
     };
     match e.kind() {
         ErrorKind::MappingValueNotAllowed => same_line(root_end),
+        // A `%` at the start of a line is a directive (`yaml_parser_fetch_directive`); libyaml
+        // scans it, and only `%YAML` and `%TAG` directives scan.
+        ErrorKind::MissingDocumentEndBeforeDirective => !is_valid_directive(text, at),
+        // A quoted scalar that never ends, as the token after the root.
+        ErrorKind::UnclosedQuotedScalar => next_token(text, root_end) == at,
         ErrorKind::UnexpectedCharacter { .. }
         | ErrorKind::MissingAnchorOrAliasName
         | ErrorKind::UnknownQuotedScalarEscape
