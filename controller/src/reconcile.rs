@@ -178,12 +178,18 @@ pub fn api_error_message(e: &kube::Error) -> String {
 }
 
 /// An error the API server, or the connection to it, should recover from: 429 (API priority and
-/// fairness), any 5xx (etcd unavailable, a webhook that cannot be called), or no answer at all.
-/// kube's client already retries 503 and 504 a few times; what reaches the reconcile is retried
-/// past `--max-unseal-retries` (docs/compatibility.md).
+/// fairness), any 5xx (etcd unavailable, a webhook that cannot be called), or no answer at all;
+/// and a conflict (409 `Conflict`: the write was based on a copy that has changed since, say by a
+/// write of ours whose answer was lost; the watch brings the newer one). kube's client already
+/// retries 503 and 504 a few times; what reaches the reconcile is retried past
+/// `--max-unseal-retries` (docs/compatibility.md).
 pub fn is_transient(e: &kube::Error) -> bool {
     match e {
-        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        kube::Error::Api(status) => {
+            status.code == 429
+                || status.code >= 500
+                || (status.code == 409 && status.reason == "Conflict")
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
@@ -731,17 +737,20 @@ mod tests {
 
     #[test]
     fn transient_api_errors() {
-        let api = |code: u16| {
+        let api_with = |code: u16, reason: &str| {
             kube::Error::Api(Box::new(
-                kube::core::Status::failure("x", "InternalError").with_code(code),
+                kube::core::Status::failure("x", reason).with_code(code),
             ))
         };
+        let api = |code: u16| api_with(code, "InternalError");
         for code in [429, 500, 502, 503, 504] {
             assert!(is_transient(&api(code)), "{code}");
         }
         for code in [400, 403, 404, 409, 410, 422] {
             assert!(!is_transient(&api(code)), "{code}");
         }
+        assert!(is_transient(&api_with(409, "Conflict")));
+        assert!(!is_transient(&api_with(409, "AlreadyExists")));
         assert!(is_transient(&kube::Error::Service(
             "connection reset".into()
         )));

@@ -299,6 +299,14 @@ impl Cluster {
         cluster_script(&self.dir, args);
     }
 
+    /// [`Cluster::script`] that never panics (for a `Drop` while a panic unwinds): whether it
+    /// succeeded.
+    pub fn try_script(&self, args: &[&str]) -> bool {
+        cluster_script_command(&self.dir, args, &[])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
     /// [`Cluster::script`] with `env` set (e.g. `CONTROLLER_ENV`).
     pub fn script_with(&self, args: &[&str], env: &[(&str, &str)]) {
         cluster_script_with(&self.dir, args, env);
@@ -1004,6 +1012,11 @@ pub fn cluster_script(dir: &Path, args: &[&str]) {
 /// [`cluster_script`] with `env` set. The versions a cluster runs are chosen by `up` (its state
 /// remembers them), never by the caller's `K8S_VERSION`/`UPSTREAM_VERSION`.
 fn cluster_script_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
+    output_ok(&mut cluster_script_command(dir, args, env));
+}
+
+/// The command [`cluster_script_with`] runs.
+fn cluster_script_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = cluster_sh(dir);
     cmd.args(args);
     if std::env::var_os("CONTROLLER_BIN").is_none() {
@@ -1025,7 +1038,7 @@ fn cluster_script_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
-    output_ok(&mut cmd);
+    cmd
 }
 
 /// A control plane of its own (`scripts/cluster.sh up` with a private `SSRS_CLUSTER_DIR`; cluster.sh

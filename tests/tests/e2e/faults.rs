@@ -897,6 +897,7 @@ fn api_server_answers_5xx_for_a_while(c: &Cluster) {
     let mut args = vec!["restart-controller", "--"];
     args.extend_from_slice(CONTROLLER_FLAGS);
     c.script_with(&args, &[("CONTROLLER_ENV", &pod_env)]);
+    let direct = DirectAgain(c);
     let (mut w, before, pid) = settled(c, "apierrors", 20);
     assert!(
         proxy.counts().forwarded > 0,
@@ -954,10 +955,26 @@ fn api_server_answers_5xx_for_a_while(c: &Cluster) {
         (t1 - t0).as_secs_f64(),
         converged.as_secs_f64(),
     );
-    // The rest of the suite: the API server itself again.
-    c.script(&args);
+    drop(direct);
     drop(proxy);
     w.remove(c);
+}
+
+/// Restarts the controller without the proxy when dropped: the rest of the suite talks to the API
+/// server itself again, also after a failure of the 5xx case (which would otherwise leave it
+/// pointed at a proxy that is gone, and fail every case after it).
+struct DirectAgain<'a>(&'a Cluster);
+
+impl Drop for DirectAgain<'_> {
+    fn drop(&mut self) {
+        let mut args = vec!["restart-controller", "--"];
+        args.extend_from_slice(CONTROLLER_FLAGS);
+        if !std::thread::panicking() {
+            self.0.script(&args);
+        } else if !self.0.try_script(&args) {
+            eprintln!("faults: the controller could not be restarted without the proxy");
+        }
+    }
 }
 
 /// SIGUSR1 (a key renewal) and SIGKILL after 0 to 3 s, three times: each renewal makes one whole
